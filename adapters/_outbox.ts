@@ -1,0 +1,96 @@
+/**
+ * The write side shared by the TCP adapters: bytes queued within one event-loop turn, taken as one buffer,
+ * and the high/low-water-mark bookkeeping behind `Connection.write()` and `ConnectionHandler.drain()`.
+ *
+ * Pure TypeScript, so every adapter (Deno, Bun, node:net) can use it.
+ * @module
+ */
+
+/**
+ * Default high-water mark of a connection, in bytes: 1 MiB.
+ *
+ * Why 1 MiB: it matches the default maximum packet size (`DEFAULT_LIMITS.maxPacketSize`), so one largest packet
+ * fits without tripping back-pressure; on loopback it keeps bulk throughput at the kernel's pace (smaller marks
+ * made the drain/resume cycle visible in bench/tcp_echo_bench.ts); and it bounds what one slow client holds in
+ * user space to about that plus one turn's writes. The kernel send buffer (up to 4 MiB on Linux) comes on top.
+ */
+export const DEFAULT_HIGH_WATER_MARK: number = 1024 * 1024;
+
+/**
+ * Pending bytes of one connection plus its back-pressure state.
+ *
+ * The adapter reports its "unsent" count (bytes handed to the runtime but not yet in the kernel) whenever it asks
+ * a question, because only the adapter knows it.
+ */
+export class Outbox {
+  /** `write()` returns false once queued plus unsent bytes exceed this. */
+  readonly highWaterMark: number;
+  /** `drain()` is due once queued plus unsent bytes are at or below this (half the high-water mark). */
+  readonly lowWaterMark: number;
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+  #blocked = false;
+
+  /** @param highWaterMark bytes; a positive integer (validated by the caller). */
+  constructor(highWaterMark: number) {
+    this.highWaterMark = highWaterMark;
+    this.lowWaterMark = Math.floor(highWaterMark / 2);
+  }
+
+  /** Bytes queued and not yet taken. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** True after `push` returned false and until `drained` said so. */
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  /**
+   * Queue `bytes` (kept by reference: the caller promised not to mutate them).
+   * Returns what `Connection.write()` returns: false once over the high-water mark, and false for every later
+   * call until {@link drained} reported room, so a writer that obeys it waits for exactly one `drain()`.
+   */
+  push(bytes: Uint8Array, unsent: number): boolean {
+    if (bytes.byteLength > 0) {
+      this.#chunks.push(bytes);
+      this.#size += bytes.byteLength;
+    }
+    if (!this.#blocked && this.#size + unsent > this.highWaterMark) this.#blocked = true;
+    return !this.#blocked;
+  }
+
+  /** Take everything queued: the chunk itself when there is one, else one concatenated copy. */
+  take(): Uint8Array | undefined {
+    const chunks = this.#chunks;
+    if (chunks.length === 0) return undefined;
+    const size = this.#size;
+    this.#chunks = [];
+    this.#size = 0;
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return out;
+  }
+
+  /**
+   * Whether the writer may go on: true exactly once per blocked period, when queued plus `unsent` bytes have
+   * fallen to the low-water mark. The adapter then calls `handler.drain()`.
+   */
+  drained(unsent: number): boolean {
+    if (!this.#blocked || this.#size + unsent > this.lowWaterMark) return false;
+    this.#blocked = false;
+    return true;
+  }
+
+  /** Drop everything queued (the connection is gone or destroyed). */
+  clear(): void {
+    this.#chunks = [];
+    this.#size = 0;
+  }
+}

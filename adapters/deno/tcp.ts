@@ -1,0 +1,332 @@
+/**
+ * TCP listener on `Deno.listen`: one read loop and one serialized write loop per connection.
+ *
+ * Reads use `conn.read` into one buffer per connection that is **reused** for the next read, so `handler.data`
+ * gets a view that is only valid during the call (the handler copies what it keeps). Web streams are avoided on
+ * purpose: `pipeTo` was several times slower with many connections (shared/PLATFORM.md §3).
+ * @module
+ */
+
+import type { Accept, Connection, ConnectionHandler, Listener } from "../../src/transport/connection.ts";
+import { Outbox } from "../_outbox.ts";
+import {
+  asError,
+  END_LINGER_MS,
+  hostPort,
+  listenError,
+  type ResolvedTcpOptions,
+  resolveTcpOptions,
+  type TcpListenerOptions,
+} from "../_tcp_common.ts";
+
+export type { TcpListenerOptions } from "../_tcp_common.ts";
+
+// The few Deno APIs used, declared structurally so this file needs no Deno type library.
+interface DenoNetAddr {
+  readonly hostname: string;
+  readonly port: number;
+}
+interface DenoTcpConn {
+  readonly remoteAddr: DenoNetAddr;
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  setNoDelay(noDelay?: boolean): void;
+}
+interface DenoTcpListener {
+  readonly addr: DenoNetAddr;
+  accept(): Promise<DenoTcpConn>;
+  close(): void;
+}
+interface DenoApi {
+  listen(options: { hostname: string; port: number; transport: "tcp" }): DenoTcpListener;
+  unrefTimer(id: number): void;
+}
+
+function deno(): DenoApi {
+  return (globalThis as unknown as { Deno: DenoApi }).Deno;
+}
+
+/** Size of each connection's read buffer. 64 KiB reads bulk data in few calls; see bench/tcp_echo_bench.ts. */
+const READ_BUFFER_SIZE = 64 * 1024;
+
+/** Pause before accepting again after a transient accept error (EMFILE...), so the loop does not spin. */
+const ACCEPT_RETRY_MS = 50;
+
+/**
+ * Create a TCP listener on `Deno.listen`. Nothing is bound until `listen()`.
+ *
+ * @example
+ * ```ts
+ * const listener = createTcpListener({ host: "127.0.0.1", port: 0 });
+ * await listener.listen((connection) => ({ data: (b) => connection.write(b.slice()), drain() {}, closed() {} }));
+ * await listener.close();
+ * ```
+ */
+export function createTcpListener(options: TcpListenerOptions = {}): Listener {
+  return new DenoTcpListenerAdapter(resolveTcpOptions(options));
+}
+
+class DenoTcpListenerAdapter implements Listener {
+  readonly id: string;
+  readonly protocol = "tcp";
+  #options: ResolvedTcpOptions;
+  #listener: DenoTcpListener | undefined;
+  #host: string;
+  #port: number;
+
+  constructor(options: ResolvedTcpOptions) {
+    this.id = options.id;
+    this.#options = options;
+    this.#host = options.host;
+    this.#port = options.port;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get address(): string {
+    return hostPort(this.#host, this.#port);
+  }
+
+  listen(accept: Accept): Promise<void> {
+    const { host, port, id } = this.#options;
+    if (this.#listener) {
+      return Promise.reject(
+        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
+      );
+    }
+    let listener: DenoTcpListener;
+    try {
+      listener = deno().listen({ hostname: host, port, transport: "tcp" });
+    } catch (error) {
+      return Promise.reject(listenError(host, port, error));
+    }
+    this.#listener = listener;
+    this.#host = listener.addr.hostname;
+    this.#port = listener.addr.port;
+    void this.#acceptLoop(listener, accept);
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    const listener = this.#listener;
+    this.#listener = undefined;
+    try {
+      listener?.close();
+    } catch {
+      // Already closed.
+    }
+    return Promise.resolve();
+  }
+
+  async #acceptLoop(listener: DenoTcpListener, accept: Accept): Promise<void> {
+    while (this.#listener === listener) {
+      let conn: DenoTcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (this.#listener !== listener || (error as Error).name === "BadResource") return;
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        continue;
+      }
+      if (this.#listener !== listener) {
+        closeQuietly(conn);
+        return;
+      }
+      const connection = new DenoTcpConnection(conn, this.#options.highWaterMark);
+      let handler: ConnectionHandler;
+      try {
+        handler = accept(connection, { listener: this.id });
+      } catch {
+        closeQuietly(conn);
+        continue;
+      }
+      connection.start(handler);
+    }
+  }
+}
+
+function closeQuietly(conn: DenoTcpConn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+class DenoTcpConnection implements Connection {
+  readonly remoteAddress: string;
+  #conn: DenoTcpConn;
+  #outbox: Outbox;
+  #handler: ConnectionHandler | undefined;
+  /** The write loop runs or is scheduled; writes meanwhile just queue. */
+  #writing = false;
+  /** Bytes the write loop has taken from the outbox and not yet written. */
+  #unsent = 0;
+  /** end() was called or the peer sent FIN: no more writes, no more data delivered. */
+  #ending = false;
+  #peerEnded = false;
+  #destroyed = false;
+  #closed = false;
+  #error: Error | undefined;
+  #linger: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(conn: DenoTcpConn, highWaterMark: number) {
+    this.#conn = conn;
+    this.#outbox = new Outbox(highWaterMark);
+    this.remoteAddress = hostPort(conn.remoteAddr.hostname, conn.remoteAddr.port);
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // The peer may already be gone; the read loop will notice.
+    }
+  }
+
+  /** Start reading into the handler the broker returned. */
+  start(handler: ConnectionHandler): void {
+    this.#handler = handler;
+    void this.#readLoop();
+  }
+
+  write(bytes: Uint8Array): boolean {
+    if (this.#ending || this.#destroyed || this.#closed) return false;
+    const ok = this.#outbox.push(bytes, this.#unsent);
+    this.#kick();
+    return ok;
+  }
+
+  end(): void {
+    if (this.#ending || this.#destroyed || this.#closed) return;
+    this.#ending = true;
+    if (this.#outbox.size > 0) this.#kick();
+    else if (!this.#writing) void this.#shutdown();
+  }
+
+  destroy(): void {
+    if (this.#destroyed || this.#closed) return;
+    this.#destroyed = true;
+    this.#outbox.clear();
+    closeQuietly(this.#conn);
+    // Never call the handler from inside its own destroy() call.
+    queueMicrotask(() => this.#finish());
+  }
+
+  /** Start the write loop in a microtask, so everything written in this turn goes out as one buffer. */
+  #kick(): void {
+    if (this.#writing) return;
+    this.#writing = true;
+    queueMicrotask(() => void this.#writeLoop());
+  }
+
+  async #writeLoop(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.#destroyed || this.#closed) return;
+        const bytes = this.#outbox.take();
+        if (bytes === undefined) break;
+        this.#unsent = bytes.byteLength;
+        let offset = 0;
+        // Deno's write may be partial: loop until the whole buffer is in the kernel.
+        while (offset < bytes.byteLength) {
+          const n = await this.#conn.write(offset === 0 ? bytes : bytes.subarray(offset));
+          if (this.#destroyed || this.#closed) return;
+          offset += n;
+          this.#unsent -= n;
+          if (this.#outbox.drained(this.#unsent)) this.#callDrain();
+        }
+      }
+    } catch (error) {
+      this.#unsent = 0;
+      if (!this.#destroyed && !this.#closed) this.#fail(error);
+      return;
+    } finally {
+      this.#writing = false;
+    }
+    if (this.#ending) void this.#shutdown();
+  }
+
+  async #readLoop(): Promise<void> {
+    const buffer = new Uint8Array(READ_BUFFER_SIZE);
+    const handler = this.#handler!;
+    try {
+      for (;;) {
+        const n = await this.#conn.read(buffer);
+        if (this.#destroyed || this.#closed) return;
+        if (n === null) break;
+        if (this.#ending) continue;
+        try {
+          handler.data(buffer.subarray(0, n));
+        } catch (error) {
+          this.#fail(error);
+          return;
+        }
+      }
+    } catch (error) {
+      // ECONNRESET and friends; after destroy() the pending read rejects too, which is no error of the peer.
+      if (!this.#destroyed && !this.#closed && this.#error === undefined) this.#error = asError(error);
+      this.#finish();
+      return;
+    }
+    this.#peerEnded = true;
+    if (this.#ending && !this.#writing) {
+      // We already sent FIN (end()) and now the peer did too.
+      this.#finish();
+      return;
+    }
+    // The peer is done sending: send what is queued, then close.
+    this.#ending = true;
+    if (!this.#writing) void this.#shutdown();
+  }
+
+  /** Everything queued is written and we are ending: close fully if the peer ended, else send FIN and wait. */
+  async #shutdown(): Promise<void> {
+    if (this.#destroyed || this.#closed) return;
+    if (this.#peerEnded) {
+      this.#finish();
+      return;
+    }
+    try {
+      await this.#conn.closeWrite();
+    } catch (error) {
+      if (!this.#destroyed && !this.#closed && this.#error === undefined) this.#error = asError(error);
+      this.#finish();
+      return;
+    }
+    if (this.#closed) return;
+    const timer = setTimeout(() => this.destroy(), END_LINGER_MS);
+    this.#linger = timer;
+    // Deno's timers are numbers; unref so a lingering socket never keeps the process alive.
+    deno().unrefTimer(timer as unknown as number);
+  }
+
+  /** Close the socket and tell the handler, exactly once. */
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#linger !== undefined) clearTimeout(this.#linger);
+    this.#outbox.clear();
+    if (!this.#destroyed) closeQuietly(this.#conn);
+    try {
+      this.#handler?.closed(this.#error);
+    } catch {
+      // Nothing can be done with a handler error once the connection is gone.
+    }
+  }
+
+  #callDrain(): void {
+    try {
+      this.#handler!.drain();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** A handler threw or a write failed: close with that error. */
+  #fail(error: unknown): void {
+    if (this.#error === undefined) this.#error = asError(error);
+    this.destroy();
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * The comqtt-ts command line: run a broker from flags and an optional YAML config, or hash a password.
+ *
+ * ```sh
+ * deno run -A main.ts --config examples/auth.yaml
+ * bun main.ts --tcp 127.0.0.1:1883
+ * node main.ts hash-password < password.txt
+ * ```
+ *
+ * Without `--config` the broker listens on 127.0.0.1:1883 only and allows every client (it says so when it starts).
+ * A config file that has no `auth` key refuses every client, as Mosquitto 2.0 does: see examples/config.yaml.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import process from "node:process";
+import pkg from "./package.json" with { type: "json" };
+import { Broker } from "./src/broker.ts";
+import * as adapters from "./adapters/mod.ts";
+import { createLogger } from "./src/logger.ts";
+import type { Logger } from "./src/logger.ts";
+import type { Hook } from "./src/hooks/hook.ts";
+import type { Listener } from "./src/transport/connection.ts";
+import { AllowHook } from "./src/hooks/auth/allow_hook.ts";
+import { DenyHook } from "./src/hooks/auth/deny_hook.ts";
+import { FileAuthHook } from "./src/hooks/auth/file_auth_hook.ts";
+import { DEFAULT_ITERATIONS, hashPassword, MAX_ITERATIONS, MIN_ITERATIONS } from "./src/hooks/auth/password.ts";
+import { LOCAL_CONFIG } from "./src/config/config.ts";
+import type { Config, ListenerConfig } from "./src/config/config.ts";
+import { parseConfig } from "./src/config/parse_config.ts";
+import { applyOverrides } from "./src/config/cli_overrides.ts";
+import { ConfigError } from "./src/config/config_error.ts";
+import { formatAddress, isLoopback } from "./src/config/address.ts";
+
+/** Exit codes: 0 clean stop, 1 could not start or stop, 2 bad flags or config. */
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+/** How long a graceful stop may take before the process gives up and exits with 1. */
+const STOP_TIMEOUT_MS = 10_000;
+
+const HELP = `comqtt-ts ${pkg.version}: an MQTT 3.1, 3.1.1 and 5.0 broker
+
+Usage:
+  comqtt [options]                 run the broker
+  comqtt hash-password [PASSWORD]  print an encoded hash for the users file
+                                   (reads the password from stdin when PASSWORD is omitted;
+                                   an argument is visible to other users in the process list)
+
+Options:
+  -c, --config FILE       YAML config (see examples/config.yaml). Without it the broker listens on
+                          127.0.0.1:1883 only and allows every client.
+      --tcp HOST:PORT     MQTT over TCP; repeatable; replaces the config's tcp listeners (port 0: any free port)
+      --ws HOST:PORT      MQTT over WebSocket (path /mqtt); repeatable; replaces the config's ws listeners
+      --http HOST:PORT    dashboard and HTTP API address
+      --log-level LEVEL   debug, info, warn, error or silent (default info)
+      --iterations N      hash-password only: PBKDF2 iterations (default ${DEFAULT_ITERATIONS})
+  -h, --help              show this help
+  -V, --version           show the version
+
+Exit status: 0 after a clean stop (SIGINT, SIGTERM), 1 when the broker cannot start, 2 for bad flags or config.
+`;
+
+/** Run the CLI with `args` (without the runtime and script); resolves to the exit code once the broker stopped. */
+export async function main(args: readonly string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: "string", short: "c" },
+        tcp: { type: "string", multiple: true },
+        ws: { type: "string", multiple: true },
+        http: { type: "string" },
+        "log-level": { type: "string" },
+        iterations: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+    });
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  const { values, positionals } = flags;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (values.version) {
+    process.stdout.write(`comqtt-ts ${pkg.version} (${adapters.runtimeName()} ${adapters.runtimeVersion()})\n`);
+    return EXIT_OK;
+  }
+  if (positionals[0] === "hash-password") {
+    if (positionals.length > 2) return usageError("hash-password takes at most one password");
+    return await hashPasswordCommand(positionals[1], values.iterations);
+  }
+  if (positionals.length > 0) return usageError(`unknown command ${JSON.stringify(positionals[0])}`);
+  if (values.iterations !== undefined) return usageError("--iterations only goes with hash-password");
+
+  let config: Config;
+  let hook: Hook;
+  try {
+    const base = values.config === undefined ? LOCAL_CONFIG : parseConfig(
+      await readText(values.config, "config file"),
+      values.config,
+    );
+    config = applyOverrides(base, {
+      tcp: values.tcp,
+      ws: values.ws,
+      http: values.http,
+      logLevel: values["log-level"],
+    });
+    hook = await authHook(config, values.config);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  return await run(config, hook, values.config !== undefined);
+}
+
+/** Build the broker, start it, and wait for SIGINT or SIGTERM. */
+async function run(config: Config, hook: Hook, fromFile: boolean): Promise<number> {
+  const logger = createLogger({
+    level: config.log.level,
+    format: config.log.format,
+    write: (line) => console.log(line),
+  });
+  const broker = new Broker({
+    logger,
+    hooks: [hook],
+    limits: config.limits,
+    sysInterval: config.sys.interval,
+    version: pkg.version,
+  });
+  for (const l of config.listeners) {
+    const listener = await createListener(l, logger);
+    if (listener) await broker.addListener(listener);
+  }
+  if (broker.listeners.length === 0) {
+    logger.error("no listener could be created: add a tcp listener (--tcp HOST:PORT or listeners in the config)");
+    return EXIT_FAILED;
+  }
+  if (config.http) {
+    logger.warn("the HTTP dashboard is not available yet: ignoring its address", {
+      address: formatAddress(config.http),
+    });
+  }
+  describeAccess(logger, config, hook, fromFile);
+
+  const stopped = waitForSignal();
+  try {
+    await broker.listen();
+  } catch (err) {
+    logger.error("cannot start", { error: (err as Error).message });
+    await broker.close().catch(() => {});
+    stopped.dispose();
+    return EXIT_FAILED;
+  }
+  logger.info("broker started", {
+    version: pkg.version,
+    runtime: `${adapters.runtimeName()} ${adapters.runtimeVersion()}`,
+  });
+
+  const signal = await stopped.promise;
+  logger.info("stopping", { signal });
+  const timer = setTimeout(() => {
+    logger.error("graceful stop took too long: exiting", { timeoutMs: STOP_TIMEOUT_MS });
+    process.exit(EXIT_FAILED);
+  }, STOP_TIMEOUT_MS);
+  try {
+    await broker.close();
+  } catch (err) {
+    logger.error("stop failed", { error: (err as Error).message });
+    return EXIT_FAILED;
+  } finally {
+    clearTimeout(timer);
+    stopped.dispose();
+  }
+  return EXIT_OK;
+}
+
+/** The auth hook the config asks for; a relative users file is read relative to the config file's folder. */
+async function authHook(config: Config, configPath: string | undefined): Promise<Hook> {
+  switch (config.auth.type) {
+    case "allow":
+      return new AllowHook();
+    case "deny":
+      return new DenyHook();
+    case "file": {
+      const path = resolve(configPath === undefined ? "." : dirname(configPath), config.auth.file);
+      return FileAuthHook.fromYaml(await readText(path, "users file"), path);
+    }
+  }
+}
+
+/** Log, once at start, who may connect and from where. Nothing here ever contains a password. */
+function describeAccess(logger: Logger, config: Config, hook: Hook, fromFile: boolean): void {
+  const open = config.listeners.filter((l) => !isLoopback(l.host)).map((l) => formatAddress(l));
+  if (hook instanceof AllowHook) {
+    if (!fromFile && open.length === 0) {
+      logger.info("no config file: anonymous clients are allowed and only local connections are accepted");
+    } else if (open.length === 0) {
+      logger.warn("auth type allow: every client is allowed, without a password (local connections only)");
+    } else {
+      logger.warn("anonymous clients are allowed on non-local addresses: anyone who can reach them may connect", {
+        addresses: open.join(","),
+        hint: fromFile ? "set auth.type to file" : "use --config with an auth section",
+      });
+    }
+  } else if (hook instanceof DenyHook) {
+    logger.warn("every client will be refused: the config has no auth section (or auth type deny)", {
+      hint: "set auth: { type: file, file: ./users.yaml } or auth: { type: allow }",
+    });
+  } else if (hook instanceof FileAuthHook) {
+    logger.info("authentication by users file", {
+      file: config.auth.type === "file" ? config.auth.file : undefined,
+      users: hook.userCount,
+      anonymous: hook.allowsAnonymous ? "allowed" : "refused",
+      acl: hook.hasAcl ? "rules" : "none (every topic allowed)",
+    });
+  }
+}
+
+/** A listener from the running runtime's adapter, or undefined (with a warning) when the adapter lacks that kind. */
+async function createListener(l: ListenerConfig, logger: Logger): Promise<Listener | undefined> {
+  if (l.type === "tcp") return await adapters.createTcpListener({ id: l.id, host: l.host, port: l.port });
+  // WebSocket support arrives with a later adapter; use it as soon as adapters/mod.ts exports it.
+  const createWs = (adapters as Record<string, unknown>).createWsListener as
+    | ((options: { id: string; host: string; port: number; path?: string }) => Promise<Listener>)
+    | undefined;
+  if (typeof createWs === "function") return await createWs({ id: l.id, host: l.host, port: l.port, path: l.path });
+  logger.warn("WebSocket listeners are not available yet: skipping", { id: l.id, address: formatAddress(l) });
+  return undefined;
+}
+
+/** Resolves with the first SIGINT or SIGTERM; a second one exits at once. */
+function waitForSignal(): { promise: Promise<string>; dispose(): void } {
+  let resolveSignal: (signal: string) => void = () => {};
+  const promise = new Promise<string>((r) => (resolveSignal = r));
+  let received = false;
+  const onSignal = (signal: string) => {
+    if (received) process.exit(EXIT_FAILED); // impatient second Ctrl-C
+    received = true;
+    resolveSignal(signal);
+  };
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const s of signals) process.on(s, onSignal);
+  return {
+    promise,
+    dispose() {
+      for (const s of signals) process.off(s, onSignal);
+    },
+  };
+}
+
+/** `hash-password [PASSWORD]`: print the encoded hash of the argument or of the first line of stdin. */
+async function hashPasswordCommand(argument: string | undefined, iterationsFlag: string | undefined): Promise<number> {
+  let iterations = DEFAULT_ITERATIONS;
+  if (iterationsFlag !== undefined) {
+    iterations = Number(iterationsFlag);
+    if (!/^\d+$/.test(iterationsFlag) || iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) {
+      return usageError(
+        `--iterations: expected a whole number from ${MIN_ITERATIONS} to ${MAX_ITERATIONS}, received ${
+          JSON.stringify(iterationsFlag)
+        }`,
+      );
+    }
+  }
+  const password = argument ?? (await readPasswordFromStdin());
+  if (password === "") return usageError("Cannot hash an empty password");
+  process.stdout.write(`${await hashPassword(password, { iterations })}\n`);
+  return EXIT_OK;
+}
+
+/** The first line of stdin (a terminal gets a prompt on stderr; the typed password is echoed). */
+async function readPasswordFromStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write("Password (shown as you type): ");
+  let text = "";
+  for await (const chunk of process.stdin) {
+    text += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk as Uint8Array, { stream: true });
+    if (text.includes("\n")) break;
+  }
+  return text.split(/\r?\n/)[0];
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const reason = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    throw new Error(`Cannot read ${what} ${JSON.stringify(path)}: ${reason}`);
+  }
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`${message}\nRun with --help for usage.\n`);
+  return EXIT_USAGE;
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  // Exit explicitly: an adapter or a timer that keeps a handle must not keep a stopped broker's process alive.
+  process.exit(code);
+}

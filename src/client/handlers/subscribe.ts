@@ -1,0 +1,74 @@
+/**
+ * SUBSCRIBE and UNSUBSCRIBE: filter checks, ACL, limits, SUBACK codes, retained messages.
+ * @module
+ */
+
+import { RC, SUBACK_FAILURE_V3 } from "../../packets/reason_codes.ts";
+import type { QoS, SubscribePacket, SubscriptionRequest, UnsubscribePacket } from "../../packets/types.ts";
+import { checkTopicFilter, parseSharedFilter } from "../../topics/topic_rules.ts";
+import type { Client } from "../client.ts";
+
+/**
+ * Handle SUBSCRIBE as a series of single subscriptions answered by one SUBACK [MQTT-3.8.4-4], one code per
+ * filter in order [MQTT-3.8.4-5] [MQTT-3.9.3-1], then send matching retained messages [MQTT-3.3.1-6].
+ */
+export async function handleSubscribe(client: Client, packet: SubscribePacket): Promise<void> {
+  const broker = client.broker;
+  const session = client.session!;
+  const requests = await broker.hooks.subscribe(client, packet.subscriptions);
+  const v5 = client.protocolVersion === 5;
+  const codes: number[] = [];
+  const granted: Array<{ request: SubscriptionRequest; qos: QoS; isNew: boolean }> = [];
+  for (const request of requests) {
+    const code = await grant(client, request);
+    if (code >= 0x80) {
+      codes.push(v5 ? code : SUBACK_FAILURE_V3);
+      continue;
+    }
+    const qos = code as QoS;
+    const isNew = broker.subscribe(session, request, qos);
+    codes.push(qos);
+    granted.push({ request, qos, isNew });
+  }
+  if (client.state === "closed") return;
+  // SUBACK carries the SUBSCRIBE's packet id [MQTT-3.8.4-1] [MQTT-3.8.4-2].
+  client.sendPacket({ type: "suback", packetId: packet.packetId, reasonCodes: codes });
+  for (const { request, qos, isNew } of granted) {
+    // A replaced subscription gets its retained messages again [MQTT-3.8.4-3] (v5 Retain Handling may say not to).
+    const handling = request.retainHandling ?? 0;
+    if (handling === 2 || (handling === 1 && !isNew)) continue;
+    if (parseSharedFilter(request.topicFilter) !== undefined) continue;
+    broker.sendRetained(session, client, request.topicFilter, qos);
+  }
+  broker.hooks.notify("onSubscribed", client, requests, codes);
+}
+
+/** The granted QoS (0..2) or a failure reason code (>= 0x80) for one filter. */
+async function grant(client: Client, request: SubscriptionRequest): Promise<number> {
+  const broker = client.broker;
+  const filter = request.topicFilter;
+  if (checkTopicFilter(filter, broker.limits) !== undefined) return RC.topicFilterInvalid;
+  if (parseSharedFilter(filter) !== undefined) return RC.sharedSubscriptionsNotSupported;
+  const session = client.session!;
+  const max = broker.limits.maxSubscriptionsPerClient;
+  if (max > 0 && !session.subscriptions.has(filter) && session.subscriptions.size >= max) return RC.quotaExceeded;
+  if (!(await broker.hooks.aclCheck(client, filter, "read"))) return RC.notAuthorized;
+  return Math.min(request.qos, 2);
+}
+
+/** Handle UNSUBSCRIBE: remove exact matches only [MQTT-3.10.4-1]; UNSUBACK always [MQTT-3.10.4-4] [MQTT-3.10.4-5]. */
+export async function handleUnsubscribe(client: Client, packet: UnsubscribePacket): Promise<void> {
+  const broker = client.broker;
+  const filters = await broker.hooks.unsubscribe(client, packet.topicFilters);
+  const codes: number[] = [];
+  for (const filter of filters) {
+    codes.push(broker.unsubscribe(client.session!, filter) ? RC.success : RC.noSubscriptionExisted);
+  }
+  if (client.state === "closed") return;
+  client.sendPacket({
+    type: "unsuback",
+    packetId: packet.packetId,
+    reasonCodes: client.protocolVersion === 5 ? codes : undefined,
+  });
+  broker.hooks.notify("onUnsubscribed", client, filters);
+}

@@ -1,0 +1,31 @@
+/**
+ * The broker's error taxonomy: one class that carries an MQTT reason code.
+ * @module
+ */
+
+import { RC } from "./packets/reason_codes.ts";
+
+/**
+ * An error that maps to an MQTT reason code (v5 numbering; the client maps it to v3 where needed).
+ * Thrown by the decoder for malformed input and by hooks to refuse an action.
+ */
+export class MqttError extends Error {
+  /** MQTT 5 reason code, e.g. 0x81 malformed packet. */
+  readonly reasonCode: number;
+
+  constructor(reasonCode: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "MqttError";
+    this.reasonCode = reasonCode;
+  }
+}
+
+/** Malformed packet (0x81): the bytes do not follow the packet layout. */
+export function malformed(message: string): MqttError {
+  return new MqttError(RC.malformedPacket, message);
+}
+
+/** Protocol error (0x82): well-formed bytes that break a protocol rule. */
+export function protocolError(message: string): MqttError {
+  return new MqttError(RC.protocolError, message);
+}

@@ -1,0 +1,110 @@
+/**
+ * The hook interface: every extension point of the broker, all optional.
+ *
+ * How several hooks combine (they run in the order they were added):
+ * - Gates (`onAuthenticate`, `onAclCheck`) answer `"allow"`, `"deny"` or `undefined` (no opinion).
+ *   The first definite answer wins. When every hook abstains, authentication is denied (the library
+ *   denies every client unless an auth hook allows it) and an ACL check is allowed.
+ * - `onConnect`: every hook runs; the first to throw refuses the connection (an {@link MqttError} picks the code).
+ * - Transforms (`onSubscribe`, `onUnsubscribe`, `onPublish`) are chained: each gets what the previous returned.
+ *   `onPublish` returning `null` drops the message silently; throwing an {@link MqttError} refuses it.
+ * - Observers (`onConnected`, `onDisconnected`, `onSubscribed`, `onUnsubscribed`, `onPublished`, `onRetained`,
+ *   `onWillSent`, `onSessionCreated`, `onSessionExpired`, `onMessageDropped`, `onError`) never block a connection;
+ *   an error they throw or reject with is logged and otherwise ignored.
+ *
+ * Any method may return a promise. A hook that does not define a method costs nothing for that event.
+ * @module
+ */
+
+import type { Logger } from "../logger.ts";
+import type { Message } from "../message.ts";
+import type { ConnectPacket, ProtocolVersion, SubscriptionRequest } from "../packets/types.ts";
+import type { MqttError } from "../errors.ts";
+
+/** A gate's answer; `undefined` means no opinion. */
+export type Verdict = "allow" | "deny" | undefined;
+
+/** `read`: subscribe to / receive from a topic. `write`: publish to it. */
+export type Access = "read" | "write";
+
+/** What hooks may know about a connected (or connecting) client. */
+export interface ClientInfo {
+  /** Client identifier (the assigned one when the client sent an empty id). */
+  readonly id: string;
+  readonly username?: string;
+  readonly remoteAddress: string;
+  /** Id of the listener it came through. */
+  readonly listener: string;
+  readonly protocolVersion: ProtocolVersion;
+  /** Common name of a verified TLS client certificate. */
+  readonly certificateCommonName?: string;
+}
+
+/** Why a client went away. */
+export interface DisconnectInfo {
+  /** True when the client sent DISCONNECT (no will), false for any other close. */
+  readonly graceful: boolean;
+  /** What ended it, when it was not graceful. */
+  readonly error?: Error;
+}
+
+/** Why a message was not delivered to a session. */
+export type DropReason = "queue-full" | "qos0-offline" | "expired" | "too-large" | "not-authorized";
+
+/** Passed to {@link Hook.init}. */
+export interface HookContext {
+  readonly logger: Logger;
+}
+
+/** An extension of the broker. Implement only the methods you need. */
+export interface Hook {
+  /** Unique id, used in logs. */
+  readonly id: string;
+  /** Called when the hook is added to the broker (awaited by `broker.listen()`). */
+  init?(context: HookContext): void | Promise<void>;
+  /** Called when the broker closes. */
+  stop?(): void | Promise<void>;
+
+  /** Gate: may this client connect with these credentials? */
+  onAuthenticate?(client: ClientInfo, packet: ConnectPacket): Verdict | Promise<Verdict>;
+  /** Gate: may this client publish to (`write`) or subscribe to / receive from (`read`) this topic or filter? */
+  onAclCheck?(client: ClientInfo, topic: string, access: Access): Verdict | Promise<Verdict>;
+
+  /** Before CONNACK, after authentication: throw (an {@link MqttError}) to refuse. */
+  onConnect?(client: ClientInfo, packet: ConnectPacket): void | Promise<void>;
+  /** Transform the requested subscriptions (e.g. downgrade QoS); ACL is checked on the result. */
+  onSubscribe?(
+    client: ClientInfo,
+    subscriptions: SubscriptionRequest[],
+  ): SubscriptionRequest[] | Promise<SubscriptionRequest[]>;
+  /** Transform the filters to remove. */
+  onUnsubscribe?(client: ClientInfo, filters: string[]): string[] | Promise<string[]>;
+  /**
+   * Transform or drop an inbound message after the ACL allowed it. `client` is undefined for
+   * messages from the embedding API.
+   */
+  onPublish?(client: ClientInfo | undefined, message: Message): Message | null | Promise<Message | null>;
+
+  /** The client is connected and its session is established (after CONNACK). */
+  onConnected?(client: ClientInfo, info: { sessionPresent: boolean }): void | Promise<void>;
+  /** The client's connection is gone. */
+  onDisconnected?(client: ClientInfo, info: DisconnectInfo): void | Promise<void>;
+  /** Subscriptions were processed; `reasonCodes` as in the SUBACK. */
+  onSubscribed?(client: ClientInfo, subscriptions: SubscriptionRequest[], reasonCodes: number[]): void | Promise<void>;
+  /** Filters were removed. */
+  onUnsubscribed?(client: ClientInfo, filters: string[]): void | Promise<void>;
+  /** A message was routed to every matching session (message processed). */
+  onPublished?(client: ClientInfo | undefined, message: Message, deliveries: number): void | Promise<void>;
+  /** The retained message of a topic was stored, or cleared (then the payload is empty). */
+  onRetained?(message: Message): void | Promise<void>;
+  /** A will message was published for a client that went away. */
+  onWillSent?(clientId: string, message: Message): void | Promise<void>;
+  /** A session was created (not resumed). */
+  onSessionCreated?(clientId: string): void | Promise<void>;
+  /** A session ended: clean session closed, or an offline session expired. */
+  onSessionExpired?(clientId: string): void | Promise<void>;
+  /** A message for a session was dropped. */
+  onMessageDropped?(clientId: string, message: Message, reason: DropReason): void | Promise<void>;
+  /** Something went wrong with a client (malformed input, a hook that threw) or in the broker. */
+  onError?(client: ClientInfo | undefined, error: Error | MqttError): void | Promise<void>;
+}

@@ -1,0 +1,93 @@
+/**
+ * Broker options and limits, with their defaults.
+ * @module
+ */
+
+import type { Clock } from "./clock.ts";
+import type { Hook } from "./hooks/hook.ts";
+import type { Logger } from "./logger.ts";
+
+/** Every limit the broker enforces. 0 means "no limit" where noted. */
+export interface Limits {
+  /** Largest packet accepted, in bytes (whole packet); checked from the fixed header before buffering. */
+  maxPacketSize: number;
+  /** QoS 1/2 messages sent to one client and not yet acknowledged (outbound inflight window). */
+  maxInflight: number;
+  /** QoS 2 messages from one client awaiting PUBREL (inbound); v5 Receive Maximum. */
+  receiveMaximum: number;
+  /** Messages queued for one session (offline, or waiting for the inflight window). QoS 0 is dropped first. */
+  maxQueuedMessages: number;
+  /** Concurrent client connections, 0 for no limit. */
+  maxConnections: number;
+  /** Subscriptions one session may hold, 0 for no limit. */
+  maxSubscriptionsPerClient: number;
+  /** Topic name / filter length in bytes. */
+  maxTopicLength: number;
+  /** Levels in a topic name / filter. */
+  maxTopicLevels: number;
+  /** Client identifier length in bytes. */
+  maxClientIdLength: number;
+  /** Largest keep-alive accepted, in seconds (v3 clients above it are refused; v5 clients are told). */
+  maxKeepAlive: number;
+  /** Seconds a socket may stay open without sending CONNECT. */
+  connectTimeout: number;
+}
+
+/** The defaults of {@link Limits}. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxPacketSize: 1024 * 1024,
+  maxInflight: 64,
+  receiveMaximum: 1024,
+  maxQueuedMessages: 1000,
+  maxConnections: 0,
+  maxSubscriptionsPerClient: 10_000,
+  maxTopicLength: 65_535,
+  maxTopicLevels: 128,
+  maxClientIdLength: 65_535,
+  maxKeepAlive: 65_535,
+  connectTimeout: 10,
+});
+
+/** Options of `new Broker()`. */
+export interface BrokerOptions {
+  /** Structured logger; silent when omitted. */
+  logger?: Logger;
+  /** Time source; the system clock when omitted. */
+  clock?: Clock;
+  /** Hooks, run in this order. Without an authentication hook every client is refused. */
+  hooks?: Hook[];
+  /** Limits; missing keys take {@link DEFAULT_LIMITS}. */
+  limits?: Partial<Limits>;
+  /** Seconds between `$SYS` publications; 0 turns `$SYS` off. Default 10. */
+  sysInterval?: number;
+  /** Milliseconds between housekeeping sweeps (keep-alive, connect timeout, expiry). Default 1000. */
+  sweepInterval?: number;
+  /** Version string reported in `$SYS/broker/version`. */
+  version?: string;
+}
+
+/** Merge limits with defaults, rejecting nonsense with a RangeError that names the key. */
+export function resolveLimits(limits: Partial<Limits> = {}): Limits {
+  const out: Limits = { ...DEFAULT_LIMITS };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!(key in DEFAULT_LIMITS)) throw new TypeError(`Cannot use limit "${key}": unknown key`);
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+      throw new RangeError(`Cannot use limit "${key}": expected a whole number >= 0, received ${JSON.stringify(value)}`);
+    }
+    (out as unknown as Record<string, number>)[key] = value;
+  }
+  if (out.maxPacketSize < 2 || out.maxPacketSize > 268_435_460) {
+    throw new RangeError(`Cannot use limit "maxPacketSize": expected 2..268435460, received ${out.maxPacketSize}`);
+  }
+  if (out.maxInflight < 1 || out.maxInflight > 65_535) {
+    throw new RangeError(`Cannot use limit "maxInflight": expected 1..65535, received ${out.maxInflight}`);
+  }
+  if (out.receiveMaximum < 1 || out.receiveMaximum > 65_535) {
+    throw new RangeError(`Cannot use limit "receiveMaximum": expected 1..65535, received ${out.receiveMaximum}`);
+  }
+  if (out.maxKeepAlive > 65_535) {
+    throw new RangeError(`Cannot use limit "maxKeepAlive": expected 0..65535, received ${out.maxKeepAlive}`);
+  }
+  return out;
+}

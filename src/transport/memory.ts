@@ -1,0 +1,80 @@
+/**
+ * An in-memory connection pair: the broker gets a {@link Connection}, the test gets the other end.
+ * Delivery is asynchronous (a microtask), like a socket, so ordering bugs show up here too.
+ * @module
+ */
+
+import type { Accept, Connection, ConnectionHandler } from "./connection.ts";
+
+/** The test's end of an in-memory connection. */
+export interface MemoryPeer {
+  /** Send bytes to the broker. */
+  write(bytes: Uint8Array): void;
+  /** Close from the client side (the broker sees an ungraceful close). */
+  close(): void;
+  /** Called with bytes the broker wrote. */
+  onData: (bytes: Uint8Array) => void;
+  /** Called once when the connection is closed by either side. */
+  onClose: () => void;
+  readonly closed: boolean;
+}
+
+/** Open an in-memory connection to `accept` (for example `broker.accept`). */
+export function connectMemory(accept: Accept, options: { listener?: string; remoteAddress?: string } = {}): MemoryPeer {
+  let handler: ConnectionHandler | undefined;
+  let closed = false;
+  let ending = false;
+  const pending: Array<() => void> = [];
+  let scheduled = false;
+  function schedule(fn: () => void): void {
+    pending.push(fn);
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      const batch = pending.splice(0);
+      for (const f of batch) f();
+    });
+  }
+  function shut(): void {
+    if (closed) return;
+    closed = true;
+    schedule(() => {
+      handler?.closed();
+      peer.onClose();
+    });
+  }
+  const peer: MemoryPeer = {
+    write(bytes) {
+      if (closed || ending) return;
+      const copy = bytes.slice();
+      schedule(() => {
+        if (!closed) handler?.data(copy);
+      });
+    },
+    close: shut,
+    onData: () => {},
+    onClose: () => {},
+    get closed() {
+      return closed;
+    },
+  };
+  const connection: Connection = {
+    remoteAddress: options.remoteAddress ?? "memory:0",
+    write(bytes) {
+      if (closed || ending) return true;
+      schedule(() => {
+        if (!closed) peer.onData(bytes);
+      });
+      return true;
+    },
+    end() {
+      if (ending) return;
+      ending = true;
+      schedule(shut);
+    },
+    destroy: shut,
+  };
+  handler = accept(connection, { listener: options.listener ?? "memory" });
+  return peer;
+}
