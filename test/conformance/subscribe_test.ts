@@ -220,9 +220,10 @@ describe("conformance 3.8 SUBSCRIBE", () => {
   it("MQTT-3.8.4-5 each filter gets its own return code: its granted QoS or 0x80", async () => {
     const denyRead: Hook = {
       id: "deny-secret",
-      onAclCheck: (_c, topic, access) => (access === "read" && topic.startsWith("secret") ? "deny" : undefined),
+      onAuthenticate: () => "allow",
+      onAclCheck: (_c, topic, access) => (access === "read" && topic.startsWith("secret") ? "deny" : "allow"),
     };
-    const broker = testBroker({ hooks: [denyRead] });
+    const broker = testBroker({ auth: denyRead });
     const c = await connected(broker);
     const ack = await c.subscribe([["q0", 0], ["q1/#", 1], ["bad/#/x", 1], ["q2/+", 2], ["secret/x", 2], ["q1b", 1]]);
     assert.deepEqual(ack.granted, [0, 1, 0x80, 2, 0x80, 1]);
@@ -249,7 +250,10 @@ describe("conformance 3.8 SUBSCRIBE", () => {
         assert.equal(m.qos, Math.min(pub, granted), `published at ${pub}, granted ${granted}`);
         if (m.qos === 1) subs[granted].send({ cmd: "puback", messageId: m.messageId });
         if (m.qos === 2) subs[granted].send({ cmd: "pubrec", messageId: m.messageId });
-        if (m.qos === 2) await subs[granted].expect("pubrel");
+        if (m.qos === 2) {
+          const rel = await subs[granted].expect("pubrel");
+          subs[granted].send({ cmd: "pubcomp", messageId: rel.messageId });
+        }
       }
     }
     await broker.close();
@@ -277,8 +281,12 @@ describe("conformance 3.9 SUBACK", () => {
   });
 
   it("MQTT-3.9.3-2 only 0x00, 0x01, 0x02 and 0x80 are used, whatever the reason for refusal", async () => {
-    const denyAll: Hook = { id: "deny-read", onAclCheck: (_c, t, a) => (a === "read" && t === "acl/no" ? "deny" : undefined) };
-    const broker = testBroker({ hooks: [denyAll], limits: { maxSubscriptionsPerClient: 5, maxTopicLevels: 4 } });
+    const denyOne: Hook = {
+      id: "deny-one",
+      onAuthenticate: () => "allow",
+      onAclCheck: (_c, t, a) => (a === "read" && t === "acl/no" ? "deny" : "allow"),
+    };
+    const broker = testBroker({ auth: denyOne, limits: { maxSubscriptionsPerClient: 5, maxTopicLevels: 4 } });
     const c = await connected(broker);
     c.sendBytes(subscribeFrame(9, [
       ["ok0", 0],
