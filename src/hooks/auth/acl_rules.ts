@@ -4,7 +4,7 @@
  */
 
 import type { Access, Verdict } from "../hook.ts";
-import { covers, overlaps, substitute } from "./acl_topic.ts";
+import { covers, substitute } from "./acl_topic.ts";
 import type { RuleSubject } from "./acl_topic.ts";
 
 /** What a rule grants: `deny` refuses both reading and writing. */
@@ -20,14 +20,15 @@ export interface AclRule {
 export const RULE_ACCESS: readonly RuleAccess[] = ["read", "write", "readwrite", "deny"];
 
 /**
- * The first rule that applies decides; undefined when none applies.
- *
- * - A `deny` rule applies when its filter overlaps `topic` at all: a subscription that could receive one denied
- *   topic is refused. Put deny rules before broader allow rules.
- * - A `read`, `write` or `readwrite` rule applies only to the kinds of access it grants (a read-only rule is
- *   skipped for a publish, so a later rule may still allow it), and only when its filter covers `topic`:
- *   the published topic name, or every topic the requested subscription filter could match.
- * - A rule using `%u` or `%c` is skipped when that value is missing or unsafe (see {@link substitute}).
+ * The first rule that applies decides; undefined when none applies. A rule applies when its filter covers `topic`
+ * (the published topic name, or every topic the requested subscription filter could match; see {@link covers})
+ * and:
+ * - it is a `deny` rule (refusing both publish and subscribe), or
+ * - it grants the kind of access asked for: a read-only rule is skipped for a publish, so a later rule may still
+ *   allow it, and a write-only rule is skipped for a subscription.
+ * A subscription broader than a `deny` rule (`a/#` with `a/secret` denied) is judged by the next rules; the
+ * broker checks `read` again for each message it delivers, so messages on the denied topics never reach it.
+ * A rule using `%u` or `%c` is skipped when that value is missing or unsafe (see {@link substitute}).
  */
 export function checkRules(
   rules: readonly AclRule[],
@@ -38,11 +39,8 @@ export function checkRules(
   for (const rule of rules) {
     const filter = substitute(rule.topic, subject);
     if (filter === undefined) continue;
-    if (rule.access === "deny") {
-      if (overlaps(filter, topic)) return "deny";
-    } else if ((rule.access === "readwrite" || rule.access === access) && covers(filter, topic)) {
-      return "allow";
-    }
+    if (rule.access !== "deny" && rule.access !== "readwrite" && rule.access !== access) continue;
+    if (covers(filter, topic)) return rule.access === "deny" ? "deny" : "allow";
   }
   return undefined;
 }

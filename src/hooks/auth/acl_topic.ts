@@ -1,6 +1,6 @@
 /**
- * Topic arithmetic for ACL rules: does a rule's filter cover a requested topic or filter, do two filters
- * overlap, and safe substitution of `%u` / `%c`.
+ * Topic arithmetic for ACL rules: does a rule's filter cover a requested topic or filter, and safe
+ * substitution of `%u` / `%c`.
  *
  * Topics starting with `$` (such as `$SYS/...`) are matched by a wildcard in the first level of neither a rule
  * nor a subscription, as in message routing ([MQTT-4.7.2-1]); a rule must name `$SYS` to grant it.
@@ -44,24 +44,6 @@ export function covers(rule: string, requested: string): boolean {
     if (level !== want) return false; // a literal covers only the same literal, never "+"
   }
   return r.length === s.length;
-}
-
-/** True when some topic is matched by both filters (used for `deny` rules: any overlap denies). */
-export function overlaps(a: string, b: string): boolean {
-  const x = a.split("/");
-  const y = b.split("/");
-  for (let i = 0;; i++) {
-    if (i >= x.length && i >= y.length) return true;
-    if (i >= x.length) return y[i] === "#" && i === y.length - 1;
-    if (i >= y.length) return x[i] === "#" && i === x.length - 1;
-    const p = x[i];
-    const q = y[i];
-    const wild = (v: string) => v === "#" || v === "+";
-    if (i === 0 && ((wild(p) && q.startsWith("$")) || (wild(q) && p.startsWith("$")))) return false;
-    if (p === "#" || q === "#") return true;
-    if (p === "+" || q === "+") continue;
-    if (p !== q) return false;
-  }
 }
 
 /** Who a rule is being applied to. */

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { aclFilter, covers, overlaps, ruleTopicError, substitute } from "./acl_topic.ts";
+import { aclFilter, covers, ruleTopicError, substitute } from "./acl_topic.ts";
 
 // Topic names of 1..3 levels over {a, b, $s, ""}, and filters of up to 3 levels, for brute-force checks.
 // On topic names covers() is plain matching (checked by the table below), so it serves as the matcher.
@@ -92,39 +92,6 @@ describe("covers(rule, requested)", () => {
       for (const request of FILTERS) {
         const truth = TOPICS.filter((t) => covers(request, t)).every((t) => covers(rule, t));
         assert.equal(covers(rule, request), truth, `${rule} vs ${request}`);
-      }
-    }
-  });
-});
-
-describe("overlaps(a, b)", () => {
-  const cases: [string, string, boolean][] = [
-    ["a/b", "a/b", true],
-    ["a/b", "a/c", false],
-    ["a/+", "+/b", true],
-    ["a/#", "a", true],
-    ["a", "a/#", true],
-    ["a/secret", "a/#", true],
-    ["a/secret", "#", true],
-    ["a/secret", "b/#", false],
-    ["a/b/c", "a/+", false],
-    ["#", "$SYS/x", false],
-    ["+/x", "$SYS/x", false],
-    ["$SYS/#", "$SYS/x", true],
-    ["a/b", "a/b/c", false],
-  ];
-  for (const [a, b, want] of cases) {
-    it(`${JSON.stringify(a)} ${want ? "overlaps" : "does not overlap"} ${JSON.stringify(b)}`, () => {
-      assert.equal(overlaps(a, b), want);
-      assert.equal(overlaps(b, a), want);
-    });
-  }
-
-  it("agrees with brute force over a small topic universe", () => {
-    for (const a of FILTERS) {
-      for (const b of FILTERS) {
-        const truth = TOPICS.some((t) => covers(a, t) && covers(b, t));
-        assert.equal(overlaps(a, b), truth, `${a} vs ${b}`);
       }
     }
   });
