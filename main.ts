@@ -26,12 +26,16 @@ import type { Listener } from "./src/transport/connection.ts";
 import { AllowHook } from "./src/hooks/auth/allow_hook.ts";
 import { DenyHook } from "./src/hooks/auth/deny_hook.ts";
 import { FileAuthHook } from "./src/hooks/auth/file_auth_hook.ts";
-import { DEFAULT_ITERATIONS, hashPassword, MAX_ITERATIONS, MIN_ITERATIONS } from "./src/hooks/auth/password.ts";
+import {
+  DEFAULT_ITERATIONS,
+  hashPassword,
+  MAX_ITERATIONS,
+  MIN_ITERATIONS,
+} from "./src/hooks/auth/password.ts";
 import { LOCAL_CONFIG } from "./src/config/config.ts";
 import type { Config, ListenerConfig } from "./src/config/config.ts";
 import { parseConfig } from "./src/config/parse_config.ts";
 import { applyOverrides } from "./src/config/cli_overrides.ts";
-import { ConfigError } from "./src/config/config_error.ts";
 import { formatAddress, isLoopback } from "./src/config/address.ts";
 
 /** Exit codes: 0 clean stop, 1 could not start or stop, 2 bad flags or config. */
@@ -46,8 +50,8 @@ const HELP = `comqtt-ts ${pkg.version}: an MQTT 3.1, 3.1.1 and 5.0 broker
 Usage:
   comqtt [options]                 run the broker
   comqtt hash-password [PASSWORD]  print an encoded hash for the users file
-                                   (reads the password from stdin when PASSWORD is omitted;
-                                   an argument is visible to other users in the process list)
+                                   (reads the password from stdin when PASSWORD is omitted, unechoed on a
+                                   terminal; an argument is visible to other users in the process list)
 
 Options:
   -c, --config FILE       YAML config (see examples/config.yaml). Without it the broker listens on
@@ -91,7 +95,9 @@ export async function main(args: readonly string[]): Promise<number> {
     return EXIT_OK;
   }
   if (values.version) {
-    process.stdout.write(`comqtt-ts ${pkg.version} (${adapters.runtimeName()} ${adapters.runtimeVersion()})\n`);
+    process.stdout.write(
+      `comqtt-ts ${pkg.version} (${adapters.runtimeName()} ${adapters.runtimeVersion()})\n`,
+    );
     return EXIT_OK;
   }
   if (positionals[0] === "hash-password") {
@@ -141,7 +147,9 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
     if (listener) await broker.addListener(listener);
   }
   if (broker.listeners.length === 0) {
-    logger.error("no listener could be created: add a tcp listener (--tcp HOST:PORT or listeners in the config)");
+    logger.error(
+      "no listener could be created: add a tcp listener (--tcp HOST:PORT or listeners in the config)",
+    );
     return EXIT_FAILED;
   }
   if (config.http) {
@@ -206,10 +214,13 @@ function describeAccess(logger: Logger, config: Config, hook: Hook, fromFile: bo
     } else if (open.length === 0) {
       logger.warn("auth type allow: every client is allowed, without a password (local connections only)");
     } else {
-      logger.warn("anonymous clients are allowed on non-local addresses: anyone who can reach them may connect", {
-        addresses: open.join(","),
-        hint: fromFile ? "set auth.type to file" : "use --config with an auth section",
-      });
+      logger.warn(
+        "anonymous clients are allowed on non-local addresses: anyone who can reach them may connect",
+        {
+          addresses: open.join(","),
+          hint: fromFile ? "set auth.type to file" : "use --config with an auth section",
+        },
+      );
     }
   } else if (hook instanceof DenyHook) {
     logger.warn("every client will be refused: the config has no auth section (or auth type deny)", {
@@ -232,7 +243,9 @@ async function createListener(l: ListenerConfig, logger: Logger): Promise<Listen
   const createWs = (adapters as Record<string, unknown>).createWsListener as
     | ((options: { id: string; host: string; port: number; path?: string }) => Promise<Listener>)
     | undefined;
-  if (typeof createWs === "function") return await createWs({ id: l.id, host: l.host, port: l.port, path: l.path });
+  if (typeof createWs === "function") {
+    return await createWs({ id: l.id, host: l.host, port: l.port, path: l.path });
+  }
   logger.warn("WebSocket listeners are not available yet: skipping", { id: l.id, address: formatAddress(l) });
   return undefined;
 }
@@ -258,7 +271,10 @@ function waitForSignal(): { promise: Promise<string>; dispose(): void } {
 }
 
 /** `hash-password [PASSWORD]`: print the encoded hash of the argument or of the first line of stdin. */
-async function hashPasswordCommand(argument: string | undefined, iterationsFlag: string | undefined): Promise<number> {
+async function hashPasswordCommand(
+  argument: string | undefined,
+  iterationsFlag: string | undefined,
+): Promise<number> {
   let iterations = DEFAULT_ITERATIONS;
   if (iterationsFlag !== undefined) {
     iterations = Number(iterationsFlag);
@@ -276,15 +292,45 @@ async function hashPasswordCommand(argument: string | undefined, iterationsFlag:
   return EXIT_OK;
 }
 
-/** The first line of stdin (a terminal gets a prompt on stderr; the typed password is echoed). */
+/** The first line of stdin. On a terminal: a prompt on stderr, and the typed characters are not shown. */
 async function readPasswordFromStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write("Password (shown as you type): ");
+  const stdin = process.stdin;
+  if (stdin.isTTY && typeof stdin.setRawMode === "function") return await readHidden(stdin);
   let text = "";
-  for await (const chunk of process.stdin) {
-    text += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk as Uint8Array, { stream: true });
+  const decoder = new TextDecoder();
+  for await (const chunk of stdin) {
+    text += typeof chunk === "string" ? chunk : decoder.decode(chunk as Uint8Array, { stream: true });
     if (text.includes("\n")) break;
   }
   return text.split(/\r?\n/)[0];
+}
+
+/** Read one line from a terminal in raw mode, echoing nothing. Ctrl-C and Ctrl-D abort. */
+function readHidden(stdin: typeof process.stdin): Promise<string> {
+  process.stderr.write("Password: ");
+  stdin.setRawMode(true);
+  stdin.resume();
+  const decoder = new TextDecoder();
+  return new Promise((resolve) => {
+    let text = "";
+    const finish = (result: string | undefined) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+      if (result === undefined) process.exit(130);
+      resolve(result);
+    };
+    const onData = (chunk: Uint8Array | string) => {
+      for (const ch of typeof chunk === "string" ? chunk : decoder.decode(chunk)) {
+        if (ch === "\r" || ch === "\n") return finish(text);
+        if (ch === "\u0003" || ch === "\u0004") return finish(undefined);
+        if (ch === "\u007f" || ch === "\b") text = text.slice(0, -1);
+        else text += ch;
+      }
+    };
+    stdin.on("data", onData);
+  });
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -292,7 +338,11 @@ async function readText(path: string, what: string): Promise<string> {
     return await readFile(path, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const reason = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    const reason = code === "ENOENT"
+      ? "no such file"
+      : code === "EACCES"
+      ? "permission denied"
+      : (err as Error).message;
     throw new Error(`Cannot read ${what} ${JSON.stringify(path)}: ${reason}`);
   }
 }

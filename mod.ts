@@ -45,7 +45,13 @@ export { createLogger, silentLogger } from "./src/logger.ts";
 export type { LogFields, Logger, LoggerOptions, LogLevel } from "./src/logger.ts";
 export { FakeClock, systemClock } from "./src/clock.ts";
 export type { Clock, TimerHandle } from "./src/clock.ts";
-export type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from "./src/transport/connection.ts";
+export type {
+  Accept,
+  AcceptInfo,
+  Connection,
+  ConnectionHandler,
+  Listener,
+} from "./src/transport/connection.ts";
 export { connectMemory } from "./src/transport/memory.ts";
 export type { MemoryPeer } from "./src/transport/memory.ts";
 export { parseConfig } from "./src/config/parse_config.ts";

@@ -5,7 +5,7 @@
 
 import { Client } from "./client/client.ts";
 import type { BrokerCore } from "./client/broker_core.ts";
-import { type Clock, type TimerHandle, systemClock } from "./clock.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import type { ClientInfo, DropReason, Hook } from "./hooks/hook.ts";
 import { HookChain, isPromise } from "./hooks/hook_chain.ts";
 import { type Logger, silentLogger } from "./logger.ts";
@@ -94,7 +94,9 @@ export class Broker implements BrokerCore {
   /** Add a hook at the end of the chain. */
   addHook(hook: Hook): void {
     this.hooks.add(hook);
-    if (this.#hooksReady) this.#hooksReady = this.#hooksReady.then(() => hook.init?.({ logger: this.logger }));
+    if (this.#hooksReady) {
+      this.#hooksReady = this.#hooksReady.then(() => hook.init?.({ logger: this.logger }));
+    }
   }
 
   /** Add a listener; it starts with {@link listen} (or at once when the broker is already listening). */
@@ -113,7 +115,9 @@ export class Broker implements BrokerCore {
 
   /** Initialise hooks, start every listener, start housekeeping and $SYS. */
   async listen(): Promise<void> {
-    if (this.#state === "closing" || this.#state === "closed") throw new Error("Cannot listen: the broker is closed");
+    if (this.#state === "closing" || this.#state === "closed") {
+      throw new Error("Cannot listen: the broker is closed");
+    }
     this.#start();
     await this.#hooksReady;
     const started: Listener[] = [];
@@ -149,7 +153,9 @@ export class Broker implements BrokerCore {
     const problem = checkTopicName(topic, this.limits);
     if (problem !== undefined) throw new TypeError(`Cannot publish: ${problem}`);
     const qos = options.qos ?? 0;
-    if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`Cannot publish with QoS ${qos}: expected 0, 1 or 2`);
+    if (qos !== 0 && qos !== 1 && qos !== 2) {
+      throw new RangeError(`Cannot publish with QoS ${qos}: expected 0, 1 or 2`);
+    }
     const message: Message = {
       topic,
       payload: typeof payload === "string" ? encoder.encode(payload) : payload,
@@ -169,7 +175,9 @@ export class Broker implements BrokerCore {
     this.#sweepTimer?.cancel();
     this.#sys.stop();
     for (const listener of this.#listeners) {
-      await listener.close().catch((err) => this.logger.warn("listener close failed", { id: listener.id, error: err }));
+      await listener.close().catch((err) =>
+        this.logger.warn("listener close failed", { id: listener.id, error: err })
+      );
     }
     for (const client of [...this.#connections]) {
       if (client.state === "connected" && client.protocolVersion === 5) {
@@ -397,17 +405,22 @@ export class Broker implements BrokerCore {
         this.hooks.notify("onWillSent", info.id, m);
       };
       const transformed = this.hooks.publish(info, will);
-      if (isPromise(transformed)) transformed.then(send, (err) => this.logger.warn("will refused", { error: err }));
-      else send(transformed);
+      if (isPromise(transformed)) {
+        transformed.then(send, (err) => this.logger.warn("will refused", { error: err }));
+      } else send(transformed);
     };
     const allowed = this.hooks.aclCheck(info, will.topic, "write");
-    if (isPromise(allowed)) allowed.then(go, (err) => this.logger.warn("will ACL check failed", { error: err }));
-    else go(allowed);
+    if (isPromise(allowed)) {
+      allowed.then(go, (err) => this.logger.warn("will ACL check failed", { error: err }));
+    } else go(allowed);
   }
 
   /** @internal Publish a $SYS value as a retained QoS 0 message, bypassing hooks. */
   publishSys(topic: string, value: string): void {
-    this.route({ topic, payload: encoder.encode(value), qos: 0, retain: true, receivedAt: this.clock.now() }, undefined);
+    this.route(
+      { topic, payload: encoder.encode(value), qos: 0, retain: true, receivedAt: this.clock.now() },
+      undefined,
+    );
   }
 
   // ---- private -----------------------------------------------------------------------------------------
@@ -427,7 +440,11 @@ export class Broker implements BrokerCore {
 
   async #startListener(listener: Listener): Promise<void> {
     await listener.listen(this.accept);
-    this.logger.info("listening", { id: listener.id, protocol: listener.protocol, address: listener.address });
+    this.logger.info("listening", {
+      id: listener.id,
+      protocol: listener.protocol,
+      address: listener.address,
+    });
   }
 
   #deliverChecked(

@@ -73,18 +73,24 @@ export function resolveLimits(limits: Partial<Limits> = {}): Limits {
     if (!(key in DEFAULT_LIMITS)) throw new TypeError(`Cannot use limit "${key}": unknown key`);
     if (value === undefined) continue;
     if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-      throw new RangeError(`Cannot use limit "${key}": expected a whole number >= 0, received ${JSON.stringify(value)}`);
+      throw new RangeError(
+        `Cannot use limit "${key}": expected a whole number >= 0, received ${JSON.stringify(value)}`,
+      );
     }
     (out as unknown as Record<string, number>)[key] = value;
   }
   if (out.maxPacketSize < 2 || out.maxPacketSize > 268_435_460) {
-    throw new RangeError(`Cannot use limit "maxPacketSize": expected 2..268435460, received ${out.maxPacketSize}`);
+    throw new RangeError(
+      `Cannot use limit "maxPacketSize": expected 2..268435460, received ${out.maxPacketSize}`,
+    );
   }
   if (out.maxInflight < 1 || out.maxInflight > 65_535) {
     throw new RangeError(`Cannot use limit "maxInflight": expected 1..65535, received ${out.maxInflight}`);
   }
   if (out.receiveMaximum < 1 || out.receiveMaximum > 65_535) {
-    throw new RangeError(`Cannot use limit "receiveMaximum": expected 1..65535, received ${out.receiveMaximum}`);
+    throw new RangeError(
+      `Cannot use limit "receiveMaximum": expected 1..65535, received ${out.receiveMaximum}`,
+    );
   }
   if (out.maxKeepAlive > 65_535) {
     throw new RangeError(`Cannot use limit "maxKeepAlive": expected 0..65535, received ${out.maxKeepAlive}`);

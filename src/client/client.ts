@@ -137,7 +137,9 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
       return;
     }
     if (this.state === "connected" && this.keepAlive > 0 && now - this.lastActivity > this.keepAlive * 1500) {
-      if (this.protocolVersion === 5) this.sendPacket({ type: "disconnect", reasonCode: RC.keepAliveTimeout });
+      if (this.protocolVersion === 5) {
+        this.sendPacket({ type: "disconnect", reasonCode: RC.keepAliveTimeout });
+      }
       this.close(false, new Error("keep-alive timeout"));
     }
   }
@@ -203,7 +205,10 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
     if (this.state === "new") {
       // The first packet must be CONNECT [MQTT-3.1.0-1].
       if (packet.type !== "connect") {
-        throw new MqttError(RC.protocolError, `Expected CONNECT as the first packet, received ${packet.type}`);
+        throw new MqttError(
+          RC.protocolError,
+          `Expected CONNECT as the first packet, received ${packet.type}`,
+        );
       }
       return handleConnect(this, packet);
     }

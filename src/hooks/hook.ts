@@ -90,7 +90,11 @@ export interface Hook {
   /** The client's connection is gone. */
   onDisconnected?(client: ClientInfo, info: DisconnectInfo): void | Promise<void>;
   /** Subscriptions were processed; `reasonCodes` as in the SUBACK. */
-  onSubscribed?(client: ClientInfo, subscriptions: SubscriptionRequest[], reasonCodes: number[]): void | Promise<void>;
+  onSubscribed?(
+    client: ClientInfo,
+    subscriptions: SubscriptionRequest[],
+    reasonCodes: number[],
+  ): void | Promise<void>;
   /** Filters were removed. */
   onUnsubscribed?(client: ClientInfo, filters: string[]): void | Promise<void>;
   /** A message was routed to every matching session (message processed). */

@@ -124,7 +124,11 @@ export class HookChain {
   }
 
   #observerFailed(hook: Hook, event: string, err: unknown): void {
-    this.#logger.error("hook failed", { hook: hook.id, event, error: err instanceof Error ? err.message : String(err) });
+    this.#logger.error("hook failed", {
+      hook: hook.id,
+      event,
+      error: err instanceof Error ? err.message : String(err),
+    });
   }
 
   #gate(list: Hook[], ask: (h: Hook) => MaybePromise<Verdict>, fallback: boolean): MaybePromise<boolean> {

@@ -51,19 +51,19 @@ export class Session {
   /** Ends when its connection ends (3.1.1 Clean Session = 1). */
   clean: boolean;
   /** Subscriptions by filter. */
-  readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptions: Map<string, Subscription> = new Map();
   /** Outbound QoS 1/2 messages by packet id, in the order they were sent. */
-  readonly inflight = new Map<number, InflightMessage>();
+  readonly inflight: Map<number, InflightMessage> = new Map();
   /** Inbound QoS 2 packet ids that got PUBREC and wait for PUBREL [MQTT-4.3.3-2]. */
-  readonly incomingQos2 = new Set<number>();
+  readonly incomingQos2: Set<number> = new Set();
   /** The client that owns the session now or last did (for ACL checks while offline). */
   owner: ClientInfo | undefined;
   /** When the last connection ended (ms), undefined while connected. */
   disconnectedAt: number | undefined;
   /** Routing scratch: the pass that last touched this session and the QoS it aggregated. */
-  routeSeq = 0;
+  routeSeq: number = 0;
   routeQos: QoS = 0;
-  routeRetain = false;
+  routeRetain: boolean = false;
 
   #ctx: SessionContext;
   #outlet: SessionOutlet | undefined;
@@ -115,7 +115,9 @@ export class Session {
     const out = this.#outlet;
     if (out !== undefined && this.#queueHead === this.#queue.length && !out.congested) {
       if (qos === 0) {
-        out.send(forms ? forms.bytes(out.protocolVersion, 0, retain, 0) : this.#encode(message, 0, retain, 0, false));
+        out.send(
+          forms ? forms.bytes(out.protocolVersion, 0, retain, 0) : this.#encode(message, 0, retain, 0, false),
+        );
         return;
       }
       if (this.inflight.size < this.#ctx.maxInflight) {
@@ -208,11 +210,19 @@ export class Session {
     this.#queue.push(entry);
   }
 
-  #sendNew(out: SessionOutlet, message: Message, qos: 1 | 2, retain: boolean, forms: PublishForms | undefined): void {
+  #sendNew(
+    out: SessionOutlet,
+    message: Message,
+    qos: 1 | 2,
+    retain: boolean,
+    forms: PublishForms | undefined,
+  ): void {
     const packetId = this.#allocateId();
     this.inflight.set(packetId, { packetId, message, qos, retain, state: "publish" });
     out.send(
-      forms ? forms.bytes(out.protocolVersion, qos, retain, packetId) : this.#encode(message, qos, retain, packetId, false),
+      forms
+        ? forms.bytes(out.protocolVersion, qos, retain, packetId)
+        : this.#encode(message, qos, retain, packetId, false),
     );
   }
 

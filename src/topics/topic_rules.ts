@@ -28,6 +28,7 @@ const PLUS = 43; // "+"
 const HASH = 35; // "#"
 const DOLLAR = 36; // "$"
 const SHARE_PREFIX = "$share/";
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Check a topic name (PUBLISH topic, Will topic).
@@ -170,6 +171,8 @@ function checkCommon(
   }
   // [MQTT-4.7.3-2]
   if (value.includes("\u0000")) return `${what} ${quote(value)} contains the null character U+0000`;
+  // A lone surrogate has no UTF-8 form; sending it would alter the topic [MQTT-1.5.3-1].
+  if (LONE_SURROGATE.test(value)) return `${what} ${quote(value)} contains a lone UTF-16 surrogate`;
   // [MQTT-4.7.3-3] the protocol's cap; a smaller configured limit applies on top.
   const maxLength = limits.maxTopicLength > 0 ? Math.min(limits.maxTopicLength, 65_535) : 65_535;
   // Cheap bounds first: UTF-8 takes between 1 and 3 bytes per UTF-16 code unit.

@@ -64,8 +64,6 @@ describe("checkTopicName", () => {
       ["€", 2, false],
       ["𝄞", 4, true], // surrogate pair, 4 bytes
       ["𝄞", 3, false],
-      ["\ud800", 3, true], // lone surrogate: encoded as U+FFFD, 3 bytes
-      ["\ud800", 2, false],
     ];
     for (const [topic, maxTopicLength, ok] of cases) {
       const reason = checkTopicName(topic, { maxTopicLength, maxTopicLevels: 10 });
@@ -76,6 +74,14 @@ describe("checkTopicName", () => {
       );
       if (!ok) assert.match(reason as string, new RegExp(`is longer than ${maxTopicLength} bytes$`));
     }
+  });
+
+  it("MQTT-1.5.3-1 refuses a lone surrogate, which has no UTF-8 form, and accepts a pair", () => {
+    for (const topic of ["\ud800", "a\udc00b", "x/\udbff"]) {
+      assert.match(checkTopicName(topic, { maxTopicLength: 100, maxTopicLevels: 10 }) ?? "", /lone UTF-16 surrogate/);
+      assert.match(checkTopicFilter(topic, { maxTopicLength: 100, maxTopicLevels: 10 }) ?? "", /lone UTF-16 surrogate/);
+    }
+    assert.equal(checkTopicName("a/\ud834\udd1e", { maxTopicLength: 100, maxTopicLevels: 10 }), undefined);
   });
 
   it("MQTT-4.7.3-3 caps length at 65535 bytes when the limit is 0 or larger", () => {

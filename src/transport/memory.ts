@@ -20,8 +20,10 @@ export interface MemoryPeer {
 }
 
 /** Open an in-memory connection to `accept` (for example `broker.accept`). */
-export function connectMemory(accept: Accept, options: { listener?: string; remoteAddress?: string } = {}): MemoryPeer {
-  let handler: ConnectionHandler | undefined;
+export function connectMemory(
+  accept: Accept,
+  options: { listener?: string; remoteAddress?: string } = {},
+): MemoryPeer {
   let closed = false;
   let ending = false;
   const pending: Array<() => void> = [];
@@ -40,7 +42,7 @@ export function connectMemory(accept: Accept, options: { listener?: string; remo
     if (closed) return;
     closed = true;
     schedule(() => {
-      handler?.closed();
+      handler.closed();
       peer.onClose();
     });
   }
@@ -48,9 +50,8 @@ export function connectMemory(accept: Accept, options: { listener?: string; remo
     write(bytes) {
       if (closed || ending) return;
       const copy = bytes.slice();
-      schedule(() => {
-        if (!closed) handler?.data(copy);
-      });
+      // Bytes written before a close still arrive first, as on a socket.
+      schedule(() => handler.data(copy));
     },
     close: shut,
     onData: () => {},
@@ -63,9 +64,7 @@ export function connectMemory(accept: Accept, options: { listener?: string; remo
     remoteAddress: options.remoteAddress ?? "memory:0",
     write(bytes) {
       if (closed || ending) return true;
-      schedule(() => {
-        if (!closed) peer.onData(bytes);
-      });
+      schedule(() => peer.onData(bytes));
       return true;
     },
     end() {
@@ -75,6 +74,6 @@ export function connectMemory(accept: Accept, options: { listener?: string; remo
     },
     destroy: shut,
   };
-  handler = accept(connection, { listener: options.listener ?? "memory" });
+  const handler: ConnectionHandler = accept(connection, { listener: options.listener ?? "memory" });
   return peer;
 }

@@ -95,7 +95,7 @@ export interface Bystanders {
 
 let round = 0;
 
-/** Connect a publisher and a subscriber to `bystander/#`, over memory or TCP (pass the port). */
+/** Connect a publisher and a subscriber to `by/#` (short, to fit tight topic limits), over memory or TCP (pass the port). */
 export async function bystanders(broker: Broker, port?: number): Promise<Bystanders> {
   const open = async (): Promise<RawClient> => {
     const c = port === undefined ? RawClient.memory(broker) : await RawClient.tcp(port);
@@ -105,7 +105,7 @@ export async function bystanders(broker: Broker, port?: number): Promise<Bystand
   };
   const publisher = await open();
   const subscriber = await open();
-  const ack = await subscriber.subscribe("bystander/#", 1, 9);
+  const ack = await subscriber.subscribe("by/#", 1, 9);
   assert.deepEqual(ack.granted, [1]);
   let nextId = 1;
   return {
@@ -117,13 +117,13 @@ export async function bystanders(broker: Broker, port?: number): Promise<Bystand
       const n = ++round;
       const id = nextId;
       nextId = nextId === 65_535 ? 1 : nextId + 1;
-      publisher.publish("bystander/q1", `one ${n}`, { qos: 1, messageId: id });
+      publisher.publish("by/1", `one ${n}`, { qos: 1, messageId: id });
       const puback = await publisher.expect("puback");
       assert.equal(puback.messageId, id, `${label}: PUBACK id`);
       const m1 = await subscriber.expect("publish");
       assert.equal(m1.payload.toString(), `one ${n}`, `${label}: QoS 1 message arrives`);
       subscriber.send({ cmd: "puback", messageId: m1.messageId });
-      publisher.publish("bystander/q0", `zero ${n}`);
+      publisher.publish("by/0", `zero ${n}`);
       const m0 = await subscriber.expect("publish");
       assert.equal(m0.payload.toString(), `zero ${n}`, `${label}: QoS 0 message arrives`);
       publisher.send({ cmd: "pingreq" });

@@ -99,7 +99,12 @@ export class WireTap {
       }
       if (!complete || i + rl > all.length) break;
       const bytes = all.slice(pos, i + rl);
-      this.frames.push({ type: all[pos]! >> 4, flags: all[pos]! & 0x0f, body: bytes.subarray(i - pos), bytes });
+      this.frames.push({
+        type: all[pos]! >> 4,
+        flags: all[pos]! & 0x0f,
+        body: bytes.subarray(i - pos),
+        bytes,
+      });
       pos = i + rl;
     }
     this.#pending = all.slice(pos);
@@ -114,7 +119,14 @@ export function mqttString(s: string | number[]): number[] {
 
 /** A PUBLISH packet from its parts, byte for byte (single-byte Remaining Length, so keep it small). */
 export function publishBytes(
-  options: { topic: string | number[]; payload?: number[] | string; qos?: number; dup?: boolean; retain?: boolean; id?: number },
+  options: {
+    topic: string | number[];
+    payload?: number[] | string;
+    qos?: number;
+    dup?: boolean;
+    retain?: boolean;
+    id?: number;
+  },
 ): number[] {
   const qos = options.qos ?? 0;
   const first = 0x30 | (options.dup ? 0x08 : 0) | (qos << 1) | (options.retain ? 1 : 0);
@@ -123,7 +135,9 @@ export function publishBytes(
     : options.payload ?? [];
   const id = qos > 0 || options.id !== undefined ? [(options.id ?? 1) >> 8, (options.id ?? 1) & 0xff] : [];
   const body = [...mqttString(options.topic), ...id, ...payload];
-  if (body.length > 127) throw new RangeError(`Cannot build PUBLISH: body of ${body.length} bytes needs a longer length`);
+  if (body.length > 127) {
+    throw new RangeError(`Cannot build PUBLISH: body of ${body.length} bytes needs a longer length`);
+  }
   return [first, body.length, ...body];
 }
 

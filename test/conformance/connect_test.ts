@@ -34,7 +34,14 @@ describe("conformance 3.1 CONNECT", () => {
     const broker = testBroker();
     const c = RawClient.memory(broker);
     await c.connect({ clientId: "twice" });
-    c.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: "twice", clean: true, keepalive: 0 });
+    c.send({
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 4,
+      clientId: "twice",
+      clean: true,
+      keepalive: 0,
+    });
     assert.equal(await c.waitClosed(), true);
     assert.equal(c.packets.length, 0);
     await broker.close();
@@ -372,7 +379,14 @@ describe("conformance 3.1 CONNECT", () => {
   it("MQTT-3.1.4-5 MQTT-3.2.2-4 MQTT-3.2.2-5 after a refused CONNECT nothing else is processed", async () => {
     const broker = testBroker({ auth: new DenyHook() });
     const c = RawClient.memory(broker);
-    c.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: "no", clean: true, keepalive: 0 });
+    c.send({
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 4,
+      clientId: "no",
+      clean: true,
+      keepalive: 0,
+    });
     c.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "a", qos: 0 }] });
     c.send({ cmd: "pingreq" });
     const ack = await c.expect("connack");
@@ -402,7 +416,14 @@ describe("conformance 3.1 CONNECT", () => {
     };
     const broker = testBroker({ hooks: [refuser] });
     const c = RawClient.memory(broker);
-    c.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: "x", clean: true, keepalive: 0 });
+    c.send({
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 4,
+      clientId: "x",
+      clean: true,
+      keepalive: 0,
+    });
     assert.equal(await c.waitClosed(), true);
     assert.equal(c.packets.length, 0);
     await broker.close();

@@ -6,13 +6,20 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Broker } from "../../src/broker.ts";
-import type { BrokerOptions } from "../../src/options.ts";
+import type { PublishPacket } from "../../src/packets/types.ts";
+import { PACKET_FIXTURES } from "../fixtures/packets.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
-import { testBroker } from "../_helpers/broker.ts";
+import { testBroker, until } from "../_helpers/broker.ts";
 import { decodeFrame, mqttString, publishBytes, WireTap } from "./_wire_tap.ts";
 
+/** What testBroker takes: broker options plus the auth hook to put first. */
+type TestBrokerOptions = NonNullable<Parameters<typeof testBroker>[0]>;
+
 /** Run `body` against a fresh in-memory broker that is closed afterwards, pass or fail. */
-async function withBroker(body: (broker: Broker) => Promise<void>, options: BrokerOptions = {}): Promise<void> {
+async function withBroker(
+  body: (broker: Broker) => Promise<void>,
+  options: TestBrokerOptions = {},
+): Promise<void> {
   const broker = testBroker(options);
   try {
     await body(broker);
@@ -134,6 +141,19 @@ describe("conformance 1.5.3 UTF-8 encoded strings", () => {
       const body = [...mqttString("MQTT"), 4, 0x82, 0, 0, ...mqttString("u0"), ...mqttString([0x75, 0x00])];
       c.sendBytes([0x10, body.length, ...body]);
       await assertClosedSilently(c, "CONNECT");
+    });
+  });
+
+  it("MQTT-1.5.3-1 the embedding API refuses a topic with a lone surrogate instead of sending it altered", async () => {
+    await withBroker(async (broker) => {
+      const sub = RawClient.memory(broker);
+      await sub.connect();
+      await sub.subscribe("#", 0);
+      // A lone surrogate has no UTF-8 form: encoding it would emit U+FFFD, a topic nobody published.
+      await assert.rejects(broker.publish("lone/\uD800", "x"), TypeError);
+      await assert.rejects(broker.publish("lone/\uDFFF/x", "x", { qos: 1, retain: true }), TypeError);
+      assert.deepEqual(await sub.collect(50), []);
+      assert.equal(broker.retainedCount, 0);
     });
   });
 
@@ -399,7 +419,7 @@ describe("conformance 2.3.1 packet identifier", () => {
         assert.equal((await sub.expect("pubrel")).messageId, p.messageId);
         sub.send({ cmd: "pubcomp", messageId: p.messageId });
       }
-      assert.equal(broker.inflightCount, 0);
+      await until(() => broker.inflightCount === 0, 1000, "PUBCOMPs to release every id");
     });
   });
 
@@ -445,4 +465,50 @@ describe("conformance 3.6.1 PUBREL fixed header", () => {
       assert.equal(tap.closed, false);
     });
   });
+});
+
+/** The statement sections this file and publish_test.ts / qos_flows_test.ts cover. */
+const OWN_SECTIONS = /^MQTT-(1\.5\.3|2\.2\.2|2\.3\.1|3\.3\.\d|3\.6\.1)-\d+$/;
+
+describe("fixture catalogue cases of these sections against a live broker", () => {
+  const cases = PACKET_FIXTURES.filter((f) =>
+    f.version !== 5 && f.spec !== undefined && OWN_SECTIONS.test(f.spec)
+  );
+
+  for (const f of cases.filter((f) => f.error !== undefined)) {
+    it(`${f.spec} fixture ${f.name} (${f.description}) closes the connection`, async () => {
+      await withBroker(async (broker) => {
+        const witness = RawClient.memory(broker);
+        await witness.connect({ clientId: "witness" });
+        await witness.subscribe("#", 2);
+        const c = RawClient.memory(broker, f.version);
+        if (f.bytes[0]! >> 4 !== 1) await c.connect();
+        c.sendBytes(f.bytes);
+        await assertClosedSilently(c, f.name);
+        assert.deepEqual(await witness.collect(30), [], "nothing of it is forwarded");
+      });
+    });
+  }
+
+  for (const f of cases.filter((f) => f.error === undefined && f.packet?.type === "publish")) {
+    it(`${f.spec} fixture ${f.name} (${f.description}) is forwarded with the same topic and payload`, async () => {
+      const sent = f.packet as PublishPacket;
+      await withBroker(async (broker) => {
+        const tap = new WireTap(broker);
+        await tap.connect("fixture-sub");
+        tap.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "#", qos: 2 }] });
+        await tap.waitFor(9);
+        const c = RawClient.memory(broker, f.version);
+        await c.connect();
+        c.sendBytes(f.bytes);
+        const frame = await tap.waitFor(3);
+        const topic = mqttString(sent.topic);
+        assert.deepEqual([...frame.body.subarray(0, topic.length)], topic, "topic bytes");
+        const got = decodeFrame(frame);
+        assert.deepEqual([...got.payload], [...sent.payload], "payload bytes");
+        assert.equal(got.qos, sent.qos);
+        assert.equal(got.retain, false, "live delivery through an established subscription [MQTT-3.3.1-9]");
+      });
+    });
+  }
 });

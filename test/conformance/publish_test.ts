@@ -7,14 +7,19 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Broker } from "../../src/broker.ts";
 import type { Access, ClientInfo, Hook, Verdict } from "../../src/hooks/hook.ts";
-import type { BrokerOptions } from "../../src/options.ts";
 import type { ConnectPacket } from "../../src/packets/types.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { testBroker } from "../_helpers/broker.ts";
 import { mqttString, publishBytes, WireTap } from "./_wire_tap.ts";
 
+/** What testBroker takes: broker options plus the auth hook to put first. */
+type TestBrokerOptions = NonNullable<Parameters<typeof testBroker>[0]>;
+
 /** Run `body` against a fresh in-memory broker that is closed afterwards, pass or fail. */
-async function withBroker(body: (broker: Broker) => Promise<void>, options: BrokerOptions = {}): Promise<void> {
+async function withBroker(
+  body: (broker: Broker) => Promise<void>,
+  options: TestBrokerOptions = {},
+): Promise<void> {
   const broker = testBroker(options);
   try {
     await body(broker);
@@ -24,7 +29,12 @@ async function withBroker(body: (broker: Broker) => Promise<void>, options: Brok
 }
 
 /** A connected client subscribed to `filter` at `qos`. */
-async function subscriber(broker: Broker, filter: string, qos: number, clientId?: string): Promise<RawClient> {
+async function subscriber(
+  broker: Broker,
+  filter: string,
+  qos: number,
+  clientId?: string,
+): Promise<RawClient> {
   const c = RawClient.memory(broker);
   await c.connect(clientId === undefined ? {} : { clientId });
   const ack = await c.subscribe(filter, qos);
@@ -168,11 +178,9 @@ describe("conformance 3.3.1 PUBLISH fixed header: RETAIN", () => {
       await s.connect();
       const got = new Map<string, { qos: number; payload: string }>();
       await s.subscribe("ret/#", 2);
-      for (let i = 0; i < 3; i++) {
-        const m = await s.expect("publish");
-        got.set(m.topic, { qos: m.qos, payload: m.payload.toString() });
-        await ack(s, m);
-      }
+      const msgs = [await s.expect("publish"), await s.expect("publish"), await s.expect("publish")];
+      for (const m of msgs) got.set(m.topic, { qos: m.qos, payload: m.payload.toString() });
+      for (const m of msgs) await ack(s, m);
       // Delivered at the QoS it was published with (the subscription grants 2).
       assert.deepEqual(Object.fromEntries(got), {
         "ret/q0": { qos: 0, payload: "zero" },
@@ -213,8 +221,11 @@ describe("conformance 3.3.1 PUBLISH fixed header: RETAIN", () => {
       const s = RawClient.memory(broker);
       await s.connect();
       await s.subscribe("m7/t", 2);
-      const got = [...s.packets, ...(await s.collect(60))].filter((p) => p.cmd === "publish");
-      assert.ok(got.every((m) => m.payload.toString() !== "earlier"), "the earlier retained message is discarded");
+      const got = (await s.collect(60)).filter((p) => p.cmd === "publish");
+      assert.ok(
+        got.every((m) => m.payload.toString() !== "earlier"),
+        "the earlier retained message is discarded",
+      );
       // Keeping the new one is a SHOULD; this broker does.
       assert.deepEqual(got.map((m) => [m.payload.toString(), m.qos, m.retain]), [["later", 0, true]]);
     });
@@ -274,7 +285,9 @@ describe("conformance 3.3.1 PUBLISH fixed header: RETAIN", () => {
   it("MQTT-3.3.1-11 a zero-byte retained payload is never stored", async () => {
     await withBroker(async (broker) => {
       const pub = await publisher(broker);
-      for (const qos of [0, 1, 2]) await publishDone(pub, `m11/${qos}`, "", { qos, retain: true, messageId: 1 });
+      for (const qos of [0, 1, 2]) {
+        await publishDone(pub, `m11/${qos}`, "", { qos, retain: true, messageId: 1 });
+      }
       assert.equal(broker.retainedCount, 0);
       const late = RawClient.memory(broker);
       await late.connect();
@@ -293,8 +306,12 @@ describe("conformance 3.3.1 PUBLISH fixed header: RETAIN", () => {
       const late = RawClient.memory(broker);
       await late.connect();
       await late.subscribe("m12/#", 1);
-      const got = [...late.packets, ...(await late.collect(60))].filter((p) => p.cmd === "publish");
-      assert.deepEqual(got.map((m) => [m.topic, m.payload.toString(), m.retain]), [["m12/t", "retained", true]]);
+      const got = (await late.collect(60)).filter((p) => p.cmd === "publish");
+      assert.deepEqual(got.map((m) => [m.topic, m.payload.toString(), m.retain]), [[
+        "m12/t",
+        "retained",
+        true,
+      ]]);
     });
   });
 });

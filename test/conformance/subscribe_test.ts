@@ -5,6 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Hook } from "../../src/hooks/hook.ts";
+import type { RawClient } from "../_helpers/raw_client.ts";
 import { testBroker } from "../_helpers/broker.ts";
 import { connected, publishFrame, subscribeFrame } from "./_wire.ts";
 
@@ -153,7 +154,11 @@ describe("conformance 3.8 SUBSCRIBE", () => {
     const ack = await c.subscribe("r/#", 1, 2);
     assert.deepEqual(ack.granted, [1]);
     const again = await c.expect("publish");
-    assert.deepEqual([again.topic, again.retain, again.qos], ["r/t", true, 1], "retained re-sent at the new QoS");
+    assert.deepEqual(
+      [again.topic, again.retain, again.qos],
+      ["r/t", true, 1],
+      "retained re-sent at the new QoS",
+    );
     c.send({ cmd: "puback", messageId: again.messageId });
     const session = broker.getSession("replacer")!;
     assert.equal(session.subscriptions.size, 1, "replaced, not added");
@@ -207,12 +212,20 @@ describe("conformance 3.8 SUBSCRIBE", () => {
     assert.deepEqual(ack.granted, [0, 1, 2, 1], "one SUBACK, one code per filter");
     assert.deepEqual(await c.collect(30), [], "a single SUBACK");
     const subs = broker.getSession("multi")!.subscriptions;
-    assert.deepEqual([...subs.keys()].sort(), ["m/+", "m/a", "m/b"], "a repeated filter replaces the earlier one");
+    assert.deepEqual(
+      [...subs.keys()].sort(),
+      ["m/+", "m/a", "m/b"],
+      "a repeated filter replaces the earlier one",
+    );
     assert.equal(subs.get("m/a")?.qos, 1, "the later duplicate wins, as with two SUBSCRIBEs");
     const p = await connected(broker);
     p.publish("m/b", "b", { qos: 2, messageId: 3 });
     const m = await c.expect("publish");
-    assert.deepEqual([m.topic, m.qos], ["m/b", 2], "overlapping subscriptions deliver once at the highest QoS");
+    assert.deepEqual(
+      [m.topic, m.qos],
+      ["m/b", 2],
+      "overlapping subscriptions deliver once at the highest QoS",
+    );
     assert.deepEqual(await c.collect(40), []);
     await broker.close();
   });
@@ -225,14 +238,17 @@ describe("conformance 3.8 SUBSCRIBE", () => {
     };
     const broker = testBroker({ auth: denyRead });
     const c = await connected(broker);
-    const ack = await c.subscribe([["q0", 0], ["q1/#", 1], ["bad/#/x", 1], ["q2/+", 2], ["secret/x", 2], ["q1b", 1]]);
+    const ack = await c.subscribe([["q0", 0], ["q1/#", 1], ["bad/#/x", 1], ["q2/+", 2], ["secret/x", 2], [
+      "q1b",
+      1,
+    ]]);
     assert.deepEqual(ack.granted, [0, 1, 0x80, 2, 0x80, 1]);
     await broker.close();
   });
 
   it("MQTT-3.8.4-6 delivery is at the lower of the published QoS and the granted QoS", async () => {
     const broker = testBroker();
-    const subs = [];
+    const subs: RawClient[] = [];
     for (const q of [0, 1, 2]) {
       const c = await connected(broker);
       await c.subscribe("d/t", q);
@@ -274,7 +290,11 @@ describe("conformance 3.9 SUBACK", () => {
     }
     const ack = await c.subscribe(entries, 0, 77);
     assert.deepEqual(ack.granted, expected);
-    const reversed = await c.subscribe([...entries].reverse().map(([f]) => [`r${f}`, 2] as [string, number]), 0, 78);
+    const reversed = await c.subscribe(
+      [...entries].reverse().map(([f]) => [`r${f}`, 2] as [string, number]),
+      0,
+      78,
+    );
     assert.deepEqual(ack.granted.length, reversed.granted.length);
     assert.deepEqual(reversed.granted, [...expected].reverse().map((code) => (code === 0x80 ? 0x80 : 2)));
     await broker.close();

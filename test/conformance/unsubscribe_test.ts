@@ -69,7 +69,11 @@ describe("conformance 3.10 UNSUBSCRIBE", () => {
     await c.subscribe([["a/+", 0], ["a/b", 1], ["x/#", 0]]);
     const subs = broker.getSession("exact")!.subscriptions;
     // Filters that would match or overlap, but are not the same characters.
-    c.send({ cmd: "unsubscribe", messageId: 4, unsubscriptions: ["a/#", "A/b", "a/b/", "a/+/", "a/b ", "#", "x/+"] });
+    c.send({
+      cmd: "unsubscribe",
+      messageId: 4,
+      unsubscriptions: ["a/#", "A/b", "a/b/", "a/+/", "a/b ", "#", "x/+"],
+    });
     await c.expect("unsuback");
     assert.deepEqual([...subs.keys()].sort(), ["a/+", "a/b", "x/#"], "nothing deleted");
     c.send({ cmd: "unsubscribe", messageId: 5, unsubscriptions: ["a/b"] });
@@ -141,7 +145,12 @@ describe("conformance 3.10 UNSUBSCRIBE", () => {
     const ack = await again.connect({ clientId: "resend", clean: false });
     assert.equal(ack.sessionPresent, true);
     const re = await again.expect("publish");
-    assert.deepEqual([re.topic, re.messageId, re.dup, re.payload.toString()], ["rs/a", m.messageId, true, "pending"]);
+    assert.deepEqual([re.topic, re.messageId, re.dup, re.payload.toString()], [
+      "rs/a",
+      m.messageId,
+      true,
+      "pending",
+    ]);
     again.send({ cmd: "puback", messageId: re.messageId });
     await until(() => broker.inflightCount === 0, 1000, "the delivery completed");
     await broker.close();
@@ -169,7 +178,11 @@ describe("conformance 3.10 UNSUBSCRIBE", () => {
     c.send({ cmd: "unsubscribe", messageId: 22, unsubscriptions: ["s"] });
     assert.equal((await c.expect("unsuback")).messageId, 22);
     c.send({ cmd: "unsubscribe", messageId: 23, unsubscriptions: ["s"] });
-    assert.equal((await c.expect("unsuback")).messageId, 23, "the second removal of the same filter is answered too");
+    assert.equal(
+      (await c.expect("unsuback")).messageId,
+      23,
+      "the second removal of the same filter is answered too",
+    );
     await broker.close();
   });
 

@@ -21,8 +21,8 @@ function run(cmd: string, args: string[], ms = 8000, input?: string): Promise<Ru
     if (input !== undefined) child.stdin!.end(input);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Uint8Array) => (stdout += new TextDecoder().decode(d)));
-    child.stderr.on("data", (d: Uint8Array) => (stderr += new TextDecoder().decode(d)));
+    child.stdout!.on("data", (d: Uint8Array) => (stdout += new TextDecoder().decode(d)));
+    child.stderr!.on("data", (d: Uint8Array) => (stderr += new TextDecoder().decode(d)));
     const timer = setTimeout(() => child.kill("SIGKILL"), ms);
     child.on("error", (e) => {
       clearTimeout(timer);
@@ -55,10 +55,35 @@ describe("interop: mosquitto_pub / mosquitto_sub", () => {
 
   for (const qos of ["0", "1", "2"]) {
     it(`mosquitto_sub receives what mosquitto_pub sends at QoS ${qos}`, async () => {
-      const sub = run("mosquitto_sub", ["-h", "127.0.0.1", "-p", port, "-t", `mq/${qos}/#`, "-q", qos, "-C", "3", "-v", "-W", "6"]);
+      const sub = run("mosquitto_sub", [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        port,
+        "-t",
+        `mq/${qos}/#`,
+        "-q",
+        qos,
+        "-C",
+        "3",
+        "-v",
+        "-W",
+        "6",
+      ]);
       await sleep(300);
       for (const n of [1, 2, 3]) {
-        const pub = await run("mosquitto_pub", ["-h", "127.0.0.1", "-p", port, "-t", `mq/${qos}/x`, "-q", qos, "-m", `m${n}`]);
+        const pub = await run("mosquitto_pub", [
+          "-h",
+          "127.0.0.1",
+          "-p",
+          port,
+          "-t",
+          `mq/${qos}/x`,
+          "-q",
+          qos,
+          "-m",
+          `m${n}`,
+        ]);
         assert.equal(pub.code, 0, pub.stderr);
       }
       const out = await sub;
@@ -68,16 +93,64 @@ describe("interop: mosquitto_pub / mosquitto_sub", () => {
   }
 
   it("a retained message is delivered to a later mosquitto_sub", async () => {
-    const pub = await run("mosquitto_pub", ["-h", "127.0.0.1", "-p", port, "-t", "mq/ret", "-r", "-q", "1", "-m", "kept"]);
+    const pub = await run("mosquitto_pub", [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      port,
+      "-t",
+      "mq/ret",
+      "-r",
+      "-q",
+      "1",
+      "-m",
+      "kept",
+    ]);
     assert.equal(pub.code, 0, pub.stderr);
-    const sub = await run("mosquitto_sub", ["-h", "127.0.0.1", "-p", port, "-t", "mq/ret", "-C", "1", "-W", "5", "-v"]);
+    const sub = await run("mosquitto_sub", [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      port,
+      "-t",
+      "mq/ret",
+      "-C",
+      "1",
+      "-W",
+      "5",
+      "-v",
+    ]);
     assert.equal(sub.stdout.trim(), "mq/ret kept");
   });
 
   it("MQTT 3.1 (-V mqttv31) clients work", async () => {
-    const sub = run("mosquitto_sub", ["-V", "mqttv31", "-h", "127.0.0.1", "-p", port, "-t", "mq/v31", "-C", "1", "-W", "5"]);
+    const sub = run("mosquitto_sub", [
+      "-V",
+      "mqttv31",
+      "-h",
+      "127.0.0.1",
+      "-p",
+      port,
+      "-t",
+      "mq/v31",
+      "-C",
+      "1",
+      "-W",
+      "5",
+    ]);
     await sleep(300);
-    const pub = await run("mosquitto_pub", ["-V", "mqttv31", "-h", "127.0.0.1", "-p", port, "-t", "mq/v31", "-m", "old"]);
+    const pub = await run("mosquitto_pub", [
+      "-V",
+      "mqttv31",
+      "-h",
+      "127.0.0.1",
+      "-p",
+      port,
+      "-t",
+      "mq/v31",
+      "-m",
+      "old",
+    ]);
     assert.equal(pub.code, 0, pub.stderr);
     assert.equal((await sub).stdout.trim(), "old");
   });
@@ -85,7 +158,18 @@ describe("interop: mosquitto_pub / mosquitto_sub", () => {
   it("a $SYS subscription with mosquitto_sub gets the broker version", async () => {
     const sys = await tcpBroker({ sysInterval: 1 });
     try {
-      const sub = await run("mosquitto_sub", ["-h", "127.0.0.1", "-p", String(sys.port), "-t", "$SYS/broker/version", "-C", "1", "-W", "3"]);
+      const sub = await run("mosquitto_sub", [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(sys.port),
+        "-t",
+        "$SYS/broker/version",
+        "-C",
+        "1",
+        "-W",
+        "3",
+      ]);
       assert.match(sub.stdout.trim(), /^comqtt-ts \d+\.\d+\.\d+/);
     } finally {
       await sys.broker.close();
@@ -96,7 +180,12 @@ describe("interop: mosquitto_pub / mosquitto_sub", () => {
     const big = "z".repeat(512 * 1024);
     const sub = run("mosquitto_sub", ["-h", "127.0.0.1", "-p", port, "-t", "mq/big", "-C", "1", "-W", "6"]);
     await sleep(300);
-    const pub = await run("mosquitto_pub", ["-h", "127.0.0.1", "-p", port, "-t", "mq/big", "-q", "1", "-s"], 8000, big);
+    const pub = await run(
+      "mosquitto_pub",
+      ["-h", "127.0.0.1", "-p", port, "-t", "mq/big", "-q", "1", "-s"],
+      8000,
+      big,
+    );
     assert.equal(pub.code, 0, pub.stderr);
     const out = await sub;
     assert.equal(out.stdout.trimEnd().length, big.length);

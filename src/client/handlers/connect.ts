@@ -129,7 +129,12 @@ function refuse(client: Client, reasonCode: number, reason: string): void {
     code: `0x${reasonCode.toString(16)}`,
   });
   if (client.protocolVersion === 5) {
-    client.sendPacket({ type: "connack", sessionPresent: false, reasonCode, properties: { reasonString: reason } });
+    client.sendPacket({
+      type: "connack",
+      sessionPresent: false,
+      reasonCode,
+      properties: { reasonString: reason },
+    });
   } else {
     const code = connackCodeV3(reasonCode);
     if (code !== undefined && code !== CONNACK_V3.accepted) {

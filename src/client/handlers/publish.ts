@@ -54,7 +54,12 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
   return afterAcl(client, packet, message, allowed);
 }
 
-function afterAcl(client: Client, packet: PublishPacket, message: Message, allowed: boolean): void | Promise<void> {
+function afterAcl(
+  client: Client,
+  packet: PublishPacket,
+  message: Message,
+  allowed: boolean,
+): void | Promise<void> {
   const broker = client.broker;
   if (!allowed) {
     // A publish the client may not make is acknowledged as usual and not delivered [MQTT-3.3.5-2].
@@ -85,7 +90,11 @@ function finish(client: Client, packet: PublishPacket, message: Message | null):
   if (client.state === "closed") return;
   // Route before acknowledging: once PUBACK/PUBREC is sent the message is in every matching session [MQTT-4.5.0-1].
   const deliveries = message === null ? 0 : client.broker.route(message, client);
-  acknowledge(client, packet, deliveries === 0 && client.protocolVersion === 5 ? RC.noMatchingSubscribers : RC.success);
+  acknowledge(
+    client,
+    packet,
+    deliveries === 0 && client.protocolVersion === 5 ? RC.noMatchingSubscribers : RC.success,
+  );
 }
 
 /** PUBACK for QoS 1, PUBREC for QoS 2, nothing for QoS 0 [MQTT-3.3.4-1], with the packet's id [MQTT-2.3.1-6]. */

@@ -3,6 +3,7 @@
  * @module
  */
 
+import { MqttError } from "../../errors.ts";
 import { RC, SUBACK_FAILURE_V3 } from "../../packets/reason_codes.ts";
 import type { QoS, SubscribePacket, SubscriptionRequest, UnsubscribePacket } from "../../packets/types.ts";
 import { checkTopicFilter, parseSharedFilter } from "../../topics/topic_rules.ts";
@@ -51,7 +52,9 @@ async function grant(client: Client, request: SubscriptionRequest): Promise<numb
   if (parseSharedFilter(filter) !== undefined) return RC.sharedSubscriptionsNotSupported;
   const session = client.session!;
   const max = broker.limits.maxSubscriptionsPerClient;
-  if (max > 0 && !session.subscriptions.has(filter) && session.subscriptions.size >= max) return RC.quotaExceeded;
+  if (max > 0 && !session.subscriptions.has(filter) && session.subscriptions.size >= max) {
+    return RC.quotaExceeded;
+  }
   if (!(await broker.hooks.aclCheck(client, filter, "read"))) return RC.notAuthorized;
   return Math.min(request.qos, 2);
 }
@@ -62,6 +65,18 @@ export async function handleUnsubscribe(client: Client, packet: UnsubscribePacke
   const filters = await broker.hooks.unsubscribe(client, packet.topicFilters);
   const codes: number[] = [];
   for (const filter of filters) {
+    if (checkTopicFilter(filter, broker.limits) !== undefined) {
+      // 3.1.1 UNSUBACK has no failure code: an invalid filter (e.g. empty [MQTT-4.7.3-1]) is a protocol
+      // violation that closes the connection [MQTT-4.8.0-1]; v5 answers 0x8F for that filter.
+      if (client.protocolVersion < 5) {
+        throw new MqttError(
+          RC.topicFilterInvalid,
+          `Cannot unsubscribe from ${JSON.stringify(filter)}: invalid filter`,
+        );
+      }
+      codes.push(RC.topicFilterInvalid);
+      continue;
+    }
     codes.push(broker.unsubscribe(client.session!, filter) ? RC.success : RC.noSubscriptionExisted);
   }
   if (client.state === "closed") return;

@@ -66,7 +66,8 @@ export function substitute(topic: string, subject: RuleSubject): string | undefi
 }
 
 function usable(value: string | undefined): value is string {
-  return value !== undefined && value !== "" && !/[+#/\u0000]/.test(value) && !value.startsWith("$");
+  return value !== undefined && value !== "" && !/[+#/]/.test(value) && !value.includes("\u0000") &&
+    !value.startsWith("$");
 }
 
 /**

@@ -1,14 +1,16 @@
 /**
- * A hook that lets every client in and allows every publish and subscription.
+ * A hook that lets every client in.
  * @module
  */
 
-import type { Access, ClientInfo, Hook, Verdict } from "../hook.ts";
+import type { ClientInfo, Hook, Verdict } from "../hook.ts";
 import type { ConnectPacket } from "../../packets/types.ts";
 
 /**
- * Allows every client and every ACL check. Use it only where the network itself is trusted (the CLI with no
- * config file installs it together with a loopback-only listener).
+ * Allows every client. It has no ACL opinion, and with no hook giving one every publish and subscription is
+ * allowed; leaving `onAclCheck` out also keeps the per-delivery read check off the hot path, and lets a later
+ * ACL hook in the chain decide. Use it only where the network itself is trusted (the CLI with no config file
+ * installs it together with a loopback-only listener).
  *
  * @example
  * ```ts
@@ -23,10 +25,6 @@ export class AllowHook implements Hook {
   }
 
   onAuthenticate(_client: ClientInfo, _packet: ConnectPacket): Verdict {
-    return "allow";
-  }
-
-  onAclCheck(_client: ClientInfo, _topic: string, _access: Access): Verdict {
     return "allow";
   }
 }

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { AllowHook } from "./allow_hook.ts";
 import { DenyHook } from "./deny_hook.ts";
 import type { ClientInfo } from "../hook.ts";
+import { HookChain } from "../hook_chain.ts";
+import { silentLogger } from "../../logger.ts";
 import type { ConnectPacket } from "../../packets/types.ts";
 
 const client: ClientInfo = {
@@ -34,12 +36,16 @@ describe("AllowHook", () => {
       "allow",
     );
   });
-  it("allows every ACL check, $SYS included", () => {
+  it("gives no ACL opinion, so a chain with only it allows every check and skips per-delivery checks", () => {
     const hook = new AllowHook("open");
     assert.equal(hook.id, "open");
+    assert.equal("onAclCheck" in hook, false);
+    const chain = new HookChain(silentLogger);
+    chain.add(hook);
+    assert.equal(chain.has("onAclCheck"), false);
     for (const topic of ["a/b", "#", "$SYS/#"]) {
-      assert.equal(hook.onAclCheck(client, topic, "read"), "allow");
-      assert.equal(hook.onAclCheck(client, topic, "write"), "allow");
+      assert.equal(chain.aclCheck(client, topic, "read"), true);
+      assert.equal(chain.aclCheck(client, topic, "write"), true);
     }
   });
 });
