@@ -48,8 +48,12 @@ if (values.client) {
 async function runServer(): Promise<void> {
   const adapters: Array<[string, (options: TcpListenerOptions) => Listener]> = [];
   const name = runtimeName();
-  if (name === "deno") adapters.push(["Deno.listen", (await import("../adapters/deno/tcp.ts")).createTcpListener]);
-  if (name === "bun") adapters.push(["Bun.listen", (await import("../adapters/bun/tcp.ts")).createTcpListener]);
+  if (name === "deno") {
+    adapters.push(["Deno.listen", (await import("../adapters/deno/tcp.ts")).createTcpListener]);
+  }
+  if (name === "bun") {
+    adapters.push(["Bun.listen", (await import("../adapters/bun/tcp.ts")).createTcpListener]);
+  }
   adapters.push(["node:net", createNodeTcpListener]);
 
   console.log(`${name} ${runtimeVersion()}, client: Node child process, ${ms} ms per mode`);
@@ -71,9 +75,9 @@ async function runServer(): Promise<void> {
     await listener.close();
     for (const connection of open) connection.destroy();
     console.log(
-      `${label.padEnd(13)} ${fmt(result.pingpong, 0).padStart(13)}   ${fmt(result.pipelined, 1).padStart(14)}   ${
-        fmt(result.bulk, 1).padStart(9)
-      }`,
+      `${label.padEnd(13)} ${fmt(result.pingpong, 0).padStart(13)}   ${
+        fmt(result.pipelined, 1).padStart(14)
+      }   ${fmt(result.bulk, 1).padStart(9)}`,
     );
   }
 }
@@ -132,8 +136,7 @@ async function runClient(mode: Mode, port: number, duration: number): Promise<nu
         fill();
       });
       socket.once("connect", fill);
-    })
-  ));
+    })));
   await new Promise((resolve) => setTimeout(resolve, duration));
   running = false;
   const seconds = (performance.now() - started) / 1000;

@@ -270,18 +270,21 @@ class BunTcpConnection implements Connection {
       }
       this.#rest = undefined;
     }
-    const rest = this.#rest?.byteLength ?? 0;
-    if (this.#outbox.drained(rest)) {
-      try {
-        // No handler yet when end() ran inside accept(): nobody can be waiting for drain() then.
-        this.#handler?.drain();
-      } catch (error) {
-        this.#fail(error);
-        return;
-      }
-    }
+    // drain() runs in a later event-loop turn: when the kernel takes everything at once, a drain -> write ->
+    // flush chain made of microtasks would otherwise never let I/O and timers run.
+    if (this.#outbox.drained(this.#rest?.byteLength ?? 0)) setImmediate(this.#drain);
     if (this.#ending && this.#rest === undefined && this.#outbox.size === 0) this.#shutdown();
   }
+
+  #drain = (): void => {
+    if (this.#destroyed || this.#closed) return;
+    try {
+      // No handler yet when end() ran inside accept(): nobody can be waiting for drain() then.
+      this.#handler?.drain();
+    } catch (error) {
+      this.#fail(error);
+    }
+  };
 
   /** All sent after end() or the peer's FIN: send FIN; the socket closes once both sides are done. */
   #shutdown(): void {

@@ -1,9 +1,10 @@
 /**
  * TCP listener on `Deno.listen`: one read loop and one serialized write loop per connection.
  *
- * Reads use `conn.read` into one buffer per connection that is **reused** for the next read, so `handler.data`
- * gets a view that is only valid during the call (the handler copies what it keeps). Web streams are avoided on
- * purpose: `pipeTo` was several times slower with many connections (shared/PLATFORM.md §3).
+ * Reads use `conn.read` into one buffer per connection that is **reused** for the next read (it grows from 8 to
+ * 64 KiB under load), so `handler.data` gets a view that is only valid during the call (the handler copies what
+ * it keeps). Web streams are avoided on purpose: `pipeTo` was several times slower with many connections
+ * (shared/PLATFORM.md §3).
  * @module
  */
 
@@ -48,8 +49,12 @@ function deno(): DenoApi {
   return (globalThis as unknown as { Deno: DenoApi }).Deno;
 }
 
-/** Size of each connection's read buffer. 64 KiB reads bulk data in few calls; see bench/tcp_echo_bench.ts. */
-const READ_BUFFER_SIZE = 64 * 1024;
+/**
+ * Each connection's read buffer starts small, because an idle MQTT client still pins it in a pending read
+ * (10k clients × 64 KiB would be 640 MB), and doubles up to the maximum whenever a read fills it.
+ */
+const READ_BUFFER_MIN = 8 * 1024;
+const READ_BUFFER_MAX = 64 * 1024;
 
 /** Pause before accepting again after a transient accept error (EMFILE...), so the loop does not spin. */
 const ACCEPT_RETRY_MS = 50;
@@ -249,7 +254,7 @@ class DenoTcpConnection implements Connection {
   }
 
   async #readLoop(): Promise<void> {
-    const buffer = new Uint8Array(READ_BUFFER_SIZE);
+    let buffer = new Uint8Array(READ_BUFFER_MIN);
     const handler = this.#handler!;
     try {
       for (;;) {
@@ -263,6 +268,7 @@ class DenoTcpConnection implements Connection {
           this.#fail(error);
           return;
         }
+        if (n === buffer.byteLength && n < READ_BUFFER_MAX) buffer = new Uint8Array(n * 2);
       }
     } catch (error) {
       // ECONNRESET and friends; after destroy() the pending read rejects too, which is no error of the peer.

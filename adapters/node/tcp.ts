@@ -8,7 +8,7 @@
  */
 
 import { createServer, type Server, type Socket } from "node:net";
-import { clearTimeout, setTimeout } from "node:timers";
+import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 import type { Accept, Connection, ConnectionHandler, Listener } from "../../src/transport/connection.ts";
 import { Outbox } from "../_outbox.ts";
 import {
@@ -142,7 +142,7 @@ class NodeTcpConnection implements Connection {
     this.#handler = handler;
     const socket = this.#socket;
     socket.on("data", this.#onData);
-    socket.on("drain", this.#afterWrite);
+    socket.on("drain", () => this.#afterWrite());
     socket.on("end", this.#onPeerEnd);
     socket.on("finish", this.#onFinish);
     socket.on("error", this.#onError);
@@ -184,9 +184,15 @@ class NodeTcpConnection implements Connection {
     else this.#socket.write(bytes);
   };
 
-  #afterWrite = (): void => {
-    if (this.#destroyed || this.#closed) return;
-    if (this.#outbox.drained(this.#socket.writableLength)) this.#call("drain");
+  #afterWrite = (error?: Error | null): void => {
+    if (error || this.#destroyed || this.#closed || this.#socket.destroyed) return;
+    // drain() runs in a later event-loop turn: a write callback can come from process.nextTick, and a
+    // drain -> write -> callback chain on a fast reader would otherwise never let I/O and timers run.
+    if (this.#outbox.drained(this.#socket.writableLength)) setImmediate(this.#drain);
+  };
+
+  #drain = (): void => {
+    if (!this.#destroyed && !this.#closed) this.#call("drain");
   };
 
   #onData = (bytes: Uint8Array): void => {

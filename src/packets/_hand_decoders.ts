@@ -8,7 +8,14 @@
 
 import { malformed, MqttError, protocolError } from "../errors.ts";
 import { RC } from "./reason_codes.ts";
-import type { AckPacket, AuthPacket, DisconnectPacket, ProtocolVersion, PublishPacket } from "./types.ts";
+import type {
+  AckPacket,
+  AuthPacket,
+  DisconnectPacket,
+  ProtocolVersion,
+  PublishPacket,
+  QoS,
+} from "./types.ts";
 import { decodeMqttString } from "./utf8.ts";
 import { PROPS, readProperties } from "./_properties.ts";
 import { WireReader } from "./_reader.ts";
@@ -30,7 +37,9 @@ export function decodePublish(
   if (end - p < 2) throw malformed("Cannot decode PUBLISH: the topic name is missing");
   const topicLen = (bytes[p] << 8) | bytes[p + 1];
   p += 2;
-  if (p + topicLen > end) throw malformed(`Cannot decode PUBLISH: topic length ${topicLen} overruns the packet`);
+  if (p + topicLen > end) {
+    throw malformed(`Cannot decode PUBLISH: topic length ${topicLen} overruns the packet`);
+  }
   const topic = decodeMqttString(bytes, p, p + topicLen);
   if (topic === undefined) {
     // [MQTT-1.5.3-1] [MQTT-1.5.3-2] [MQTT-3.3.2-1]
@@ -56,7 +65,7 @@ export function decodePublish(
     type: "publish",
     topic,
     payload: owned ? bytes.subarray(p, end) : bytes.slice(p, end),
-    qos,
+    qos: qos as QoS,
     retain: (b0 & 1) === 1,
     dup: (b0 & 8) === 8,
   };
@@ -70,7 +79,13 @@ const PUBACK_CODES = new Set([0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x
 const PUBREL_CODES = new Set([0x00, 0x92]);
 
 /** PUBACK, PUBREC, PUBREL, PUBCOMP (packet type 4..7). */
-export function decodeAck(bytes: Uint8Array, type: number, p: number, end: number, version: ProtocolVersion): AckPacket {
+export function decodeAck(
+  bytes: Uint8Array,
+  type: number,
+  p: number,
+  end: number,
+  version: ProtocolVersion,
+): AckPacket {
   const name = ACK_TYPES[type - 4];
   const len = end - p;
   if (version !== 5 ? len !== 2 : len < 2) {
@@ -84,7 +99,9 @@ export function decodeAck(bytes: Uint8Array, type: number, p: number, end: numbe
   const allowed = type <= 5 ? PUBACK_CODES : PUBREL_CODES;
   if (!allowed.has(packet.reasonCode)) {
     throw protocolError(
-      `Cannot decode ${name.toUpperCase()}: reason code 0x${packet.reasonCode.toString(16)} is not defined for it`,
+      `Cannot decode ${name.toUpperCase()}: reason code 0x${
+        packet.reasonCode.toString(16)
+      } is not defined for it`,
     );
   }
   if (len > 3) {
@@ -97,13 +114,45 @@ export function decodeAck(bytes: Uint8Array, type: number, p: number, end: numbe
 }
 
 const DISCONNECT_CODES = new Set([
-  0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8b, 0x8d, 0x8e, 0x8f, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97,
-  0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2,
+  0x00,
+  0x04,
+  0x80,
+  0x81,
+  0x82,
+  0x83,
+  0x87,
+  0x89,
+  0x8b,
+  0x8d,
+  0x8e,
+  0x8f,
+  0x90,
+  0x93,
+  0x94,
+  0x95,
+  0x96,
+  0x97,
+  0x98,
+  0x99,
+  0x9a,
+  0x9b,
+  0x9c,
+  0x9d,
+  0x9e,
+  0x9f,
+  0xa0,
+  0xa1,
+  0xa2,
 ]);
 const AUTH_CODES = new Set([0x00, 0x18, 0x19]);
 
 /** DISCONNECT. */
-export function decodeDisconnect(bytes: Uint8Array, p: number, end: number, version: ProtocolVersion): DisconnectPacket {
+export function decodeDisconnect(
+  bytes: Uint8Array,
+  p: number,
+  end: number,
+  version: ProtocolVersion,
+): DisconnectPacket {
   const len = end - p;
   if (version !== 5) {
     if (len !== 0) throw malformed(`Cannot decode DISCONNECT: remaining length ${len} is not 0`);
@@ -111,7 +160,9 @@ export function decodeDisconnect(bytes: Uint8Array, p: number, end: number, vers
   }
   const packet: DisconnectPacket = { type: "disconnect", reasonCode: len > 0 ? bytes[p] : 0 };
   if (!DISCONNECT_CODES.has(packet.reasonCode!)) {
-    throw protocolError(`Cannot decode DISCONNECT: reason code 0x${packet.reasonCode!.toString(16)} is not defined`);
+    throw protocolError(
+      `Cannot decode DISCONNECT: reason code 0x${packet.reasonCode!.toString(16)} is not defined`,
+    );
   }
   if (len > 1) {
     const r = new WireReader(bytes, p + 1, end, "DISCONNECT");
@@ -163,7 +214,9 @@ export function checkConnectHeader(bytes: Uint8Array, p: number, end: number): P
     // [MQTT-3.1.2-2]
     throw new MqttError(
       RC.unsupportedProtocolVersion,
-      `Cannot accept CONNECT: protocol level ${level} is not supported with protocol name "${isMqtt ? "MQTT" : "MQIsdp"}"`,
+      `Cannot accept CONNECT: protocol level ${level} is not supported with protocol name "${
+        isMqtt ? "MQTT" : "MQIsdp"
+      }"`,
     );
   }
   if (p >= end) throw malformed("Cannot decode CONNECT: the connect flags are missing");

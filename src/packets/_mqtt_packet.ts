@@ -15,7 +15,8 @@
 import { Buffer } from "node:buffer";
 import { generate, parser } from "mqtt-packet";
 import type { Packet as MqttPacket } from "mqtt-packet";
-import { malformed, MqttError, protocolError } from "../errors.ts";
+import { malformed, protocolError } from "../errors.ts";
+import type { MqttError } from "../errors.ts";
 import type {
   ConnectPacket,
   Packet,
@@ -75,7 +76,9 @@ export class MqttPacketParser {
       const s = decodeMqttString(this.#bytes, this.#base + start, this.#base + start + len);
       if (s === undefined) {
         // [MQTT-1.5.3-1] [MQTT-1.5.3-2]
-        throw malformed(`Cannot decode ${p.packet.cmd.toUpperCase()}: a string is not valid UTF-8 without U+0000`);
+        throw malformed(
+          `Cannot decode ${p.packet.cmd.toUpperCase()}: a string is not valid UTF-8 without U+0000`,
+        );
       }
       p._pos = start + len;
       return s;
@@ -87,7 +90,12 @@ export class MqttPacketParser {
         : cmd === "subscribe"
         ? PROPS.subscribe
         : PROPS.unsubscribe;
-      const r = new WireReader(this.#bytes, this.#base + p._pos, this.#base + p.packet.length, cmd.toUpperCase());
+      const r = new WireReader(
+        this.#bytes,
+        this.#base + p._pos,
+        this.#base + p.packet.length,
+        cmd.toUpperCase(),
+      );
       const props = readProperties(r, kind);
       p._pos = r.pos - this.#base;
       return props ?? {};
@@ -99,7 +107,13 @@ export class MqttPacketParser {
    * Parse the complete frame `bytes[start, end)` whose body begins at `bodyStart`; returns mqtt-packet's
    * packet object (strings and properties already ours). Throws MqttError.
    */
-  parse(bytes: Uint8Array, start: number, bodyStart: number, end: number, version: ProtocolVersion): RawPacket {
+  parse(
+    bytes: Uint8Array,
+    start: number,
+    bodyStart: number,
+    end: number,
+    version: ProtocolVersion,
+  ): RawPacket {
     const p = this.#p ?? this.#make();
     this.#p = undefined; // re-used only after a clean parse: a throw leaves its state half-way
     this.#bytes = bytes;
@@ -113,14 +127,17 @@ export class MqttPacketParser {
     } finally {
       this.#bytes = EMPTY;
     }
-    const packet = this.#packet;
-    const error = this.#error;
+    // (read through a cast: TypeScript cannot see that the listeners above assigned these)
+    const packet = this.#packet as RawPacket | undefined;
+    const error = this.#error as Error | undefined;
     this.#packet = undefined;
     this.#error = undefined;
     if (error !== undefined) throw mapError(error, version);
     if (packet === undefined) throw malformed("Cannot decode packet: it ended early");
     if (this.#endPos !== packet.length) {
-      throw malformed(`Cannot decode ${String(packet.cmd).toUpperCase()}: unexpected bytes after its last field`);
+      throw malformed(
+        `Cannot decode ${String(packet.cmd).toUpperCase()}: unexpected bytes after its last field`,
+      );
     }
     this.#p = p;
     return packet;
@@ -131,7 +148,9 @@ function mapError(error: Error, version: ProtocolVersion): MqttError {
   const msg = error.message;
   // 5.0 section 3.8.3.1: Retain Handling 3 and Maximum QoS 3 are Protocol Errors; in 3.1.1 a QoS byte
   // that is not 0..2 makes the SUBSCRIBE malformed [MQTT-3.8.3-4].
-  if (msg.startsWith("Invalid retain handling") || (version === 5 && msg.startsWith("Invalid subscribe QoS"))) {
+  if (
+    msg.startsWith("Invalid retain handling") || (version === 5 && msg.startsWith("Invalid subscribe QoS"))
+  ) {
     return protocolError(`Cannot decode SUBSCRIBE: ${msg}`);
   }
   return malformed(`Cannot decode packet: ${msg}`);
@@ -167,7 +186,9 @@ export function toSubscribe(raw: RawPacket, version: ProtocolVersion): Subscribe
   // [MQTT-2.3.1-1]
   if (raw.messageId === 0) throw protocolError("Cannot decode SUBSCRIBE: packet identifier 0");
   // [MQTT-3.8.3-3]
-  if (raw.subscriptions.length === 0) throw protocolError("Cannot decode SUBSCRIBE: it holds no topic filter");
+  if (raw.subscriptions.length === 0) {
+    throw protocolError("Cannot decode SUBSCRIBE: it holds no topic filter");
+  }
   const subscriptions: SubscriptionRequest[] = raw.subscriptions.map((s: RawPacket) =>
     version === 5
       ? { topicFilter: s.topic, qos: s.qos, noLocal: s.nl, retainAsPublished: s.rap, retainHandling: s.rh }
@@ -183,8 +204,14 @@ export function toUnsubscribe(raw: RawPacket): UnsubscribePacket {
   // [MQTT-2.3.1-1]
   if (raw.messageId === 0) throw protocolError("Cannot decode UNSUBSCRIBE: packet identifier 0");
   // [MQTT-3.10.3-2]
-  if (raw.unsubscriptions.length === 0) throw protocolError("Cannot decode UNSUBSCRIBE: it holds no topic filter");
-  const packet: UnsubscribePacket = { type: "unsubscribe", packetId: raw.messageId, topicFilters: raw.unsubscriptions };
+  if (raw.unsubscriptions.length === 0) {
+    throw protocolError("Cannot decode UNSUBSCRIBE: it holds no topic filter");
+  }
+  const packet: UnsubscribePacket = {
+    type: "unsubscribe",
+    packetId: raw.messageId,
+    topicFilters: raw.unsubscriptions,
+  };
   if (raw.properties !== undefined) packet.properties = raw.properties;
   return packet;
 }
@@ -240,7 +267,7 @@ export function toMqttProperties(props: object | undefined): Record<string, unkn
 
 /** Our packet as an mqtt-packet object, for `generate` (and for the tests that compare with it). */
 export function toMqttPacket(packet: Packet, version: ProtocolVersion): MqttPacket {
-  const props = toMqttProperties(packet.properties);
+  const props = toMqttProperties("properties" in packet ? packet.properties : undefined);
   let raw: Record<string, unknown>;
   switch (packet.type) {
     case "connect": {
@@ -330,7 +357,9 @@ export function generateWithMqttPacket(packet: Packet, version: ProtocolVersion)
   try {
     buf = generate(toMqttPacket(packet, version), { protocolVersion: version });
   } catch (error) {
-    throw new TypeError(`Cannot encode ${packet.type.toUpperCase()}: ${(error as Error).message}`, { cause: error });
+    throw new TypeError(`Cannot encode ${packet.type.toUpperCase()}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return new Uint8Array(buf); // a plain Uint8Array of our own, not a view into Buffer's shared pool
 }

@@ -75,7 +75,9 @@ DEFS[0x27] = { name: "maximumPacketSize", type: T_U32, kinds: P.connect };
 export function readProperties(r: WireReader, kind: number): Record<string, unknown> | undefined {
   const length = r.varint("property length");
   if (length === 0) return undefined;
-  if (length > r.left) throw malformed(`Cannot decode ${r.what}: property length ${length} overruns the packet`);
+  if (length > r.left) {
+    throw malformed(`Cannot decode ${r.what}: property length ${length} overruns the packet`);
+  }
   const outerEnd = r.end;
   r.end = r.pos + length;
   const out: Record<string, unknown> = {};
@@ -130,13 +132,17 @@ function readValue(r: WireReader, def: PropertyDef): unknown {
 /** Values the spec forbids in otherwise well-formed properties: Protocol Errors. */
 function checkValues(out: Record<string, unknown>, kind: number, what: string): void {
   if (out.receiveMaximum === 0) throw protocolError(`Cannot decode ${what}: receive maximum must not be 0`);
-  if (out.maximumPacketSize === 0) throw protocolError(`Cannot decode ${what}: maximum packet size must not be 0`);
+  if (out.maximumPacketSize === 0) {
+    throw protocolError(`Cannot decode ${what}: maximum packet size must not be 0`);
+  }
   // [MQTT-3.3.2-8]
   if (out.topicAlias === 0) throw protocolError(`Cannot decode ${what}: topic alias must not be 0`);
   if (out.subscriptionIdentifier !== undefined) {
     if (kind === PROPS.publish) {
       // [MQTT-3.3.4-6]
-      throw protocolError(`Cannot decode ${what}: a client must not send a subscription identifier in PUBLISH`);
+      throw protocolError(
+        `Cannot decode ${what}: a client must not send a subscription identifier in PUBLISH`,
+      );
     }
     if (out.subscriptionIdentifier === 0) {
       throw protocolError(`Cannot decode ${what}: subscription identifier must not be 0`);
@@ -177,15 +183,19 @@ export function publishPropertiesSize(p: PublishProperties | undefined): number 
   if (p.contentType !== undefined) n += 3 + stringSize(p.contentType, "content type");
   if (p.responseTopic !== undefined) n += 3 + stringSize(p.responseTopic, "response topic");
   if (p.correlationData !== undefined) {
-    if (p.correlationData.length > 65_535) throw new RangeError("Cannot encode correlation data over 65535 bytes");
+    if (p.correlationData.length > 65_535) {
+      throw new RangeError("Cannot encode correlation data over 65535 bytes");
+    }
     n += 3 + p.correlationData.length;
   }
   const ids = p.subscriptionIdentifiers;
-  if (ids !== undefined) for (const id of ids) n += 1 + varintSize(id);
+  if (ids !== undefined) { for (const id of ids) n += 1 + varintSize(id); }
   if (p.topicAlias !== undefined) n += 3;
   const user = p.userProperties;
   if (user !== undefined) {
-    for (const [k, v] of user) n += 5 + stringSize(k, "user property name") + stringSize(v, "user property value");
+    for (const [k, v] of user) {
+      n += 5 + stringSize(k, "user property name") + stringSize(v, "user property value");
+    }
   }
   return n;
 }
@@ -203,7 +213,11 @@ function writeString(out: Uint8Array, p: number, s: string): number {
 }
 
 /** Write PUBLISH properties at `p` (size from {@link publishPropertiesSize}); returns the position after. */
-export function writePublishProperties(out: Uint8Array, p: number, props: PublishProperties | undefined): number {
+export function writePublishProperties(
+  out: Uint8Array,
+  p: number,
+  props: PublishProperties | undefined,
+): number {
   if (props === undefined) return p;
   if (props.payloadFormatIndicator !== undefined) {
     out[p++] = 0x01;

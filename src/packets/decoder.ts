@@ -23,7 +23,13 @@
 import { malformed, MqttError, protocolError } from "../errors.ts";
 import { RC } from "./reason_codes.ts";
 import type { Packet, ProtocolVersion } from "./types.ts";
-import { checkConnectHeader, decodeAck, decodeAuth, decodeDisconnect, decodePublish } from "./_hand_decoders.ts";
+import {
+  checkConnectHeader,
+  decodeAck,
+  decodeAuth,
+  decodeDisconnect,
+  decodePublish,
+} from "./_hand_decoders.ts";
 import { MqttPacketParser, toConnect, toSubscribe, toUnsubscribe } from "./_mqtt_packet.ts";
 
 /** Options of {@link PacketDecoder}. */
@@ -100,13 +106,17 @@ export class PacketDecoder {
     if (this.#dead) throw this.#error!;
     if (this.#error !== undefined) return; // the rest of the stream is garbage: keep nothing
     // Work on a plain Uint8Array: Node's Buffer#slice does not copy.
-    const bytes = chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+    const bytes = chunk.constructor === Uint8Array
+      ? chunk
+      : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
     try {
       this.#consume(bytes);
     } catch (error) {
       this.#error = error instanceof MqttError
         ? error
-        : new MqttError(RC.malformedPacket, `Cannot decode packet: ${(error as Error).message}`, { cause: error });
+        : new MqttError(RC.malformedPacket, `Cannot decode packet: ${(error as Error).message}`, {
+          cause: error,
+        });
       this.#frame = undefined;
       this.#frameFill = 0;
       this.#headLen = 0;
@@ -256,7 +266,9 @@ export class PacketDecoder {
       case 6: // PUBREL [MQTT-3.6.1-1]
       case 8: // SUBSCRIBE [MQTT-3.8.1-1]
       case 10: // UNSUBSCRIBE [MQTT-3.10.1-1]
-        if (flags !== 0x02) throw malformed(`Cannot decode ${TYPE_NAMES[type]}: fixed header flags must be 0010`);
+        if (flags !== 0x02) {
+          throw malformed(`Cannot decode ${TYPE_NAMES[type]}: fixed header flags must be 0010`);
+        }
         return;
       case 1:
       case 4:
@@ -265,7 +277,9 @@ export class PacketDecoder {
       case 12:
       case 14: // [MQTT-3.14.1-1]
         // [MQTT-2.2.2-2]
-        if (flags !== 0) throw malformed(`Cannot decode ${TYPE_NAMES[type]}: fixed header flags must be 0000`);
+        if (flags !== 0) {
+          throw malformed(`Cannot decode ${TYPE_NAMES[type]}: fixed header flags must be 0000`);
+        }
         return;
       case 15:
         if (this.protocolVersion === 5) {
@@ -273,7 +287,9 @@ export class PacketDecoder {
           if (flags !== 0) throw malformed("Cannot decode AUTH: fixed header flags must be 0000");
           return;
         }
-        throw protocolError(`Cannot accept AUTH from an MQTT ${this.protocolVersion === 3 ? "3.1" : "3.1.1"} client`);
+        throw protocolError(
+          `Cannot accept AUTH from an MQTT ${this.protocolVersion === 3 ? "3.1" : "3.1.1"} client`,
+        );
       default:
         // CONNACK, SUBACK, UNSUBACK, PINGRESP and type 0 only ever go from server to client.
         throw protocolError(`Cannot accept ${TYPE_NAMES[type]} from a client`);
@@ -290,7 +306,14 @@ export class PacketDecoder {
   }
 
   /** Decode the frame `bytes[start, end)` (body from `bodyStart`) and queue the packet. */
-  #decodeFrame(bytes: Uint8Array, b0: number, start: number, bodyStart: number, end: number, owned: boolean): void {
+  #decodeFrame(
+    bytes: Uint8Array,
+    b0: number,
+    start: number,
+    bodyStart: number,
+    end: number,
+    owned: boolean,
+  ): void {
     const version = this.protocolVersion;
     const type = b0 >> 4;
     let packet: Packet;

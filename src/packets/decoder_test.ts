@@ -68,7 +68,9 @@ describe("PacketDecoder: the fixture catalogue", () => {
 describe("PacketDecoder: framing", () => {
   it("decodes many packets pushed in one chunk, in order", () => {
     for (const version of [4, 5] as const) {
-      const connect = version === 5 ? packetFixture("connect.v5.minimal") : packetFixture("connect.v311.minimal");
+      const connect = version === 5
+        ? packetFixture("connect.v5.minimal")
+        : packetFixture("connect.v311.minimal");
       const valid = PACKET_FIXTURES.filter((f) =>
         f.packet !== undefined && f.version === version && f.packet.type !== "connect"
       );
@@ -77,7 +79,7 @@ describe("PacketDecoder: framing", () => {
       const chunk = new Uint8Array(all.flatMap((f) => f.bytes));
       const d = new PacketDecoder({ maxPacketSize: MAX });
       const { packets, error } = drain(d, [chunk]);
-      assert.equal(error, undefined, error?.message);
+      assert.equal(error, undefined, error?.message ?? "");
       assert.deepEqual(packets, all.map((f) => f.packet));
       assert.equal(d.protocolVersion, version, "CONNECT sets the protocol level");
       assert.equal(d.buffered, 0);
@@ -91,7 +93,11 @@ describe("PacketDecoder: framing", () => {
     for (let i = 1; i < stream.length; i += 3) {
       for (let j = i; j < stream.length; j += 7) {
         const d = new PacketDecoder({ maxPacketSize: MAX });
-        const { packets, error } = drain(d, [stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)]);
+        const { packets, error } = drain(d, [
+          stream.subarray(0, i),
+          stream.subarray(i, j),
+          stream.subarray(j),
+        ]);
         assert.equal(error, undefined);
         assert.deepEqual(packets, expected, `cut at ${i}, ${j}`);
       }
@@ -193,7 +199,15 @@ describe("PacketDecoder: buffers", () => {
   it("gathers a 1 MB PUBLISH sent in 1000-byte chunks", () => {
     const payload = new Uint8Array(1024 * 1024);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
-    const packet: PublishPacket = { type: "publish", topic: "big", payload, qos: 1, packetId: 9, retain: false, dup: false };
+    const packet: PublishPacket = {
+      type: "publish",
+      topic: "big",
+      payload,
+      qos: 1,
+      packetId: 9,
+      retain: false,
+      dup: false,
+    };
     const bytes = encodePacket(packet, 4);
     const d = new PacketDecoder({ maxPacketSize: 2 * 1024 * 1024 });
     const started = Date.now();
@@ -282,7 +296,10 @@ describe("PacketDecoder: robustness", () => {
         while (d.next() !== null) { /* drain */ }
       } catch (error) {
         assert.ok(error instanceof MqttError, `${f.name} byte ${i}: ${(error as Error).stack}`);
-        assert.ok([0x81, 0x82, 0x84, 0x95].includes(error.reasonCode), `${f.name}: 0x${error.reasonCode.toString(16)}`);
+        assert.ok(
+          [0x81, 0x82, 0x84, 0x95].includes(error.reasonCode),
+          `${f.name}: 0x${error.reasonCode.toString(16)}`,
+        );
       }
     }
   });
@@ -297,7 +314,7 @@ describe("PacketDecoder: robustness", () => {
         d.push(bytes);
         while (d.next() !== null) { /* drain */ }
       } catch (error) {
-        assert.ok(error instanceof MqttError, (error as Error).stack);
+        assert.ok(error instanceof MqttError, String((error as Error).stack));
       }
     }
   });

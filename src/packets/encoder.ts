@@ -3,9 +3,9 @@
  *
  * PUBLISH (every protocol level, v5 properties included) and the small fixed packets are written by
  * hand on Uint8Array: PUBACK / PUBREC / PUBREL / PUBCOMP, PINGREQ / PINGRESP, CONNACK, SUBACK, UNSUBACK
- * and DISCONNECT in their 3.1.1 forms, and in their 5.0 forms when they carry no properties. Everything
- * else goes through mqtt-packet's `generate` (see _mqtt_packet.ts; there, v5 user properties whose names
- * interleave come out grouped by name).
+ * and DISCONNECT in their 3.1.1 forms, and in their 5.0 forms when they carry no properties (AUTH too
+ * when it is a bare success). Everything else goes through mqtt-packet's `generate` (see
+ * _mqtt_packet.ts; there, v5 user properties whose names interleave come out grouped by name).
  *
  * @example
  * ```ts
@@ -43,12 +43,16 @@ export function encodePublish(
 ): { bytes: Uint8Array; packetIdOffset: number } {
   const { topic, payload, qos } = packet;
   const topicLen = utf8Length(topic);
-  if (topicLen > 65_535) throw new RangeError(`Cannot encode PUBLISH: topic is ${topicLen} bytes, more than 65535`);
+  if (topicLen > 65_535) {
+    throw new RangeError(`Cannot encode PUBLISH: topic is ${topicLen} bytes, more than 65535`);
+  }
   const v5 = protocolVersion === 5;
   const propsLen = v5 ? publishPropertiesSize(packet.properties) : 0;
   const rl = 2 + topicLen + (qos > 0 ? 2 : 0) + (v5 ? varintSize(propsLen) + propsLen : 0) + payload.length;
   if (rl > MAX_REMAINING_LENGTH) {
-    throw new RangeError(`Cannot encode PUBLISH to "${topic}": remaining length ${rl} exceeds ${MAX_REMAINING_LENGTH}`);
+    throw new RangeError(
+      `Cannot encode PUBLISH to "${topic}": remaining length ${rl} exceeds ${MAX_REMAINING_LENGTH}`,
+    );
   }
   const out = new Uint8Array(1 + varintSize(rl) + rl);
   out[0] = 0x30 | (qos > 0 && packet.dup ? 0x08 : 0) | (qos << 1) | (packet.retain ? 1 : 0);
@@ -110,6 +114,12 @@ export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): 
       // v5: the reason code may be left out when it is 0 (Normal disconnection) and there are no properties.
       return rc === 0 ? new Uint8Array([0xe0, 0]) : new Uint8Array([0xe0, 1, rc]);
     }
+    case "auth":
+      // Remaining Length 0 stands for "success, no properties"; anything else goes through mqtt-packet.
+      if (v5 && packet.reasonCode === 0 && !hasProperties(packet.properties)) {
+        return new Uint8Array([0xf0, 0]);
+      }
+      break;
     default:
       break;
   }
@@ -142,7 +152,9 @@ function encodeAck(packet: AckPacket, v5: boolean): Uint8Array {
 /** SUBACK or v5 UNSUBACK without properties: packet id, [property length 0], one code per filter. */
 function encodeCodesAck(header: number, packetId: number, codes: number[], v5: boolean): Uint8Array {
   const rl = 2 + (v5 ? 1 : 0) + codes.length;
-  if (rl > MAX_REMAINING_LENGTH) throw new RangeError(`Cannot encode an acknowledgement of ${codes.length} codes`);
+  if (rl > MAX_REMAINING_LENGTH) {
+    throw new RangeError(`Cannot encode an acknowledgement of ${codes.length} codes`);
+  }
   const out = new Uint8Array(1 + varintSize(rl) + rl);
   out[0] = header;
   let p = writeVarint(out, 1, rl);

@@ -18,8 +18,8 @@
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
 
-/** Below this many bytes an ASCII string is built with String.fromCharCode (cheaper than TextDecoder). */
-const SHORT_ASCII = 256;
+/** Up to this many bytes an ASCII string is built with String.fromCharCode (cheaper than TextDecoder). */
+const SHORT_ASCII = 16;
 
 /**
  * Whether `bytes[start, end)` is well-formed UTF-8 without U+0000, as an MQTT string must be.

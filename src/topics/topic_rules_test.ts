@@ -78,8 +78,14 @@ describe("checkTopicName", () => {
 
   it("MQTT-1.5.3-1 refuses a lone surrogate, which has no UTF-8 form, and accepts a pair", () => {
     for (const topic of ["\ud800", "a\udc00b", "x/\udbff"]) {
-      assert.match(checkTopicName(topic, { maxTopicLength: 100, maxTopicLevels: 10 }) ?? "", /lone UTF-16 surrogate/);
-      assert.match(checkTopicFilter(topic, { maxTopicLength: 100, maxTopicLevels: 10 }) ?? "", /lone UTF-16 surrogate/);
+      assert.match(
+        checkTopicName(topic, { maxTopicLength: 100, maxTopicLevels: 10 }) ?? "",
+        /lone UTF-16 surrogate/,
+      );
+      assert.match(
+        checkTopicFilter(topic, { maxTopicLength: 100, maxTopicLevels: 10 }) ?? "",
+        /lone UTF-16 surrogate/,
+      );
     }
     assert.equal(checkTopicName("a/\ud834\udd1e", { maxTopicLength: 100, maxTopicLevels: 10 }), undefined);
   });

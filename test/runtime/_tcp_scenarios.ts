@@ -30,6 +30,15 @@ export function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS):
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Poll `condition` every 5 ms until it holds; throw naming `what` after `ms`. */
+async function waitFor(condition: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -210,12 +219,7 @@ export function tcpScenarios(name: string, create: CreateTcpListener): void {
           client.write(pattern(sent, n));
           sent += n;
         }
-        await withTimeout(
-          (async () => {
-            while (inbox.bytes().byteLength < 5 + total) await sleep(5);
-          })(),
-          "the echo",
-        );
+        await waitFor(() => inbox.bytes().byteLength >= 5 + total, "the echo");
         const got = inbox.bytes();
         assert.equal(new TextDecoder().decode(got.subarray(0, 5)), "hello");
         assert.equal(got.byteLength, 5 + total);
@@ -262,12 +266,7 @@ export function tcpScenarios(name: string, create: CreateTcpListener): void {
       try {
         const { rec } = await withTimeout(accepted, "accept");
         assert.deepEqual(results.slice(0, 3), [true, false, false]);
-        await withTimeout(
-          (async () => {
-            while (inbox.bytes().byteLength < 80 * 1024 + 2) await sleep(5);
-          })(),
-          "all bytes",
-        );
+        await waitFor(() => inbox.bytes().byteLength >= 80 * 1024 + 2, "all bytes");
         await sleep(20);
         assert.equal(rec.drains, 1);
         assert.deepEqual(results, [true, false, false, true]);
@@ -325,7 +324,10 @@ export function tcpScenarios(name: string, create: CreateTcpListener): void {
         const writtenWhilePaused = pump.written;
         client.resume();
         await withTimeout(ended.promise, "8 MB and the server's FIN");
-        assert.ok(writtenWhilePaused < total, `the writer was held back (${writtenWhilePaused} B while paused)`);
+        assert.ok(
+          writtenWhilePaused < total,
+          `the writer was held back (${writtenWhilePaused} B while paused)`,
+        );
         assert.ok(pump.falses >= 1, "write() returned false");
         assert.equal(pump.drains, pump.falses, "one drain() per false");
         assert.equal(pump.spuriousDrains, 0);
@@ -343,7 +345,9 @@ export function tcpScenarios(name: string, create: CreateTcpListener): void {
       const total = 2 * 1024 * 1024;
       const { accept, accepted } = acceptOne((connection) => {
         // Ignore back-pressure on purpose: end() must still flush all of it.
-        for (let offset = 0; offset < total; offset += total / 4) connection.write(pattern(offset, total / 4));
+        for (let offset = 0; offset < total; offset += total / 4) {
+          connection.write(pattern(offset, total / 4));
+        }
         connection.end();
         assert.equal(connection.write(new Uint8Array(1)), false, "write() after end() is refused");
         connection.end();
@@ -454,7 +458,9 @@ export function tcpScenarios(name: string, create: CreateTcpListener): void {
 
     it("answers a client that half-closes, then closes", async () => {
       const { accept, accepted } = acceptOne((connection) =>
-        recorder((bytes) => connection.write(new TextEncoder().encode(`re:${new TextDecoder().decode(bytes)}`)))
+        recorder((bytes) =>
+          connection.write(new TextEncoder().encode(`re:${new TextDecoder().decode(bytes)}`))
+        )
       );
       const listener = await listening(create, accept);
       const client = await connectClient(listener.port, { allowHalfOpen: true });
@@ -516,7 +522,10 @@ export function tcpScenarios(name: string, create: CreateTcpListener): void {
     });
 
     it("close() stops accepting and leaves open connections working", async () => {
-      const listener = await listening(create, (connection) => recorder((b) => connection.write(b.slice())).handler);
+      const listener = await listening(
+        create,
+        (connection) => recorder((b) => connection.write(b.slice())).handler,
+      );
       const port = listener.port;
       const client = await connectClient(port);
       const inbox = collect(client);
@@ -524,12 +533,7 @@ export function tcpScenarios(name: string, create: CreateTcpListener): void {
         await withTimeout(listener.close(), "close()");
         await assert.rejects(connectClient(port), /ECONNREFUSED/);
         client.write("still here");
-        await withTimeout(
-          (async () => {
-            while (inbox.bytes().byteLength < 10) await sleep(5);
-          })(),
-          "the echo after close()",
-        );
+        await waitFor(() => inbox.bytes().byteLength >= 10, "the echo after close()");
         assert.equal(new TextDecoder().decode(inbox.bytes()), "still here");
         await listener.close();
       } finally {
