@@ -4,13 +4,16 @@
  *   deno run -A bench/tcp_echo_bench.ts      bun bench/tcp_echo_bench.ts      node bench/tcp_echo_bench.ts
  *
  * The server (an echo handler that copies each chunk, as the broker does) runs in this process on 127.0.0.1:0.
- * The load comes from a Node child process (`node` on PATH, or $COMQTT_BENCH_NODE) running this same file with
- * `--client`, so every adapter faces the same client. Modes, each `--ms` long (default 400):
+ * The load comes from a Node child process running this file with `--client` (this Node; elsewhere `node` on
+ * PATH, which must be >= 22.18, or $COMQTT_BENCH_NODE), so every adapter faces the same client.
+ * Modes, each `--ms` long (default 350):
  * - pingpong: 16 connections, one 64 B message in flight each (per-message cost; round trips/s);
  * - pipelined: 4 connections streaming 64 B messages, 256 KB in flight each (many small writes per turn; MB/s);
- * - bulk: 1 connection, 16 KB chunks, 1 MB in flight (MB/s).
- * `--hwm BYTES` sets the adapters' highWaterMark. Server and client share the machine's cores: compare the
- * adapters with each other, not with other machines.
+ * - bulk: 1 connection, 16 KB chunks, 1 MB in flight (MB/s);
+ * - push: the server writes 64 B messages to 1 reading connection as long as `write()` returns true and goes on
+ *   at `drain()`, as the broker does for a subscriber (MB/s).
+ * `--hwm BYTES` sets the adapters' highWaterMark (the push column depends on it). Server and client share the
+ * machine's cores: compare the adapters with each other, not with other machines.
  * @module
  */
 
@@ -22,8 +25,8 @@ import type { Connection, Listener } from "../src/transport/connection.ts";
 import { runtimeName, runtimeVersion, type TcpListenerOptions } from "../adapters/mod.ts";
 import { createTcpListener as createNodeTcpListener } from "../adapters/node/tcp.ts";
 
-type Mode = "pingpong" | "pipelined" | "bulk";
-const MODES: Mode[] = ["pingpong", "pipelined", "bulk"];
+type Mode = "pingpong" | "pipelined" | "bulk" | "push";
+const MODES: Mode[] = ["pingpong", "pipelined", "bulk", "push"];
 type Result = Record<Mode, number>;
 
 const { values } = parseArgs({
@@ -31,7 +34,7 @@ const { values } = parseArgs({
   options: {
     client: { type: "boolean", default: false },
     port: { type: "string", default: "0" },
-    ms: { type: "string", default: "400" },
+    ms: { type: "string", default: "350" },
     hwm: { type: "string" },
   },
 });
@@ -57,7 +60,7 @@ async function runServer(): Promise<void> {
   adapters.push(["node:net", createNodeTcpListener]);
 
   console.log(`${name} ${runtimeVersion()}, client: Node child process, ${ms} ms per mode`);
-  console.log("adapter       pingpong rt/s   pipelined MB/s   bulk MB/s");
+  console.log("adapter       pingpong rt/s   pipelined MB/s   bulk MB/s   push MB/s");
   for (const [label, create] of adapters) {
     const options: TcpListenerOptions = { host: "127.0.0.1", port: 0 };
     if (values.hwm !== undefined) options.highWaterMark = Number(values.hwm);
@@ -65,10 +68,26 @@ async function runServer(): Promise<void> {
     const open = new Set<Connection>();
     await listener.listen((connection) => {
       open.add(connection);
+      let first = true;
+      let pushing = false;
+      const message = new Uint8Array(64).fill(0x62);
+      const push = (): void => {
+        while (pushing && connection.write(message));
+      };
       return {
-        data: (bytes) => void connection.write(bytes.slice()),
-        drain() {},
-        closed: () => void open.delete(connection),
+        data(bytes) {
+          // A client that opens with "P" asks to be pushed to; everything else is echoed.
+          if (first && bytes[0] === 0x50) {
+            pushing = true;
+            push();
+          } else if (!pushing) connection.write(bytes.slice());
+          first = false;
+        },
+        drain: push,
+        closed() {
+          pushing = false;
+          open.delete(connection);
+        },
       };
     });
     const result = await spawnClient(listener.port);
@@ -77,7 +96,7 @@ async function runServer(): Promise<void> {
     console.log(
       `${label.padEnd(13)} ${fmt(result.pingpong, 0).padStart(13)}   ${
         fmt(result.pipelined, 1).padStart(14)
-      }   ${fmt(result.bulk, 1).padStart(9)}`,
+      }   ${fmt(result.bulk, 1).padStart(9)}   ${fmt(result.push, 1).padStart(9)}`,
     );
   }
 }
@@ -87,7 +106,8 @@ function fmt(n: number, digits: number): string {
 }
 
 function spawnClient(port: number): Promise<Result> {
-  const node = process.env.COMQTT_BENCH_NODE ?? "node";
+  // On Node, the running binary (it can run .ts); elsewhere `node` on PATH, which must be Node >= 22.18.
+  const node = process.env.COMQTT_BENCH_NODE ?? (runtimeName() === "node" ? process.execPath : "node");
   const file = new URL(import.meta.url).pathname;
   const args = [file, "--client", "--port", String(port), "--ms", String(ms)];
   return new Promise((resolve, reject) => {
@@ -105,19 +125,19 @@ function spawnClient(port: number): Promise<Result> {
   });
 }
 
-/** Load `mode` onto 127.0.0.1:port for `duration` ms; round trips/s for pingpong, echoed MB/s otherwise. */
+/** Load `mode` onto 127.0.0.1:port for `duration` ms; round trips/s for pingpong, received MB/s otherwise. */
 async function runClient(mode: Mode, port: number, duration: number): Promise<number> {
   const shape = {
     pingpong: { connections: 16, size: 64, window: 64, batch: 1 },
     pipelined: { connections: 4, size: 64, window: 256 * 1024, batch: 64 },
     bulk: { connections: 1, size: 16 * 1024, window: 1024 * 1024, batch: 1 },
+    push: { connections: 1, size: 1, window: 0, batch: 1 },
   }[mode];
   const message = new Uint8Array(shape.size).fill(0x61);
   const batch = new Uint8Array(shape.size * shape.batch).fill(0x61);
   const sockets: Socket[] = [];
-  let echoed = 0;
+  let received = 0;
   let running = true;
-  const started = performance.now();
   await Promise.all(Array.from({ length: shape.connections }, () =>
     new Promise<void>((resolve, reject) => {
       const socket = connect({ host: "127.0.0.1", port, noDelay: true }, resolve);
@@ -131,15 +151,19 @@ async function runClient(mode: Mode, port: number, duration: number): Promise<nu
         }
       };
       socket.on("data", (chunk: Uint8Array) => {
-        echoed += chunk.byteLength;
+        received += chunk.byteLength;
+        if (mode === "push") return;
         inFlight -= chunk.byteLength;
         fill();
       });
-      socket.once("connect", fill);
+      socket.once("connect", () => (mode === "push" ? socket.write("P") : fill()));
     })));
+  const started = performance.now();
+  const before = received;
   await new Promise((resolve) => setTimeout(resolve, duration));
   running = false;
   const seconds = (performance.now() - started) / 1000;
+  const bytes = received - before;
   for (const socket of sockets) socket.destroy();
-  return mode === "pingpong" ? echoed / shape.size / seconds : echoed / 1e6 / seconds;
+  return mode === "pingpong" ? bytes / shape.size / seconds : bytes / 1e6 / seconds;
 }

@@ -10,16 +10,23 @@ import type { ClientInfo, DropReason, Hook } from "./hooks/hook.ts";
 import { HookChain, isPromise } from "./hooks/hook_chain.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { Message } from "./message.ts";
-import { type BrokerOptions, type Limits, resolveLimits } from "./options.ts";
+import {
+  type BrokerOptions,
+  type Capabilities,
+  type Limits,
+  resolveCapabilities,
+  resolveLimits,
+} from "./options.ts";
 import type { PublishProperties, QoS, SubscriptionRequest } from "./packets/types.ts";
 import { PublishForms } from "./session/publish_forms.ts";
-import { Session, type SessionContext } from "./session/session.ts";
+import { type Delivery, isExpired, Session, type SessionContext } from "./session/session.ts";
+import { SharedGroups } from "./session/shared_groups.ts";
 import type { Subscription } from "./session/subscription.ts";
 import { BrokerStats } from "./sys/stats.ts";
 import { SysPublisher } from "./sys/sys_publisher.ts";
 import { RetainedStore } from "./topics/retained_store.ts";
 import { SubscriptionIndex } from "./topics/subscription_index.ts";
-import { checkTopicName } from "./topics/topic_rules.ts";
+import { checkTopicName, parseSharedFilter } from "./topics/topic_rules.ts";
 import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from "./transport/connection.ts";
 
 /** Options of {@link Broker.publish}. */
@@ -31,6 +38,8 @@ export interface PublishOptions {
 }
 
 const encoder = new TextEncoder();
+
+type WillProperties = PublishProperties & { willDelayInterval?: number };
 const NOOP_HANDLER: ConnectionHandler = { data() {}, drain() {}, closed() {} };
 
 /**
@@ -52,6 +61,8 @@ export class Broker implements BrokerCore {
   readonly clock: Clock;
   readonly hooks: HookChain;
   readonly limits: Limits;
+  readonly capabilities: Capabilities;
+  readonly responseInformation: string | undefined;
   readonly stats: BrokerStats;
   readonly version: string;
 
@@ -61,6 +72,9 @@ export class Broker implements BrokerCore {
   #sessions = new Map<string, Session>();
   #index = new SubscriptionIndex<Subscription>();
   #retained = new RetainedStore<Message>();
+  #shared: SharedGroups;
+  /** v5 wills waiting for their Will Delay Interval, by client id. */
+  #pendingWills = new Map<string, { will: Message; info: ClientInfo; at: number }>();
   #routeSeq = 0;
   #sweepInterval: number;
   #sweepTimer: TimerHandle | undefined;
@@ -73,6 +87,9 @@ export class Broker implements BrokerCore {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
     this.limits = resolveLimits(options.limits);
+    this.capabilities = resolveCapabilities(options.capabilities);
+    this.responseInformation = options.responseInformation;
+    this.#shared = new SharedGroups(options.sharedSubscriptionStrategy);
     this.stats = new BrokerStats(this.clock.now());
     this.version = options.version ?? "0.1.0";
     this.hooks = new HookChain(this.logger);
@@ -81,9 +98,10 @@ export class Broker implements BrokerCore {
     this.#sys = new SysPublisher(this, options.sysInterval ?? 10);
     const stats = this.stats;
     const hooks = this.hooks;
+    const clock = this.clock;
     this.#sessionContext = {
-      maxInflight: this.limits.maxInflight,
       maxQueuedMessages: this.limits.maxQueuedMessages,
+      now: () => clock.now(),
       dropped(session: Session, message: Message, reason: DropReason) {
         stats.dropped[reason]++;
         hooks.notify("onMessageDropped", session.clientId, message, reason);
@@ -248,44 +266,53 @@ export class Broker implements BrokerCore {
     return this.#clients.size;
   }
 
-  /** @internal */
+  /** @internal A client id used by no current session [MQTT-3.2.2-16]. */
   generateClientId(): string {
     const bytes = crypto.getRandomValues(new Uint8Array(8));
     let id = "auto-";
     for (const b of bytes) id += b.toString(16).padStart(2, "0");
-    return this.#sessions.has(id) ? this.generateClientId() : id;
+    return this.#sessions.has(id) || this.#clients.has(id) ? this.generateClientId() : id;
   }
 
   /** @internal Take over a connected client with the same id [MQTT-3.1.4-2], then resume or start the session. */
-  establish(client: Client, clean: boolean): { session: Session; present: boolean } {
+  establish(client: Client, clean: boolean, expiryInterval: number): { session: Session; present: boolean } {
     const id = client.id;
+    const now = this.clock.now();
     const old = this.#clients.get(id);
     if (old !== undefined && old !== client) {
       const oldSession = old.session;
       old.session = undefined;
       this.#clients.delete(id);
       this.stats.clientsConnected--;
-      oldSession?.detach(this.clock.now());
+      oldSession?.detach(now);
       this.logger.info("session taken over", { clientId: id, remote: old.remoteAddress });
+      // v5: DISCONNECT 0x8E to the existing client, then close it [MQTT-3.1.4-3] (5.0).
       if (old.protocolVersion === 5) old.sendPacket({ type: "disconnect", reasonCode: 0x8e });
       old.close(false, new Error("session taken over"));
     }
+    const pendingWill = this.#pendingWills.get(id);
+    if (pendingWill !== undefined) {
+      this.#pendingWills.delete(id);
+      // A reconnect within the Will Delay Interval cancels the will [MQTT-3.1.3-9] (5.0); a clean start ends
+      // the old session, and a will is sent when its session ends [MQTT-3.1.2-8] (5.0).
+      if (clean) this.publishWill(pendingWill.info, pendingWill.will);
+    }
     let session = this.#sessions.get(id);
     if (session !== undefined && clean) {
-      // Clean Session discards any earlier session [MQTT-3.1.2-6].
+      // Clean Session / Clean Start discards any earlier session [MQTT-3.1.2-6] (3.1.1) [MQTT-3.1.2-4] (5.0).
       this.#endSession(session);
       session = undefined;
     }
     let present = false;
     if (session === undefined) {
-      session = new Session(id, clean, this.#sessionContext);
+      session = new Session(id, expiryInterval, this.#sessionContext);
       this.#sessions.set(id, session);
       this.hooks.notify("onSessionCreated", id);
     } else {
       // Resume the stored session [MQTT-3.1.2-4]; Session Present = 1 [MQTT-3.2.2-2].
       present = true;
     }
-    session.clean = clean;
+    session.expiryInterval = expiryInterval;
     session.owner = client;
     this.#clients.set(id, client);
     const stats = this.stats;
@@ -295,40 +322,63 @@ export class Broker implements BrokerCore {
 
   /** @internal Route to every matching session, once per session at the highest granted QoS [MQTT-3.3.5-1]. */
   route(message: Message, publisher: ClientInfo | undefined): number {
-    if (message.retain) this.#retain(message);
+    if (message.retain && this.capabilities.retainAvailable) this.#retain(message);
     const seq = ++this.#routeSeq;
     const hits: Session[] = [];
     this.#index.match(message.topic, (_clientId, sub) => {
       const s = sub.session;
+      // v5 No Local: not back to the publisher's own subscription [MQTT-3.8.3-3] (5.0).
       if (sub.noLocal && s.clientId === message.origin) return;
       if (s.routeSeq !== seq) {
         s.routeSeq = seq;
         s.routeQos = sub.qos;
         s.routeRetain = sub.retainAsPublished;
+        s.routeSubIds = sub.identifier === undefined ? undefined : [sub.identifier];
         hits.push(s);
       } else {
         if (sub.qos > s.routeQos) s.routeQos = sub.qos;
         if (sub.retainAsPublished) s.routeRetain = true;
+        // Every matching subscription's identifier goes with the one delivery [MQTT-3.3.4-3] (5.0).
+        if (sub.identifier !== undefined) (s.routeSubIds ??= []).push(sub.identifier);
       }
     });
-    if (hits.length > 0) {
-      const forms = new PublishForms(message);
-      const checkRead = this.hooks.has("onAclCheck");
-      for (const s of hits) {
-        // Deliver at the lower of published and granted QoS [MQTT-3.8.4-6]; the retain flag is cleared on
-        // established subscriptions [MQTT-3.3.1-9] unless v5 Retain As Published asks to keep it.
-        const qos = (message.qos < s.routeQos ? message.qos : s.routeQos) as QoS;
-        const retain = message.retain && s.routeRetain;
-        if (checkRead && s.owner !== undefined) this.#deliverChecked(s, s.owner, message, qos, retain, forms);
-        else s.deliver(message, qos, retain, forms);
-      }
+    let deliveries = hits.length;
+    const forms = new PublishForms(message, this.clock.now());
+    const checkRead = this.hooks.has("onAclCheck");
+    for (const s of hits) {
+      // Deliver at the lower of published and granted QoS [MQTT-3.8.4-6]; the retain flag is cleared on
+      // established subscriptions [MQTT-3.3.1-9] unless v5 Retain As Published keeps it [MQTT-3.3.1-12]
+      // [MQTT-3.3.1-13] (5.0).
+      const delivery: Delivery = {
+        message,
+        qos: (message.qos < s.routeQos ? message.qos : s.routeQos) as QoS,
+        retain: message.retain && s.routeRetain,
+        subscriptionIds: s.routeSubIds,
+      };
+      if (checkRead && s.owner !== undefined) this.#deliverChecked(s, s.owner, delivery, forms);
+      else s.deliver(delivery, forms);
     }
-    this.hooks.notify("onPublished", publisher, message, hits.length);
-    return hits.length;
+    if (this.#shared.size > 0) {
+      // Each shared group sends the message to one member [MQTT-4.8.2-2] (5.0).
+      this.#shared.match(message.topic, (sub) => {
+        deliveries++;
+        const delivery: Delivery = {
+          message,
+          qos: (message.qos < sub.qos ? message.qos : sub.qos) as QoS,
+          retain: message.retain && sub.retainAsPublished,
+          subscriptionIds: sub.identifier === undefined ? undefined : [sub.identifier],
+        };
+        const owner = sub.session.owner;
+        if (checkRead && owner !== undefined) this.#deliverChecked(sub.session, owner, delivery, forms);
+        else sub.session.deliver(delivery, forms);
+      });
+    }
+    this.hooks.notify("onPublished", publisher, message, deliveries);
+    return deliveries;
   }
 
   /** @internal */
-  subscribe(session: Session, request: SubscriptionRequest, granted: QoS): boolean {
+  subscribe(session: Session, request: SubscriptionRequest, granted: QoS, identifier?: number): boolean {
     const filter = request.topicFilter;
     const sub: Subscription = {
       session,
@@ -337,34 +387,58 @@ export class Broker implements BrokerCore {
       noLocal: request.noLocal ?? false,
       retainAsPublished: request.retainAsPublished ?? false,
       retainHandling: request.retainHandling ?? 0,
+      identifier,
     };
     const isNew = !session.subscriptions.has(filter);
     // An identical filter replaces the existing subscription [MQTT-3.8.4-3].
     session.subscriptions.set(filter, sub);
-    this.#index.add(filter, session.clientId, sub);
+    const shared = parseSharedFilter(filter);
+    if (shared !== undefined) this.#shared.add(shared.group, shared.filter, sub);
+    else this.#index.add(filter, session.clientId, sub);
     return isNew;
   }
 
   /** @internal */
   unsubscribe(session: Session, filter: string): boolean {
-    if (!session.subscriptions.delete(filter)) return false;
-    this.#index.remove(filter, session.clientId);
+    const sub = session.subscriptions.get(filter);
+    if (sub === undefined) return false;
+    session.subscriptions.delete(filter);
+    this.#unindex(sub);
     return true;
   }
 
   /** @internal Retained messages go out with RETAIN=1 [MQTT-3.3.1-8], at most at the granted QoS. */
-  sendRetained(session: Session, info: ClientInfo, filter: string, granted: QoS): void {
+  sendRetained(
+    session: Session,
+    info: ClientInfo,
+    request: SubscriptionRequest,
+    granted: QoS,
+    identifier?: number,
+  ): void {
     const checkRead = this.hooks.has("onAclCheck");
-    this.#retained.match(filter, (_topic, message) => {
-      const qos = (message.qos < granted ? message.qos : granted) as QoS;
-      if (checkRead) this.#deliverChecked(session, info, message, qos, true, undefined);
-      else session.deliver(message, qos, true);
+    const now = this.clock.now();
+    const expired: string[] = [];
+    this.#retained.match(request.topicFilter, (topic, message) => {
+      if (isExpired(message, now)) {
+        expired.push(topic);
+        return;
+      }
+      const delivery: Delivery = {
+        message,
+        qos: (message.qos < granted ? message.qos : granted) as QoS,
+        retain: true,
+        subscriptionIds: identifier === undefined ? undefined : [identifier],
+      };
+      if (checkRead) this.#deliverChecked(session, info, delivery, undefined);
+      else session.deliver(delivery);
     });
+    for (const topic of expired) this.#retained.delete(topic);
   }
 
   /** @internal */
   clientClosed(client: Client, graceful: boolean, error: Error | undefined): void {
     this.#connections.delete(client);
+    const now = this.clock.now();
     const wasConnected = client.connectedAt > 0;
     if (this.#clients.get(client.id) === client) {
       this.#clients.delete(client.id);
@@ -372,14 +446,25 @@ export class Broker implements BrokerCore {
     }
     const session = client.session;
     client.session = undefined;
+    let sessionEnded = false;
     if (session !== undefined) {
-      if (session.clean) this.#endSession(session);
-      else session.detach(this.clock.now());
+      // The session lasts as long as its expiry interval says [MQTT-3.1.2-23] (5.0); 0 ends it now.
+      if (session.expiryInterval === 0) {
+        this.#endSession(session);
+        sessionEnded = true;
+      } else session.detach(now);
     }
     const will = client.will;
     client.will = undefined;
-    // The will goes out when the connection ends without DISCONNECT [MQTT-3.1.2-8], once [MQTT-3.1.2-10].
-    if (!graceful && will !== undefined) this.publishWill(client, will);
+    // The will goes out when the connection ends without DISCONNECT [MQTT-3.1.2-8], once [MQTT-3.1.2-10];
+    // v5 waits for the Will Delay Interval unless the session ends first [MQTT-3.1.2-8] (5.0).
+    if (!graceful && will !== undefined) {
+      const delay = (will.properties as WillProperties | undefined)?.willDelayInterval ?? 0;
+      if (delay > 0 && !sessionEnded && session !== undefined) {
+        const seconds = Math.min(delay, session.expiryInterval);
+        this.#pendingWills.set(client.id, { will, info: client, at: now + seconds * 1000 });
+      } else this.publishWill(client, will);
+    }
     if (wasConnected) {
       this.logger.info("client disconnected", {
         clientId: client.id,
@@ -394,6 +479,12 @@ export class Broker implements BrokerCore {
   /** @internal A will passes the same ACL and publish hooks as a client's PUBLISH. */
   publishWill(info: ClientInfo, will: Message): void {
     if (will.topic.startsWith("$SYS")) return;
+    const { willDelayInterval: _delay, ...properties } = (will.properties ?? {}) as WillProperties;
+    const message: Message = {
+      ...will,
+      properties: will.properties === undefined ? undefined : properties,
+      receivedAt: this.clock.now(),
+    };
     const go = (allowed: boolean): void => {
       if (!allowed) {
         this.stats.dropped["not-authorized"]++;
@@ -404,7 +495,7 @@ export class Broker implements BrokerCore {
         this.route(m, info);
         this.hooks.notify("onWillSent", info.id, m);
       };
-      const transformed = this.hooks.publish(info, will);
+      const transformed = this.hooks.publish(info, message);
       if (isPromise(transformed)) {
         transformed.then(send, (err) => this.logger.warn("will refused", { error: err }));
       } else send(transformed);
@@ -431,11 +522,31 @@ export class Broker implements BrokerCore {
     this.#hooksReady = (async () => {
       for (const hook of this.hooks.hooks) await hook.init?.({ logger: this.logger });
     })();
-    this.#sweepTimer = this.clock.every(this.#sweepInterval, () => {
-      const now = this.clock.now();
-      for (const client of this.#connections) client.sweep(now);
-    });
+    this.#sweepTimer = this.clock.every(this.#sweepInterval, () => this.#sweep());
     this.#sys.start();
+  }
+
+  /** Housekeeping: keep-alive and connect timeouts, delayed wills, expired sessions. */
+  #sweep(): void {
+    const now = this.clock.now();
+    for (const client of this.#connections) client.sweep(now);
+    for (const [id, pending] of this.#pendingWills) {
+      if (pending.at > now) continue;
+      this.#pendingWills.delete(id);
+      this.publishWill(pending.info, pending.will);
+    }
+    for (const session of this.#sessions.values()) {
+      const at = session.expiresAt;
+      if (at === undefined || at > now) continue;
+      const pending = this.#pendingWills.get(session.clientId);
+      if (pending !== undefined) {
+        // The session ends before the will delay: the will goes now [MQTT-3.1.2-8] (5.0).
+        this.#pendingWills.delete(session.clientId);
+        this.publishWill(pending.info, pending.will);
+      }
+      this.logger.debug("session expired", { clientId: session.clientId });
+      this.#endSession(session);
+    }
   }
 
   async #startListener(listener: Listener): Promise<void> {
@@ -450,18 +561,16 @@ export class Broker implements BrokerCore {
   #deliverChecked(
     session: Session,
     info: ClientInfo,
-    message: Message,
-    qos: QoS,
-    retain: boolean,
+    delivery: Delivery,
     forms: PublishForms | undefined,
   ): void {
-    const allowed = this.hooks.aclCheck(info, message.topic, "read");
-    if (allowed === true) session.deliver(message, qos, retain, forms);
+    const allowed = this.hooks.aclCheck(info, delivery.message.topic, "read");
+    if (allowed === true) session.deliver(delivery, forms);
     else if (allowed === false) this.stats.dropped["not-authorized"]++;
     else {
       // An asynchronous ACL answer is honoured, though it may reorder this subscriber's messages.
       allowed.then((ok) => {
-        if (ok) session.deliver(message, qos, retain, forms);
+        if (ok) session.deliver(delivery, forms);
         else this.stats.dropped["not-authorized"]++;
       }, (err) => this.logger.warn("ACL check failed", { error: err }));
     }
@@ -478,8 +587,14 @@ export class Broker implements BrokerCore {
     this.hooks.notify("onRetained", message);
   }
 
+  #unindex(sub: Subscription): void {
+    const shared = parseSharedFilter(sub.filter);
+    if (shared !== undefined) this.#shared.remove(shared.group, shared.filter, sub);
+    else this.#index.remove(sub.filter, sub.session.clientId);
+  }
+
   #endSession(session: Session): void {
-    for (const filter of session.subscriptions.keys()) this.#index.remove(filter, session.clientId);
+    for (const sub of session.subscriptions.values()) this.#unindex(sub);
     session.subscriptions.clear();
     session.clear();
     this.#sessions.delete(session.clientId);

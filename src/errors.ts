@@ -12,11 +12,14 @@ import { RC } from "./packets/reason_codes.ts";
 export class MqttError extends Error {
   /** MQTT 5 reason code, e.g. 0x81 malformed packet. */
   readonly reasonCode: number;
+  /** v5 Server Reference sent with 0x9C (use another server) or 0x9D (server moved). */
+  readonly serverReference?: string;
 
-  constructor(reasonCode: number, message: string, options?: ErrorOptions) {
+  constructor(reasonCode: number, message: string, options?: ErrorOptions & { serverReference?: string }) {
     super(message, options);
     this.name = "MqttError";
     this.reasonCode = reasonCode;
+    if (options?.serverReference !== undefined) this.serverReference = options.serverReference;
   }
 }
 

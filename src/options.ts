@@ -31,7 +31,33 @@ export interface Limits {
   maxKeepAlive: number;
   /** Seconds a socket may stay open without sending CONNECT. */
   connectTimeout: number;
+  /** v5: topic aliases a client may set up toward the broker (0 turns inbound aliases off). */
+  topicAliasMaximum: number;
+  /** v5: longest Session Expiry Interval granted, in seconds (a client asking for more is told). */
+  maxSessionExpiryInterval: number;
 }
+
+/** What the broker offers; a v5 CONNACK advertises it and the broker enforces it. */
+export interface Capabilities {
+  /** Highest QoS accepted from publishers and granted to subscribers. */
+  maximumQoS: 0 | 1 | 2;
+  retainAvailable: boolean;
+  wildcardSubscriptionAvailable: boolean;
+  subscriptionIdentifiersAvailable: boolean;
+  sharedSubscriptionAvailable: boolean;
+}
+
+/** The defaults of {@link Capabilities}: everything on. */
+export const DEFAULT_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
+  maximumQoS: 2,
+  retainAvailable: true,
+  wildcardSubscriptionAvailable: true,
+  subscriptionIdentifiersAvailable: true,
+  sharedSubscriptionAvailable: true,
+});
+
+/** How a shared subscription group picks the member that gets a message. */
+export type SharedSubscriptionStrategy = "round-robin" | "random";
 
 /** The defaults of {@link Limits}. */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -46,6 +72,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxClientIdLength: 65_535,
   maxKeepAlive: 65_535,
   connectTimeout: 10,
+  topicAliasMaximum: 64,
+  maxSessionExpiryInterval: 0xffff_ffff,
 });
 
 /** Options of `new Broker()`. */
@@ -64,6 +92,12 @@ export interface BrokerOptions {
   sweepInterval?: number;
   /** Version string reported in `$SYS/broker/version`. */
   version?: string;
+  /** What the broker offers to v5 clients (and enforces for all); missing keys take {@link DEFAULT_CAPABILITIES}. */
+  capabilities?: Partial<Capabilities>;
+  /** How a shared subscription group picks a member. Default `round-robin`. */
+  sharedSubscriptionStrategy?: SharedSubscriptionStrategy;
+  /** v5 Response Information sent in CONNACK to clients that ask for it (none when omitted). */
+  responseInformation?: string;
 }
 
 /** Merge limits with defaults, rejecting nonsense with a RangeError that names the key. */
@@ -92,8 +126,40 @@ export function resolveLimits(limits: Partial<Limits> = {}): Limits {
       `Cannot use limit "receiveMaximum": expected 1..65535, received ${out.receiveMaximum}`,
     );
   }
+  if (out.topicAliasMaximum > 65_535) {
+    throw new RangeError(
+      `Cannot use limit "topicAliasMaximum": expected 0..65535, received ${out.topicAliasMaximum}`,
+    );
+  }
+  if (out.maxSessionExpiryInterval > 0xffff_ffff) {
+    throw new RangeError(
+      `Cannot use limit "maxSessionExpiryInterval": expected 0..4294967295, received ${out.maxSessionExpiryInterval}`,
+    );
+  }
   if (out.maxKeepAlive > 65_535) {
     throw new RangeError(`Cannot use limit "maxKeepAlive": expected 0..65535, received ${out.maxKeepAlive}`);
+  }
+  return out;
+}
+
+/** Merge capabilities with defaults, rejecting unknown keys and bad values. */
+export function resolveCapabilities(capabilities: Partial<Capabilities> = {}): Capabilities {
+  const out: Capabilities = { ...DEFAULT_CAPABILITIES };
+  for (const [key, value] of Object.entries(capabilities)) {
+    if (!(key in DEFAULT_CAPABILITIES)) throw new TypeError(`Cannot use capability "${key}": unknown key`);
+    if (value === undefined) continue;
+    if (key === "maximumQoS") {
+      if (value !== 0 && value !== 1 && value !== 2) {
+        throw new RangeError(
+          `Cannot use capability "maximumQoS": expected 0, 1 or 2, received ${JSON.stringify(value)}`,
+        );
+      }
+    } else if (typeof value !== "boolean") {
+      throw new TypeError(
+        `Cannot use capability "${key}": expected true or false, received ${JSON.stringify(value)}`,
+      );
+    }
+    (out as unknown as Record<string, unknown>)[key] = value;
   }
   return out;
 }

@@ -9,7 +9,7 @@ import type { ClientInfo } from "../hooks/hook.ts";
 import type { HookChain } from "../hooks/hook_chain.ts";
 import type { Logger } from "../logger.ts";
 import type { Message } from "../message.ts";
-import type { Limits } from "../options.ts";
+import type { Capabilities, Limits } from "../options.ts";
 import type { QoS, SubscriptionRequest } from "../packets/types.ts";
 import type { Session } from "../session/session.ts";
 import type { BrokerStats } from "../sys/stats.ts";
@@ -21,21 +21,30 @@ export interface BrokerCore {
   readonly clock: Clock;
   readonly hooks: HookChain;
   readonly limits: Limits;
+  readonly capabilities: Capabilities;
+  /** v5 Response Information for clients that ask for it. */
+  readonly responseInformation: string | undefined;
   readonly stats: BrokerStats;
   /** Connections that completed CONNECT. */
   connectedCount(): number;
   /** A unique client id for a client that sent an empty one [MQTT-3.1.3-6]. */
   generateClientId(): string;
   /** Take over any client with the same id and return the session to use. */
-  establish(client: Client, clean: boolean): { session: Session; present: boolean };
+  establish(client: Client, clean: boolean, expiryInterval: number): { session: Session; present: boolean };
   /** Route a message to every matching session; returns the number of sessions it went to. */
   route(message: Message, publisher: ClientInfo | undefined): number;
   /** Add or replace a subscription; returns true when it is new. */
-  subscribe(session: Session, request: SubscriptionRequest, granted: QoS): boolean;
+  subscribe(session: Session, request: SubscriptionRequest, granted: QoS, identifier?: number): boolean;
   /** Remove a subscription; returns true when it existed. */
   unsubscribe(session: Session, filter: string): boolean;
   /** Send the retained messages matching `filter` to the session's client [MQTT-3.3.1-6]. */
-  sendRetained(session: Session, info: ClientInfo, filter: string, granted: QoS): void;
+  sendRetained(
+    session: Session,
+    info: ClientInfo,
+    request: SubscriptionRequest,
+    granted: QoS,
+    identifier?: number,
+  ): void;
   /** The client's connection is gone (called once per client that was accepted). */
   clientClosed(client: Client, graceful: boolean, error: Error | undefined): void;
   /** Publish a client's will (ACL-checked like a publish). */

@@ -11,10 +11,13 @@ import type { Message } from "../message.ts";
 import { PacketDecoder } from "../packets/decoder.ts";
 import { encodePacket } from "../packets/encoder.ts";
 import { RC } from "../packets/reason_codes.ts";
-import type { Packet, ProtocolVersion } from "../packets/types.ts";
-import type { Session, SessionOutlet } from "../session/session.ts";
+import type { DisconnectPacket, Packet, ProtocolVersion } from "../packets/types.ts";
+import type { Delivery, PreparedPublish, Session, SessionOutlet } from "../session/session.ts";
+import { outboundProperties, type PublishForms } from "../session/publish_forms.ts";
+import { encodePublish } from "../packets/encoder.ts";
 import type { AcceptInfo, Connection, ConnectionHandler } from "../transport/connection.ts";
 import type { BrokerCore } from "./broker_core.ts";
+import { handleAuth } from "./handlers/auth.ts";
 import { handleConnect } from "./handlers/connect.ts";
 import { handleAck, handlePublish, handlePubrel } from "./handlers/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
@@ -47,6 +50,22 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
   /** The will to publish if the connection ends without DISCONNECT [MQTT-3.1.2-8]. */
   will: Message | undefined;
   congested = false;
+  /** Outbound window (SessionOutlet): broker maxInflight, lowered to the client's v5 Receive Maximum. */
+  sendQuota: number;
+  /** v5: the largest packet the client accepts (Maximum Packet Size), 0 for no limit. */
+  maxPacketSizeOut = 0;
+  /** v5: Topic Alias Maximum the client accepts from the broker; 0 sends none [MQTT-3.1.2-27]. */
+  topicAliasMaximumOut = 0;
+  /** v5: Request Problem Information (reason strings only on CONNACK, PUBLISH, DISCONNECT when false). */
+  problemInformation = true;
+  /** v5: Session Expiry Interval asked for in CONNECT (for the DISCONNECT rule of 3.14.2.2.2). */
+  connectSessionExpiry = 0;
+  /** v5: the authentication method of CONNECT, when enhanced authentication is used. */
+  authenticationMethod: string | undefined;
+  /** v5: inbound topic aliases of this connection (never carried to the next one [MQTT-3.3.2-7]). */
+  readonly aliasesIn: Map<number, string> = new Map();
+  /** v5: outbound topic aliases the broker set up on this connection. */
+  readonly aliasesOut: Map<string, number> = new Map();
 
   readonly decoder: PacketDecoder;
   #busy = false;
@@ -60,6 +79,7 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
     this.certificateCommonName = info.certificateCommonName;
     this.acceptedAt = this.lastActivity = broker.clock.now();
     this.decoder = new PacketDecoder({ maxPacketSize: broker.limits.maxPacketSize });
+    this.sendQuota = broker.limits.maxInflight;
   }
 
   // ---- ConnectionHandler -------------------------------------------------------------------------------
@@ -94,6 +114,52 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
   /** Encode and send a control packet in this client's protocol version. */
   sendPacket(packet: Packet): void {
     this.send(encodePacket(packet, this.protocolVersion));
+  }
+
+  sendPubrel(packetId: number): void {
+    this.sendPacket({ type: "pubrel", packetId });
+  }
+
+  preparePublish(
+    delivery: Delivery,
+    dup: boolean,
+    forms: PublishForms | undefined,
+  ): PreparedPublish | undefined {
+    const v5 = this.protocolVersion === 5;
+    const { message, qos, retain } = delivery;
+    let prepared: PreparedPublish;
+    let alias: number | undefined;
+    let newAlias = false;
+    if (v5 && this.topicAliasMaximumOut > 0) {
+      alias = this.aliasesOut.get(message.topic);
+      if (alias === undefined && this.aliasesOut.size < this.topicAliasMaximumOut) {
+        // Aliases stay within the client's Topic Alias Maximum and are never 0 [MQTT-3.3.2-11] [MQTT-3.3.2-8].
+        alias = this.aliasesOut.size + 1;
+        newAlias = true;
+      }
+    }
+    if (!dup && forms !== undefined && delivery.subscriptionIds === undefined && alias === undefined) {
+      const form = forms.form(v5, qos, retain);
+      prepared = { bytes: form.bytes, packetIdOffset: form.packetIdOffset, shared: true };
+    } else {
+      const properties = v5
+        ? outboundProperties(message, this.broker.clock.now(), delivery.subscriptionIds)
+        : undefined;
+      const form = encodePublish({
+        type: "publish",
+        // A known alias replaces the topic with an empty string; a new one is sent with the topic.
+        topic: alias !== undefined && !newAlias ? "" : message.topic,
+        payload: message.payload,
+        qos,
+        retain,
+        dup,
+        properties: alias === undefined ? properties : { ...properties, topicAlias: alias },
+      }, this.protocolVersion);
+      prepared = { bytes: form.bytes, packetIdOffset: form.packetIdOffset, shared: false };
+    }
+    if (this.maxPacketSizeOut > 0 && prepared.bytes.byteLength > this.maxPacketSizeOut) return undefined;
+    if (newAlias) this.aliasesOut.set(message.topic, alias!);
+    return prepared;
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------------
@@ -212,6 +278,12 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
       }
       return handleConnect(this, packet);
     }
+    if (this.state === "connecting") {
+      // During enhanced authentication only AUTH and DISCONNECT may come before CONNACK [MQTT-3.1.2-30] (5.0).
+      if (packet.type === "auth") return handleAuth(this, packet);
+      if (packet.type === "disconnect") return this.#disconnect(packet);
+      throw new MqttError(RC.protocolError, `Cannot accept ${packet.type} before CONNACK`);
+    }
     switch (packet.type) {
       case "publish":
         return handlePublish(this, packet);
@@ -230,15 +302,37 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
         this.sendPacket({ type: "pingresp" });
         return;
       case "disconnect":
-        // The will is discarded, never published [MQTT-3.14.4-3] [MQTT-3.1.2-10].
-        this.will = undefined;
-        this.close(true);
-        return;
+        return this.#disconnect(packet);
+      case "auth":
+        if (this.protocolVersion === 5) return handleAuth(this, packet);
+        throw new MqttError(RC.protocolError, "Cannot accept AUTH from a 3.1.1 client");
       case "connect":
         // A second CONNECT is a protocol violation [MQTT-3.1.0-2].
         throw new MqttError(RC.protocolError, "Cannot accept a second CONNECT on one connection");
       default:
         throw new MqttError(RC.protocolError, `Cannot accept a ${packet.type} packet from a client`);
     }
+  }
+
+  #disconnect(packet: DisconnectPacket): void {
+    const expiry = packet.properties?.sessionExpiryInterval;
+    if (expiry !== undefined && this.session !== undefined) {
+      // A Session Expiry Interval of 0 in CONNECT cannot be raised on DISCONNECT [MQTT-3.14.2-2] (5.0).
+      if (this.connectSessionExpiry === 0 && expiry !== 0) {
+        throw new MqttError(
+          RC.protocolError,
+          "Cannot set a session expiry on DISCONNECT after CONNECT set 0",
+        );
+      }
+      this.session.expiryInterval = Math.min(expiry, this.broker.limits.maxSessionExpiryInterval);
+    }
+    if (packet.reasonCode === RC.disconnectWithWill) {
+      // v5 0x04: disconnect normally but publish the will.
+      this.close(false);
+      return;
+    }
+    // The will is discarded, never published [MQTT-3.14.4-3] [MQTT-3.1.2-10].
+    this.will = undefined;
+    this.close(true);
   }
 }

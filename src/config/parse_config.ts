@@ -31,6 +31,8 @@ const LIMIT_RANGES: Readonly<Record<keyof Limits, readonly [number, number]>> = 
   maxClientIdLength: [23, 65_535],
   maxKeepAlive: [0, 65_535],
   connectTimeout: [1, 3600],
+  topicAliasMaximum: [0, 65_535],
+  maxSessionExpiryInterval: [0, 0xffff_ffff],
 };
 
 /**

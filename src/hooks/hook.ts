@@ -5,6 +5,7 @@
  * - Gates (`onAuthenticate`, `onAclCheck`) answer `"allow"`, `"deny"` or `undefined` (no opinion).
  *   The first definite answer wins. When every hook abstains, authentication is denied (the library
  *   denies every client unless an auth hook allows it) and an ACL check is allowed.
+ * - `onEnhancedAuth`: the first hook that answers (not undefined) handles the step.
  * - `onConnect`: every hook runs; the first to throw refuses the connection (an {@link MqttError} picks the code).
  * - Transforms (`onSubscribe`, `onUnsubscribe`, `onPublish`) are chained: each gets what the previous returned.
  *   `onPublish` returning `null` drops the message silently; throwing an {@link MqttError} refuses it.
@@ -51,6 +52,24 @@ export interface DisconnectInfo {
 /** Why a message was not delivered to a session. */
 export type DropReason = "queue-full" | "qos0-offline" | "expired" | "too-large" | "not-authorized";
 
+/** One step of v5 enhanced authentication (CONNECT, then AUTH packets), or of re-authentication. */
+export interface EnhancedAuthStep {
+  /** Authentication Method named by the client. */
+  readonly method: string;
+  /** Authentication Data of this step. */
+  readonly data?: Uint8Array;
+  /** True when the client re-authenticates on an established connection (AUTH 0x19 and after). */
+  readonly reauthenticate: boolean;
+  /** 0 for the CONNECT (or the AUTH 0x19 that starts re-authentication), then 1, 2, ... */
+  readonly round: number;
+}
+
+/** A hook's answer to an {@link EnhancedAuthStep}. */
+export type EnhancedAuthResult =
+  | { result: "success"; data?: Uint8Array }
+  | { result: "continue"; data?: Uint8Array }
+  | { result: "fail"; reasonCode?: number; reason?: string };
+
 /** Passed to {@link Hook.init}. */
 export interface HookContext {
   readonly logger: Logger;
@@ -70,7 +89,19 @@ export interface Hook {
   /** Gate: may this client publish to (`write`) or subscribe to / receive from (`read`) this topic or filter? */
   onAclCheck?(client: ClientInfo, topic: string, access: Access): Verdict | Promise<Verdict>;
 
-  /** Before CONNACK, after authentication: throw (an {@link MqttError}) to refuse. */
+  /**
+   * v5 enhanced authentication. Return undefined when this hook does not handle `step.method`; the first hook
+   * that answers handles every step of that exchange. With no hook answering, the client is refused with 0x8C.
+   * A success here stands in for `onAuthenticate`.
+   */
+  onEnhancedAuth?(
+    client: ClientInfo,
+    step: EnhancedAuthStep,
+  ): EnhancedAuthResult | undefined | Promise<EnhancedAuthResult | undefined>;
+  /**
+   * Before CONNACK, after authentication: throw (an {@link MqttError}) to refuse. An MqttError with code 0x9C or
+   * 0x9D and a `serverReference` redirects a v5 client to another server.
+   */
   onConnect?(client: ClientInfo, packet: ConnectPacket): void | Promise<void>;
   /** Transform the requested subscriptions (e.g. downgrade QoS); ACL is checked on the result. */
   onSubscribe?(

@@ -7,7 +7,7 @@
 import type { Logger } from "../logger.ts";
 import type { Message } from "../message.ts";
 import type { ConnectPacket, SubscriptionRequest } from "../packets/types.ts";
-import type { Access, ClientInfo, Hook, Verdict } from "./hook.ts";
+import type { Access, ClientInfo, EnhancedAuthResult, EnhancedAuthStep, Hook, Verdict } from "./hook.ts";
 
 type Observer =
   | "onConnected"
@@ -76,6 +76,15 @@ export class HookChain {
     const list = this.list("onAclCheck");
     if (list.length === 0) return true;
     return this.#gate(list, (h) => h.onAclCheck!(client, topic, access), true);
+  }
+
+  /** Enhanced authentication: the first hook that answers handles the step; undefined when none does. */
+  async enhancedAuth(client: ClientInfo, step: EnhancedAuthStep): Promise<EnhancedAuthResult | undefined> {
+    for (const hook of this.list("onEnhancedAuth")) {
+      const answer = await hook.onEnhancedAuth!(client, step);
+      if (answer !== undefined) return answer;
+    }
+    return undefined;
   }
 
   /** Run every onConnect; the first to throw refuses (the error propagates). */

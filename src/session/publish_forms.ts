@@ -1,12 +1,13 @@
 /**
  * Encode a routed PUBLISH once per distinct wire form and share the bytes between subscribers
- * (DESIGN.md: "encode once per distinct form"). QoS 1/2 subscribers get a copy with their packet id patched in.
+ * (DESIGN.md: "encode once per distinct form"). QoS 1/2 subscribers get a copy with their packet id patched in;
+ * v5 deliveries that carry something of their own (Subscription Identifiers, a topic alias) are encoded apart.
  * @module
  */
 
 import { encodePublish } from "../packets/encoder.ts";
 import type { Message } from "../message.ts";
-import type { ProtocolVersion, QoS } from "../packets/types.ts";
+import type { PublishProperties, QoS } from "../packets/types.ts";
 
 interface Form {
   bytes: Uint8Array;
@@ -16,19 +17,17 @@ interface Form {
 /** The wire forms of one message, made lazily during one routing pass. */
 export class PublishForms {
   readonly message: Message;
+  readonly #now: number;
   // index: (v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)
   #forms: Array<Form | undefined> = [];
 
-  constructor(message: Message) {
+  constructor(message: Message, now: number) {
     this.message = message;
+    this.#now = now;
   }
 
-  /**
-   * Bytes of this message for a subscriber. For QoS 0 the shared bytes are returned (callers never mutate them);
-   * for QoS 1/2 a copy carrying `packetId`.
-   */
-  bytes(version: ProtocolVersion, qos: QoS, retain: boolean, packetId: number): Uint8Array {
-    const v5 = version === 5;
+  /** The shared bytes for a 3.1/3.1.1 (`v5` false) or 5.0 subscriber; the packet id is 0, to be patched. */
+  form(v5: boolean, qos: QoS, retain: boolean): Form {
     const key = (v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
     let form = this.#forms[key];
     if (form === undefined) {
@@ -40,17 +39,34 @@ export class PublishForms {
           qos,
           retain,
           dup: false,
-          packetId: qos > 0 ? 1 : undefined,
-          properties: v5 ? this.message.properties : undefined,
+          properties: v5 ? outboundProperties(this.message, this.#now, undefined) : undefined,
         },
-        version === 5 ? 5 : 4,
+        v5 ? 5 : 4,
       );
       this.#forms[key] = form;
     }
-    if (qos === 0) return form.bytes;
-    const copy = form.bytes.slice();
-    copy[form.packetIdOffset] = packetId >> 8;
-    copy[form.packetIdOffset + 1] = packetId & 0xff;
-    return copy;
+    return form;
   }
+}
+
+/**
+ * The v5 properties a message is forwarded with: everything the publisher sent, unchanged and in order
+ * [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-18] [MQTT-3.3.2-20], with the
+ * Message Expiry Interval reduced by the time spent in the broker [MQTT-3.3.2-6] and the subscriber's
+ * Subscription Identifiers [MQTT-3.3.4-3].
+ */
+export function outboundProperties(
+  message: Message,
+  now: number,
+  subscriptionIds: number[] | undefined,
+): PublishProperties | undefined {
+  const p = message.properties;
+  if (p === undefined && subscriptionIds === undefined) return undefined;
+  const out: PublishProperties = { ...p };
+  if (p?.messageExpiryInterval !== undefined) {
+    const left = p.messageExpiryInterval - Math.floor((now - message.receivedAt) / 1000);
+    out.messageExpiryInterval = left > 0 ? left : 1;
+  }
+  if (subscriptionIds !== undefined) out.subscriptionIdentifiers = subscriptionIds;
+  return out;
 }

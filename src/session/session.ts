@@ -1,56 +1,81 @@
 /**
- * What outlives a connection: subscriptions, QoS 1/2 state in both directions, and queued messages.
+ * What outlives a connection: subscriptions, QoS 1/2 state in both directions, queued messages and expiry.
  * @module
  */
 
-import { encodePacket, encodePublish } from "../packets/encoder.ts";
-import type { Message } from "../message.ts";
-import type { ProtocolVersion, QoS } from "../packets/types.ts";
 import type { ClientInfo, DropReason } from "../hooks/hook.ts";
+import type { Message } from "../message.ts";
+import type { QoS } from "../packets/types.ts";
 import type { PublishForms } from "./publish_forms.ts";
 import type { Subscription } from "./subscription.ts";
 
+/** One message on its way to one session, at the QoS and retain flag it is delivered with. */
+export interface Delivery {
+  readonly message: Message;
+  /** Already downgraded to the granted QoS [MQTT-3.8.4-6]. */
+  readonly qos: QoS;
+  readonly retain: boolean;
+  /** v5 Subscription Identifiers of every matching subscription [MQTT-3.3.4-3]. */
+  readonly subscriptionIds?: number[];
+}
+
+/** A PUBLISH ready to send, with where its packet id goes; `shared` bytes must be copied before patching. */
+export interface PreparedPublish {
+  readonly bytes: Uint8Array;
+  readonly packetIdOffset: number;
+  readonly shared: boolean;
+}
+
 /** The connection side of a session, provided by the client while it is connected. */
 export interface SessionOutlet {
-  readonly protocolVersion: ProtocolVersion;
   /** True while the connection's write buffer is over its high-water mark. */
   readonly congested: boolean;
+  /** Outbound window: the smaller of the broker's maxInflight and the client's Receive Maximum. */
+  readonly sendQuota: number;
+  /**
+   * Encode a delivery for this connection (its protocol version, topic aliases, maximum packet size), or
+   * return undefined when it would be larger than the client accepts [MQTT-3.1.2-24].
+   */
+  preparePublish(
+    delivery: Delivery,
+    dup: boolean,
+    forms: PublishForms | undefined,
+  ): PreparedPublish | undefined;
+  /** Send a PUBREL for an outbound QoS 2 message. */
+  sendPubrel(packetId: number): void;
   /** Write one encoded packet. */
   send(bytes: Uint8Array): void;
 }
 
 /** What a session needs from the broker. */
 export interface SessionContext {
-  /** Outbound window: QoS 1/2 messages sent and not yet acknowledged. */
-  readonly maxInflight: number;
   /** Queue bound; 0 for no bound. */
   readonly maxQueuedMessages: number;
+  now(): number;
   /** A message for this session was dropped. */
   dropped(session: Session, message: Message, reason: DropReason): void;
 }
 
 /** A QoS 1/2 message sent to the client and not yet fully acknowledged. */
-export interface InflightMessage {
+export interface InflightMessage extends Delivery {
   readonly packetId: number;
-  readonly message: Message;
   readonly qos: 1 | 2;
-  readonly retain: boolean;
   /** `publish`: waiting for PUBACK/PUBREC; `pubrel`: PUBREL sent, waiting for PUBCOMP. */
   state: "publish" | "pubrel";
 }
 
-interface QueuedMessage {
-  readonly message: Message;
-  readonly qos: QoS;
-  readonly retain: boolean;
-}
+/** Never expires (v3 clean session 0, or v5 0xFFFFFFFF). */
+export const SESSION_NEVER_EXPIRES = 0xffff_ffff;
 
 /** Session state keyed by client id [MQTT-3.1.3-2]. */
 export class Session {
   readonly clientId: string;
-  /** Ends when its connection ends (3.1.1 Clean Session = 1). */
-  clean: boolean;
-  /** Subscriptions by filter. */
+  /**
+   * Seconds the session outlives its connection: 0 ends it with the connection (3.1.1 Clean Session 1),
+   * {@link SESSION_NEVER_EXPIRES} keeps it for ever.
+   */
+  expiryInterval: number;
+  /** Subscriptions by filter (shared ones by their full `$share/...` filter). */
   readonly subscriptions: Map<string, Subscription> = new Map();
   /** Outbound QoS 1/2 messages by packet id, in the order they were sent. */
   readonly inflight: Map<number, InflightMessage> = new Map();
@@ -60,20 +85,21 @@ export class Session {
   owner: ClientInfo | undefined;
   /** When the last connection ended (ms), undefined while connected. */
   disconnectedAt: number | undefined;
-  /** Routing scratch: the pass that last touched this session and the QoS it aggregated. */
+  /** Routing scratch: the pass that last touched this session and what it aggregated. */
   routeSeq: number = 0;
   routeQos: QoS = 0;
   routeRetain: boolean = false;
+  routeSubIds: number[] | undefined;
 
   #ctx: SessionContext;
   #outlet: SessionOutlet | undefined;
-  #queue: Array<QueuedMessage | undefined> = [];
+  #queue: Array<Delivery | undefined> = [];
   #queueHead = 0;
   #nextId = 1;
 
-  constructor(clientId: string, clean: boolean, context: SessionContext) {
+  constructor(clientId: string, expiryInterval: number, context: SessionContext) {
     this.clientId = clientId;
-    this.clean = clean;
+    this.expiryInterval = expiryInterval;
     this.#ctx = context;
   }
 
@@ -87,6 +113,12 @@ export class Session {
     return this.#queue.length - this.#queueHead;
   }
 
+  /** When an offline session expires (ms), undefined while connected or when it never does. */
+  get expiresAt(): number | undefined {
+    if (this.disconnectedAt === undefined || this.expiryInterval === SESSION_NEVER_EXPIRES) return undefined;
+    return this.disconnectedAt + this.expiryInterval * 1000;
+  }
+
   /**
    * Attach a connection: re-send unacknowledged messages with DUP set and PUBRELs with their
    * original packet ids [MQTT-4.4.0-1] [MQTT-3.3.1-1], then send what was queued.
@@ -96,10 +128,17 @@ export class Session {
     this.disconnectedAt = undefined;
     for (const entry of this.inflight.values()) {
       if (entry.state === "pubrel") {
-        outlet.send(encodePacket({ type: "pubrel", packetId: entry.packetId }, outlet.protocolVersion));
-      } else {
-        outlet.send(this.#encode(entry.message, entry.qos, entry.retain, entry.packetId, true));
+        outlet.sendPubrel(entry.packetId);
+        continue;
       }
+      const prepared = outlet.preparePublish(entry, true, undefined);
+      if (prepared === undefined) {
+        // Too large for this connection's maximum packet size: dropped as if delivered [MQTT-3.1.2-25].
+        this.inflight.delete(entry.packetId);
+        this.#ctx.dropped(this, entry.message, "too-large");
+        continue;
+      }
+      outlet.send(withPacketId(prepared, entry.packetId));
     }
     this.pump();
   }
@@ -110,27 +149,21 @@ export class Session {
     this.disconnectedAt = now;
   }
 
-  /** Deliver a message at the given (already downgraded) QoS [MQTT-3.8.4-6]. */
-  deliver(message: Message, qos: QoS, retain: boolean, forms?: PublishForms): void {
+  /** Deliver a message, now when the connection and window allow it, else queued (bounded). */
+  deliver(delivery: Delivery, forms?: PublishForms): void {
     const out = this.#outlet;
     if (out !== undefined && this.#queueHead === this.#queue.length && !out.congested) {
-      if (qos === 0) {
-        out.send(
-          forms ? forms.bytes(out.protocolVersion, 0, retain, 0) : this.#encode(message, 0, retain, 0, false),
-        );
-        return;
-      }
-      if (this.inflight.size < this.#ctx.maxInflight) {
-        this.#sendNew(out, message, qos, retain, forms);
+      if (delivery.qos === 0 || this.inflight.size < out.sendQuota) {
+        this.#send(out, delivery, forms);
         return;
       }
     }
-    if (out === undefined && qos === 0) {
+    if (out === undefined && delivery.qos === 0) {
       // QoS 0 is not kept for offline sessions; only QoS 1 and 2 are [MQTT-3.1.2-5].
-      this.#ctx.dropped(this, message, "qos0-offline");
+      this.#ctx.dropped(this, delivery.message, "qos0-offline");
       return;
     }
-    this.#enqueue({ message, qos, retain });
+    this.#enqueue(delivery);
   }
 
   /** PUBACK from the client. Returns false when the id was not in flight as QoS 1. */
@@ -160,6 +193,11 @@ export class Session {
     return true;
   }
 
+  /** Forget an inflight message (a v5 PUBREC with an error code ends its flow). */
+  abandon(packetId: number): void {
+    if (this.inflight.delete(packetId)) this.pump();
+  }
+
   /** Send queued messages while the connection and the inflight window have room. */
   pump(): void {
     const out = this.#outlet;
@@ -167,10 +205,9 @@ export class Session {
     const queue = this.#queue;
     while (this.#queueHead < queue.length && !out.congested) {
       const entry = queue[this.#queueHead]!;
-      if (entry.qos > 0 && this.inflight.size >= this.#ctx.maxInflight) break;
+      if (entry.qos > 0 && this.inflight.size >= out.sendQuota) break;
       queue[this.#queueHead++] = undefined;
-      if (entry.qos === 0) out.send(this.#encode(entry.message, 0, entry.retain, 0, false));
-      else this.#sendNew(out, entry.message, entry.qos, entry.retain, undefined);
+      this.#send(out, entry, undefined);
     }
     if (this.#queueHead === queue.length) {
       queue.length = 0;
@@ -189,11 +226,32 @@ export class Session {
     this.#queueHead = 0;
   }
 
-  #enqueue(entry: QueuedMessage): void {
+  #send(out: SessionOutlet, delivery: Delivery, forms: PublishForms | undefined): void {
+    if (isExpired(delivery.message, this.#ctx.now())) {
+      // Expired before onward delivery started: this copy is deleted [MQTT-3.3.2-5].
+      this.#ctx.dropped(this, delivery.message, "expired");
+      return;
+    }
+    const prepared = out.preparePublish(delivery, false, forms);
+    if (prepared === undefined) {
+      // Too large for the client: dropped unsent, as if delivered [MQTT-3.1.2-25].
+      this.#ctx.dropped(this, delivery.message, "too-large");
+      return;
+    }
+    if (delivery.qos === 0) {
+      out.send(prepared.bytes);
+      return;
+    }
+    const packetId = this.#allocateId();
+    this.inflight.set(packetId, { ...delivery, qos: delivery.qos, packetId, state: "publish" });
+    out.send(withPacketId(prepared, packetId));
+  }
+
+  #enqueue(delivery: Delivery): void {
     const max = this.#ctx.maxQueuedMessages;
     if (max > 0 && this.queued >= max) {
-      if (entry.qos === 0) {
-        this.#ctx.dropped(this, entry.message, "queue-full");
+      if (delivery.qos === 0) {
+        this.#ctx.dropped(this, delivery.message, "queue-full");
         return;
       }
       // Full: make room by dropping the oldest QoS 0 message; with none, refuse the new one.
@@ -201,29 +259,13 @@ export class Session {
       let i = this.#queueHead;
       while (i < queue.length && queue[i]!.qos !== 0) i++;
       if (i === queue.length) {
-        this.#ctx.dropped(this, entry.message, "queue-full");
+        this.#ctx.dropped(this, delivery.message, "queue-full");
         return;
       }
       const [old] = queue.splice(i, 1);
       this.#ctx.dropped(this, old!.message, "queue-full");
     }
-    this.#queue.push(entry);
-  }
-
-  #sendNew(
-    out: SessionOutlet,
-    message: Message,
-    qos: 1 | 2,
-    retain: boolean,
-    forms: PublishForms | undefined,
-  ): void {
-    const packetId = this.#allocateId();
-    this.inflight.set(packetId, { packetId, message, qos, retain, state: "publish" });
-    out.send(
-      forms
-        ? forms.bytes(out.protocolVersion, qos, retain, packetId)
-        : this.#encode(message, qos, retain, packetId, false),
-    );
+    this.#queue.push(delivery);
   }
 
   /** A free, non-zero packet id: never one still in flight [MQTT-2.3.1-1] [MQTT-2.3.1-4]. */
@@ -233,22 +275,17 @@ export class Session {
     this.#nextId = id === 65_535 ? 1 : id + 1;
     return id;
   }
+}
 
-  #encode(message: Message, qos: QoS, retain: boolean, packetId: number, dup: boolean): Uint8Array {
-    const version = this.#outlet?.protocolVersion ?? 4;
-    return encodePublish(
-      {
-        type: "publish",
-        topic: message.topic,
-        payload: message.payload,
-        qos,
-        retain,
-        // DUP only on a re-delivery, never copied from the publisher, never on QoS 0 [MQTT-3.3.1-2] [MQTT-3.3.1-3].
-        dup: dup && qos > 0,
-        packetId: qos > 0 ? packetId : undefined,
-        properties: version === 5 ? message.properties : undefined,
-      },
-      version,
-    ).bytes;
-  }
+/** True when a v5 Message Expiry Interval has run out. */
+export function isExpired(message: Message, now: number): boolean {
+  const interval = message.properties?.messageExpiryInterval;
+  return interval !== undefined && now - message.receivedAt >= interval * 1000;
+}
+
+function withPacketId(prepared: PreparedPublish, packetId: number): Uint8Array {
+  const bytes = prepared.shared ? prepared.bytes.slice() : prepared.bytes;
+  bytes[prepared.packetIdOffset] = packetId >> 8;
+  bytes[prepared.packetIdOffset + 1] = packetId & 0xff;
+  return bytes;
 }

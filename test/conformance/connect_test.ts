@@ -318,6 +318,15 @@ describe("conformance 3.1 CONNECT", () => {
     await broker.close();
   });
 
+  it("MQTT-3.1.3-3 a CONNECT whose payload lacks the client id closes without CONNACK", async () => {
+    const broker = testBroker();
+    const c = RawClient.memory(broker);
+    c.sendBytes(connectBytes(0x02, []));
+    assert.equal(await c.waitClosed(), true);
+    assert.equal(c.packets.length, 0);
+    await broker.close();
+  });
+
   it("MQTT-3.1.3-10 a will topic with a wildcard is refused", async () => {
     const broker = testBroker();
     const c = RawClient.memory(broker);

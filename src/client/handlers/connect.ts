@@ -1,58 +1,132 @@
 /**
- * CONNECT: client identifier rules, keep-alive bounds, authentication, session establishment, CONNACK.
+ * CONNECT: client identifier rules, keep-alive bounds, v5 connection properties, authentication (plain and
+ * enhanced), session establishment, CONNACK.
  * @module
  */
 
 import { MqttError } from "../../errors.ts";
 import { isPromise } from "../../hooks/hook_chain.ts";
 import { CONNACK_V3, connackCodeV3, RC } from "../../packets/reason_codes.ts";
-import type { ConnectPacket } from "../../packets/types.ts";
+import type { ConnackPacket, ConnectPacket } from "../../packets/types.ts";
+import { SESSION_NEVER_EXPIRES } from "../../session/session.ts";
 import { checkTopicName } from "../../topics/topic_rules.ts";
 import type { Client } from "../client.ts";
+import { checkPublishProperties } from "./publish.ts";
+import { startEnhancedAuth } from "./auth.ts";
 
 const encoder = new TextEncoder();
+
+/** What CONNECT decided before CONNACK, kept while enhanced authentication runs. */
+export interface PendingConnect {
+  readonly packet: ConnectPacket;
+  readonly assignedClientId?: string;
+  readonly serverKeepAlive?: number;
+  readonly sessionExpiryInterval: number;
+  readonly sessionExpiryCapped: boolean;
+}
 
 /** Handle the first packet of a connection. */
 export function handleConnect(client: Client, packet: ConnectPacket): void | Promise<void> {
   const broker = client.broker;
   const limits = broker.limits;
+  const caps = broker.capabilities;
+  const v5 = packet.protocolVersion === 5;
+  const props = packet.properties;
   client.protocolVersion = packet.protocolVersion;
   client.decoder.protocolVersion = packet.protocolVersion;
   client.username = packet.username;
   client.state = "connecting";
 
   let clientId = packet.clientId;
+  let assignedClientId: string | undefined;
   if (clientId === "") {
-    // A zero-length id needs Clean Session in 3.1.1 [MQTT-3.1.3-8]; otherwise the server assigns one [MQTT-3.1.3-6].
-    if (!packet.clean && packet.protocolVersion < 5) {
+    // A zero-length id needs Clean Session in 3.1.1 [MQTT-3.1.3-8]; otherwise the server assigns one
+    // [MQTT-3.1.3-6], returned to a v5 client as Assigned Client Identifier [MQTT-3.1.3-7] [MQTT-3.2.2-16].
+    if (!packet.clean && !v5) {
       return refuse(client, RC.clientIdentifierNotValid, "an empty client id needs clean session");
     }
-    clientId = broker.generateClientId();
+    clientId = assignedClientId = broker.generateClientId();
   }
   client.id = clientId;
   if (encoder.encode(clientId).byteLength > limits.maxClientIdLength) {
     return refuse(client, RC.clientIdentifierNotValid, "client id longer than maxClientIdLength");
   }
-  if (packet.keepalive > limits.maxKeepAlive && packet.protocolVersion < 5) {
-    // A 3.1/3.1.1 client cannot be told a lower keep-alive, so it is refused (as Mosquitto does).
-    return refuse(client, RC.clientIdentifierNotValid, `keep-alive ${packet.keepalive} s above maxKeepAlive`);
+  let serverKeepAlive: number | undefined;
+  if (
+    packet.keepalive > limits.maxKeepAlive || (v5 && packet.keepalive === 0 && limits.maxKeepAlive < 65_535)
+  ) {
+    // A 3.1/3.1.1 client cannot be told a lower keep-alive, so it is refused (as Mosquitto does);
+    // a v5 client gets Server Keep Alive.
+    if (!v5) {
+      return refuse(
+        client,
+        RC.clientIdentifierNotValid,
+        `keep-alive ${packet.keepalive} s above maxKeepAlive`,
+      );
+    }
+    serverKeepAlive = limits.maxKeepAlive;
   }
   if (packet.will) {
-    // The will topic is a topic name: no wildcards, valid UTF-8 [MQTT-3.1.3-10] [MQTT-4.7.1-1].
+    // The will topic is a topic name: no wildcards, valid UTF-8 [MQTT-3.1.3-11] [MQTT-4.7.1-1].
     const problem = checkTopicName(packet.will.topic, limits);
     if (problem !== undefined) throw new MqttError(RC.topicNameInvalid, `Cannot accept the will: ${problem}`);
+    if (packet.will.qos > caps.maximumQoS) {
+      return refuse(client, RC.qosNotSupported, `will QoS ${packet.will.qos} above maximum QoS`); // [MQTT-3.2.2-12]
+    }
+    if (packet.will.retain && !caps.retainAvailable) {
+      return refuse(client, RC.retainNotSupported, "retained wills are not available"); // [MQTT-3.2.2-13]
+    }
+    if (v5) {
+      const bad = checkPublishProperties(packet.will.payload, packet.will.properties, limits);
+      if (bad !== undefined) return refuse(client, bad.reasonCode, `will: ${bad.message}`);
+    }
   }
   if (limits.maxConnections > 0 && broker.connectedCount() >= limits.maxConnections) {
-    return refuse(client, RC.serverBusy, "maxConnections reached");
+    return refuse(client, v5 ? RC.quotaExceeded : RC.serverBusy, "maxConnections reached");
   }
 
+  let sessionExpiryInterval = v5
+    ? props?.sessionExpiryInterval ?? 0
+    : packet.clean
+    ? 0
+    : SESSION_NEVER_EXPIRES;
+  let sessionExpiryCapped = false;
+  if (v5 && sessionExpiryInterval > limits.maxSessionExpiryInterval) {
+    sessionExpiryInterval = limits.maxSessionExpiryInterval;
+    sessionExpiryCapped = true;
+  }
+  if (v5) {
+    client.connectSessionExpiry = props?.sessionExpiryInterval ?? 0;
+    client.sendQuota = Math.min(limits.maxInflight, props?.receiveMaximum ?? 65_535);
+    client.maxPacketSizeOut = props?.maximumPacketSize ?? 0;
+    client.topicAliasMaximumOut = props?.topicAliasMaximum ?? 0;
+    client.problemInformation = props?.requestProblemInformation ?? true;
+  }
+  const pending: PendingConnect = {
+    packet,
+    assignedClientId,
+    serverKeepAlive,
+    sessionExpiryInterval,
+    sessionExpiryCapped,
+  };
+
+  if (v5 && props?.authenticationMethod !== undefined) {
+    return startEnhancedAuth(client, pending, props.authenticationMethod, props.authenticationData);
+  }
   const allowed = broker.hooks.authenticate(client, packet);
-  if (isPromise(allowed)) return allowed.then((ok) => afterAuthentication(client, packet, ok));
-  return afterAuthentication(client, packet, allowed);
+  if (isPromise(allowed)) return allowed.then((ok) => afterAuthentication(client, pending, ok));
+  return afterAuthentication(client, pending, allowed);
 }
 
-function afterAuthentication(client: Client, packet: ConnectPacket, allowed: boolean): void | Promise<void> {
+/** Continue once authentication answered; enhanced authentication calls this with its success. */
+export function afterAuthentication(
+  client: Client,
+  pending: PendingConnect,
+  allowed: boolean,
+  authData?: Uint8Array,
+): void | Promise<void> {
   if (client.state === "closed") return;
+  const packet = pending.packet;
   if (!allowed) {
     const credentials = packet.username !== undefined || packet.password !== undefined;
     return refuse(
@@ -68,23 +142,26 @@ function afterAuthentication(client: Client, packet: ConnectPacket, allowed: boo
     return refuseByHook(client, err);
   }
   if (isPromise(checked)) {
-    return checked.then(() => establish(client, packet), (err) => refuseByHook(client, err));
+    return checked.then(() => establish(client, pending, authData), (err) => refuseByHook(client, err));
   }
-  establish(client, packet);
+  establish(client, pending, authData);
 }
 
 function refuseByHook(client: Client, err: unknown): void {
   if (client.state === "closed") return;
   const code = err instanceof MqttError ? err.reasonCode : RC.serverUnavailable;
-  refuse(client, code, err instanceof Error ? err.message : String(err));
+  const reference = err instanceof MqttError ? err.serverReference : undefined;
+  refuse(client, code, err instanceof Error ? err.message : String(err), reference);
 }
 
-function establish(client: Client, packet: ConnectPacket): void {
+function establish(client: Client, pending: PendingConnect, authData: Uint8Array | undefined): void {
   if (client.state === "closed") return;
   const broker = client.broker;
-  const { session, present } = broker.establish(client, packet.clean);
+  const packet = pending.packet;
+  const v5 = packet.protocolVersion === 5;
+  const { session, present } = broker.establish(client, packet.clean, pending.sessionExpiryInterval);
   client.session = session;
-  client.keepAlive = packet.keepalive;
+  client.keepAlive = pending.serverKeepAlive ?? packet.keepalive; // [MQTT-3.2.2-22]
   if (packet.will) {
     client.will = {
       topic: packet.will.topic,
@@ -99,14 +176,16 @@ function establish(client: Client, packet: ConnectPacket): void {
   client.state = "connected";
   client.connectedAt = broker.clock.now();
   // CONNACK is the first packet the server sends [MQTT-3.2.0-1]; Session Present as 3.2.2-1..3 say.
-  client.sendPacket({ type: "connack", sessionPresent: present, reasonCode: RC.success });
+  const connack: ConnackPacket = { type: "connack", sessionPresent: present, reasonCode: RC.success };
+  if (v5) connack.properties = connackProperties(client, pending, authData);
+  client.sendPacket(connack);
   broker.logger.info("client connected", {
     clientId: client.id,
     remote: client.remoteAddress,
     listener: client.listener,
     protocol: client.protocolVersion,
     clean: packet.clean,
-    keepAlive: packet.keepalive,
+    keepAlive: client.keepAlive,
     username: client.username,
   });
   // Re-send what was in flight, then what was queued [MQTT-4.4.0-1].
@@ -114,12 +193,48 @@ function establish(client: Client, packet: ConnectPacket): void {
   broker.hooks.notify("onConnected", client, { sessionPresent: present });
 }
 
+/** What a v5 CONNACK tells the client about this server. */
+function connackProperties(
+  client: Client,
+  pending: PendingConnect,
+  authData: Uint8Array | undefined,
+): Record<string, unknown> {
+  const broker = client.broker;
+  const limits = broker.limits;
+  const caps = broker.capabilities;
+  const props: Record<string, unknown> = {
+    receiveMaximum: limits.receiveMaximum,
+    maximumPacketSize: limits.maxPacketSize,
+    topicAliasMaximum: limits.topicAliasMaximum,
+    retainAvailable: caps.retainAvailable,
+    wildcardSubscriptionAvailable: caps.wildcardSubscriptionAvailable,
+    subscriptionIdentifiersAvailable: caps.subscriptionIdentifiersAvailable,
+    sharedSubscriptionAvailable: caps.sharedSubscriptionAvailable,
+  };
+  // Maximum QoS may only be sent as 0 or 1; its absence means 2 [MQTT-3.2.2-9].
+  if (caps.maximumQoS < 2) props.maximumQoS = caps.maximumQoS;
+  if (limits.topicAliasMaximum === 0) delete props.topicAliasMaximum;
+  if (pending.sessionExpiryCapped) props.sessionExpiryInterval = pending.sessionExpiryInterval;
+  if (pending.assignedClientId !== undefined) props.assignedClientIdentifier = pending.assignedClientId;
+  if (pending.serverKeepAlive !== undefined) props.serverKeepAlive = pending.serverKeepAlive;
+  const packetProps = pending.packet.properties;
+  // Response Information only when asked for [MQTT-3.1.2-28].
+  if (packetProps?.requestResponseInformation && broker.responseInformation !== undefined) {
+    props.responseInformation = broker.responseInformation;
+  }
+  if (client.authenticationMethod !== undefined) {
+    props.authenticationMethod = client.authenticationMethod;
+    if (authData !== undefined) props.authenticationData = authData;
+  }
+  return props;
+}
+
 /**
  * Refuse the connection: CONNACK with the code (v3 codes mapped; Session Present 0 [MQTT-3.2.2-4]) and close
  * [MQTT-3.2.2-5]; with no v3 code that fits, close without CONNACK [MQTT-3.2.2-6]. Nothing sent after it is
  * acted on [MQTT-3.1.4-5].
  */
-function refuse(client: Client, reasonCode: number, reason: string): void {
+export function refuse(client: Client, reasonCode: number, reason: string, serverReference?: string): void {
   const broker = client.broker;
   broker.stats.connectsRefused++;
   broker.logger.info("connection refused", {
@@ -129,12 +244,10 @@ function refuse(client: Client, reasonCode: number, reason: string): void {
     code: `0x${reasonCode.toString(16)}`,
   });
   if (client.protocolVersion === 5) {
-    client.sendPacket({
-      type: "connack",
-      sessionPresent: false,
-      reasonCode,
-      properties: { reasonString: reason },
-    });
+    // A Reason String goes with every refusal (CONNACK may always carry one [MQTT-3.1.2-29]).
+    const properties: Record<string, unknown> = { reasonString: reason };
+    if (serverReference !== undefined) properties.serverReference = serverReference;
+    client.sendPacket({ type: "connack", sessionPresent: false, reasonCode, properties });
   } else {
     const code = connackCodeV3(reasonCode);
     if (code !== undefined && code !== CONNACK_V3.accepted) {

@@ -7,18 +7,92 @@ import { MqttError } from "../../errors.ts";
 import { isPromise } from "../../hooks/hook_chain.ts";
 import type { Message } from "../../message.ts";
 import { RC } from "../../packets/reason_codes.ts";
-import type { AckPacket, PublishPacket } from "../../packets/types.ts";
-import { checkTopicName } from "../../topics/topic_rules.ts";
+import type { AckPacket, PublishPacket, PublishProperties } from "../../packets/types.ts";
+import { checkTopicName, type TopicLimits } from "../../topics/topic_rules.ts";
 import type { Client } from "../client.ts";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Check v5 PUBLISH / will properties: a payload declared UTF-8 must be well-formed (0x99), a Response Topic is a
+ * topic name without wildcards [MQTT-3.3.2-13] [MQTT-3.3.2-14]. Returns the problem, undefined when fine.
+ */
+export function checkPublishProperties(
+  payload: Uint8Array,
+  properties: PublishProperties | undefined,
+  limits: TopicLimits,
+): { reasonCode: number; message: string } | undefined {
+  if (properties === undefined) return undefined;
+  if (properties.payloadFormatIndicator === 1) {
+    try {
+      utf8.decode(payload);
+    } catch {
+      return { reasonCode: RC.payloadFormatInvalid, message: "payload is declared UTF-8 but is not" };
+    }
+  }
+  if (properties.responseTopic !== undefined) {
+    const problem = checkTopicName(properties.responseTopic, limits);
+    if (problem !== undefined) return { reasonCode: RC.protocolError, message: `response topic: ${problem}` };
+  }
+  return undefined;
+}
+
+/** Resolve a v5 inbound topic alias; returns the topic to route to [MQTT-3.3.2-12]. */
+function resolveAlias(client: Client, packet: PublishPacket): string {
+  const alias = packet.properties?.topicAlias;
+  if (alias === undefined) return packet.topic;
+  const max = client.broker.limits.topicAliasMaximum;
+  if (alias > max) {
+    // Above the announced maximum, or any alias when none was announced [MQTT-3.2.2-17] [MQTT-3.2.2-18].
+    throw new MqttError(RC.topicAliasInvalid, `Cannot accept topic alias ${alias}: the maximum is ${max}`);
+  }
+  if (packet.topic !== "") {
+    client.aliasesIn.set(alias, packet.topic);
+    return packet.topic;
+  }
+  const topic = client.aliasesIn.get(alias);
+  if (topic === undefined) {
+    throw new MqttError(RC.protocolError, `Cannot accept unknown topic alias ${alias}`);
+  }
+  return topic;
+}
 
 /** Handle an inbound PUBLISH. */
 export function handlePublish(client: Client, packet: PublishPacket): void | Promise<void> {
   const broker = client.broker;
   const session = client.session!;
+  const v5 = client.protocolVersion === 5;
+  const topic = v5 ? resolveAlias(client, packet) : packet.topic;
   // No wildcards, not empty, no U+0000 in a topic name [MQTT-3.3.2-2] [MQTT-4.7.3-1] [MQTT-4.7.3-2].
-  const problem = checkTopicName(packet.topic, broker.limits);
+  const problem = checkTopicName(topic, broker.limits);
   if (problem !== undefined) throw new MqttError(RC.topicNameInvalid, `Cannot accept PUBLISH: ${problem}`);
+  const caps = broker.capabilities;
+  if (packet.qos > caps.maximumQoS) {
+    throw new MqttError(
+      RC.qosNotSupported,
+      `Cannot accept QoS ${packet.qos}: the maximum is ${caps.maximumQoS}`,
+    );
+  }
+  if (packet.retain && !caps.retainAvailable) {
+    throw new MqttError(RC.retainNotSupported, "Cannot accept a retained message: retain is not available");
+  }
   broker.stats.messagesReceived++;
+  let properties = packet.properties;
+  if (v5 && properties !== undefined) {
+    const bad = checkPublishProperties(packet.payload, properties, broker.limits);
+    if (bad !== undefined) {
+      if (bad.reasonCode !== RC.payloadFormatInvalid) {
+        throw new MqttError(bad.reasonCode, `Cannot accept PUBLISH: ${bad.message}`);
+      }
+      acknowledge(client, packet, bad.reasonCode);
+      return;
+    }
+    if (properties.topicAlias !== undefined) {
+      // The alias belongs to this hop only.
+      const { topicAlias: _alias, ...rest } = properties;
+      properties = Object.keys(rest).length > 0 ? rest : undefined;
+    }
+  }
 
   if (packet.qos === 2) {
     const id = packet.packetId!;
@@ -33,23 +107,23 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
   }
 
   const message: Message = {
-    topic: packet.topic,
+    topic,
     payload: packet.payload,
     qos: packet.qos,
     retain: packet.retain,
-    properties: packet.properties,
+    properties: v5 ? properties : undefined,
     origin: client.id,
     receivedAt: broker.clock.now(),
   };
 
-  if (packet.topic.startsWith("$SYS")) {
+  if (topic.startsWith("$SYS")) {
     // Clients cannot publish to $SYS: the message is acknowledged and dropped [MQTT-3.3.5-2].
     broker.stats.dropped["not-authorized"]++;
     acknowledge(client, packet, RC.notAuthorized);
     return;
   }
 
-  const allowed = broker.hooks.aclCheck(client, packet.topic, "write");
+  const allowed = broker.hooks.aclCheck(client, topic, "write");
   if (isPromise(allowed)) return allowed.then((ok) => afterAcl(client, packet, message, ok));
   return afterAcl(client, packet, message, allowed);
 }
@@ -64,7 +138,7 @@ function afterAcl(
   if (!allowed) {
     // A publish the client may not make is acknowledged as usual and not delivered [MQTT-3.3.5-2].
     broker.stats.dropped["not-authorized"]++;
-    broker.logger.debug("publish not authorized", { clientId: client.id, topic: packet.topic });
+    broker.logger.debug("publish not authorized", { clientId: client.id, topic: message.topic });
     acknowledge(client, packet, RC.notAuthorized);
     return;
   }
@@ -137,8 +211,7 @@ export function handleAck(client: Client, packet: AckPacket): void {
   const known = session.pubrec(id);
   if (packet.reasonCode !== undefined && packet.reasonCode >= 0x80 && known) {
     // v5: a PUBREC with an error code ends the flow for that message.
-    session.inflight.delete(id);
-    session.pump();
+    session.abandon(id);
     return;
   }
   client.sendPacket({

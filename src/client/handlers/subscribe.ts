@@ -1,5 +1,5 @@
 /**
- * SUBSCRIBE and UNSUBSCRIBE: filter checks, ACL, limits, SUBACK codes, retained messages.
+ * SUBSCRIBE and UNSUBSCRIBE: filter checks, capabilities, ACL, limits, SUBACK codes, retained messages.
  * @module
  */
 
@@ -16,8 +16,21 @@ import type { Client } from "../client.ts";
 export async function handleSubscribe(client: Client, packet: SubscribePacket): Promise<void> {
   const broker = client.broker;
   const session = client.session!;
-  const requests = await broker.hooks.subscribe(client, packet.subscriptions);
   const v5 = client.protocolVersion === 5;
+  const identifier = packet.properties?.subscriptionIdentifier;
+  if (identifier !== undefined && !broker.capabilities.subscriptionIdentifiersAvailable) {
+    throw new MqttError(RC.subscriptionIdentifiersNotSupported, "Cannot accept a Subscription Identifier");
+  }
+  for (const request of packet.subscriptions) {
+    // No Local on a shared subscription is a Protocol Error [MQTT-3.8.3-4] (5.0).
+    if (request.noLocal && parseSharedFilter(request.topicFilter) !== undefined) {
+      throw new MqttError(
+        RC.protocolError,
+        `Cannot set No Local on shared subscription "${request.topicFilter}"`,
+      );
+    }
+  }
+  const requests = await broker.hooks.subscribe(client, packet.subscriptions);
   const codes: number[] = [];
   const granted: Array<{ request: SubscriptionRequest; qos: QoS; isNew: boolean }> = [];
   for (const request of requests) {
@@ -27,7 +40,7 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       continue;
     }
     const qos = code as QoS;
-    const isNew = broker.subscribe(session, request, qos);
+    const isNew = broker.subscribe(session, request, qos, identifier);
     codes.push(qos);
     granted.push({ request, qos, isNew });
   }
@@ -35,11 +48,12 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
   // SUBACK carries the SUBSCRIBE's packet id [MQTT-3.8.4-1] [MQTT-3.8.4-2].
   client.sendPacket({ type: "suback", packetId: packet.packetId, reasonCodes: codes });
   for (const { request, qos, isNew } of granted) {
-    // A replaced subscription gets its retained messages again [MQTT-3.8.4-3] (v5 Retain Handling may say not to).
+    // A replaced subscription gets its retained messages again [MQTT-3.8.4-3]; v5 Retain Handling 1 only for a
+    // new one, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11]; never for a shared subscription.
     const handling = request.retainHandling ?? 0;
     if (handling === 2 || (handling === 1 && !isNew)) continue;
     if (parseSharedFilter(request.topicFilter) !== undefined) continue;
-    broker.sendRetained(session, client, request.topicFilter, qos);
+    broker.sendRetained(session, client, request, qos, identifier);
   }
   broker.hooks.notify("onSubscribed", client, requests, codes);
 }
@@ -47,16 +61,21 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
 /** The granted QoS (0..2) or a failure reason code (>= 0x80) for one filter. */
 async function grant(client: Client, request: SubscriptionRequest): Promise<number> {
   const broker = client.broker;
+  const caps = broker.capabilities;
   const filter = request.topicFilter;
   if (checkTopicFilter(filter, broker.limits) !== undefined) return RC.topicFilterInvalid;
-  if (parseSharedFilter(filter) !== undefined) return RC.sharedSubscriptionsNotSupported;
+  const shared = parseSharedFilter(filter);
+  if (shared !== undefined && !caps.sharedSubscriptionAvailable) return RC.sharedSubscriptionsNotSupported;
+  const inner = shared?.filter ?? filter;
+  if (!caps.wildcardSubscriptionAvailable && /[+#]/.test(inner)) return RC.wildcardSubscriptionsNotSupported;
   const session = client.session!;
   const max = broker.limits.maxSubscriptionsPerClient;
   if (max > 0 && !session.subscriptions.has(filter) && session.subscriptions.size >= max) {
     return RC.quotaExceeded;
   }
   if (!(await broker.hooks.aclCheck(client, filter, "read"))) return RC.notAuthorized;
-  return Math.min(request.qos, 2);
+  // Granted at most the broker's maximum QoS; SUBSCRIBE for any QoS is still accepted [MQTT-3.2.2-10].
+  return Math.min(request.qos, caps.maximumQoS);
 }
 
 /** Handle UNSUBSCRIBE: remove exact matches only [MQTT-3.10.4-1]; UNSUBACK always [MQTT-3.10.4-4] [MQTT-3.10.4-5]. */
