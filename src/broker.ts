@@ -252,6 +252,57 @@ export class Broker implements BrokerCore {
     return this.#retained.get(topic);
   }
 
+  /** Every session, connected or not. */
+  sessions(): IterableIterator<Session> {
+    return this.#sessions.values();
+  }
+
+  /** Every subscription: `{ clientId, filter, qos, ... }` (shared ones by their full `$share/...` filter). */
+  *subscriptions(): IterableIterator<Subscription & { clientId: string }> {
+    for (const session of this.#sessions.values()) {
+      for (const sub of session.subscriptions.values()) yield { ...sub, clientId: session.clientId };
+    }
+  }
+
+  /** Retained messages whose topic matches `filter` (default `#`, which leaves out `$` topics). */
+  retainedMessages(filter = "#"): Message[] {
+    const out: Message[] = [];
+    this.#retained.match(filter, (_topic, message) => out.push(message));
+    return out;
+  }
+
+  /** Delete the retained message of a topic; returns true when there was one. */
+  deleteRetained(topic: string): boolean {
+    const existed = this.#retained.delete(topic);
+    if (existed) {
+      this.hooks.notify("onRetained", {
+        topic,
+        payload: new Uint8Array(0),
+        qos: 0,
+        retain: true,
+        receivedAt: this.clock.now(),
+      });
+    }
+    return existed;
+  }
+
+  /**
+   * Disconnect a connected client (v5 clients get DISCONNECT with `reasonCode`, default 0x98 administrative
+   * action); its will is published. Returns false when no client with that id is connected.
+   */
+  disconnectClient(clientId: string, reasonCode = 0x98): boolean {
+    const client = this.#clients.get(clientId);
+    if (client === undefined) return false;
+    if (client.protocolVersion === 5) client.sendPacket({ type: "disconnect", reasonCode });
+    client.close(false, new Error("disconnected by the server"));
+    return true;
+  }
+
+  /** The current `$SYS/broker/...` values by topic (whether or not `$SYS` publishing is on). */
+  sysValues(): Map<string, string> {
+    return this.#sys.snapshot();
+  }
+
   /** Messages in flight to clients across all sessions. */
   get inflightCount(): number {
     let n = 0;
@@ -343,6 +394,10 @@ export class Broker implements BrokerCore {
       }
     });
     let deliveries = hits.length;
+    if (deliveries === 0 && this.#shared.size === 0) {
+      this.hooks.notify("onPublished", publisher, message, 0);
+      return 0;
+    }
     const forms = new PublishForms(message, this.clock.now());
     const checkRead = this.hooks.has("onAclCheck");
     for (const s of hits) {
