@@ -19,13 +19,22 @@ import {
 } from "./options.ts";
 import type { PublishProperties, QoS, SubscriptionRequest } from "./packets/types.ts";
 import { PublishForms } from "./session/publish_forms.ts";
-import { type Delivery, isExpired, Session, type SessionContext } from "./session/session.ts";
+import {
+  type Delivery,
+  type InflightMessage,
+  isExpired,
+  Session,
+  SESSION_NEVER_EXPIRES,
+  type SessionContext,
+} from "./session/session.ts";
 import { SharedGroups } from "./session/shared_groups.ts";
 import type { Subscription } from "./session/subscription.ts";
 import { BrokerStats } from "./sys/stats.ts";
 import { SysPublisher } from "./sys/sys_publisher.ts";
 import { RetainedStore } from "./topics/retained_store.ts";
 import { SubscriptionIndex } from "./topics/subscription_index.ts";
+import type { Storage, StorageOp, StoredSession } from "./storage/storage.ts";
+import { WriteBehind } from "./storage/write_behind.ts";
 import { checkTopicName, parseSharedFilter } from "./topics/topic_rules.ts";
 import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from "./transport/connection.ts";
 
@@ -82,6 +91,12 @@ export class Broker implements BrokerCore {
   #state: "idle" | "running" | "closing" | "closed" = "idle";
   #hooksReady: Promise<void> | undefined;
   #sessionContext: SessionContext;
+  #storage: Storage | undefined;
+  #writer: WriteBehind | undefined;
+  #durableAcks: boolean;
+  /** Ops were pushed since the last durability() call. */
+  #dirty = false;
+  #restored = false;
 
   constructor(options: BrokerOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -99,9 +114,23 @@ export class Broker implements BrokerCore {
     const stats = this.stats;
     const hooks = this.hooks;
     const clock = this.clock;
+    this.#storage = options.storage;
+    this.#durableAcks = options.durableAcks ?? true;
+    if (options.storage !== undefined) {
+      this.#writer = new WriteBehind(options.storage, {
+        clock: this.clock,
+        logger: this.logger,
+        maxDelayMs: options.storageMaxDelay ?? 5,
+      });
+    }
+    const writer = this.#writer;
     this.#sessionContext = {
       maxQueuedMessages: this.limits.maxQueuedMessages,
       now: () => clock.now(),
+      persist: writer === undefined ? undefined : (op) => {
+        this.#dirty = true;
+        writer.push(op);
+      },
       dropped(session: Session, message: Message, reason: DropReason) {
         stats.dropped[reason]++;
         hooks.notify("onMessageDropped", session.clientId, message, reason);
@@ -138,6 +167,7 @@ export class Broker implements BrokerCore {
     }
     this.#start();
     await this.#hooksReady;
+    if (this.#storage !== undefined && !this.#restored) await this.restore();
     const started: Listener[] = [];
     try {
       for (const listener of this.#listeners) {
@@ -204,6 +234,10 @@ export class Broker implements BrokerCore {
       client.will = undefined;
       client.close(true);
     }
+    if (this.#writer !== undefined) {
+      await this.#writer.close();
+      await this.#storage!.close();
+    }
     for (const hook of this.hooks.hooks) {
       try {
         await hook.stop?.();
@@ -252,6 +286,85 @@ export class Broker implements BrokerCore {
     return this.#retained.get(topic);
   }
 
+  /**
+   * @internal When storage has changes not yet durable and acks must wait for them, the promise of their
+   * durability (PUBACK/PUBREC/PUBCOMP wait on it); undefined when an ack may go at once.
+   */
+  durability(): Promise<void> | undefined {
+    if (this.#writer === undefined || !this.#durableAcks || !this.#dirty) return undefined;
+    this.#dirty = false;
+    return this.#writer.flushed();
+  }
+
+  /**
+   * Load sessions (dropping expired ones), subscriptions, inflight and queued messages, retained messages and
+   * pending wills from storage. `listen()` calls it once; call it yourself to restore before listening.
+   * Rejects with a clear error when the storage cannot be read.
+   */
+  async restore(): Promise<void> {
+    if (this.#storage === undefined || this.#restored) return;
+    this.#restored = true;
+    let state;
+    try {
+      state = await this.#storage.load();
+    } catch (err) {
+      throw new Error(
+        `Cannot restore from ${this.#storage.name} storage: ${err instanceof Error ? err.message : err}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const now = this.clock.now();
+    let sessions = 0;
+    let expired = 0;
+    for (const stored of state.sessions) {
+      // A session stored while connected was cut off by a crash: it went offline now.
+      const offlineSince = stored.disconnectedAt ?? now;
+      if (
+        stored.expiryInterval !== SESSION_NEVER_EXPIRES && offlineSince + stored.expiryInterval * 1000 <= now
+      ) {
+        this.#persist({ type: "sessionDelete", clientId: stored.clientId });
+        expired++;
+        continue;
+      }
+      const session = new Session(stored.clientId, stored.expiryInterval, this.#sessionContext);
+      session.disconnectedAt = offlineSince;
+      session.stored = true;
+      this.#sessions.set(stored.clientId, session);
+      for (const sub of stored.subscriptions) {
+        const item: Subscription = { session, ...sub };
+        session.subscriptions.set(sub.filter, item);
+        const shared = parseSharedFilter(sub.filter);
+        if (shared !== undefined) this.#shared.add(shared.group, shared.filter, item);
+        else this.#index.add(sub.filter, stored.clientId, item);
+      }
+      session.restore(
+        stored.inflight.map((e): InflightMessage => ({ ...e })),
+        stored.queued,
+        stored.incoming,
+      );
+      sessions++;
+    }
+    let retained = 0;
+    for (const message of state.retained) {
+      if (isExpired(message, now)) {
+        this.#persist({ type: "retainedDelete", topic: message.topic });
+        continue;
+      }
+      this.#retained.set(message.topic, message);
+      retained++;
+    }
+    for (const w of state.wills) this.#pendingWills.set(w.clientId, { will: w.will, info: w.info, at: w.at });
+    this.logger.info("restored from storage", {
+      storage: this.#storage.name,
+      sessions,
+      expired,
+      retained,
+      wills: state.wills.length,
+    });
+  }
+
   /** Every session, connected or not. */
   sessions(): IterableIterator<Session> {
     return this.#sessions.values();
@@ -275,6 +388,7 @@ export class Broker implements BrokerCore {
   deleteRetained(topic: string): boolean {
     const existed = this.#retained.delete(topic);
     if (existed) {
+      this.#persist({ type: "retainedDelete", topic });
       this.hooks.notify("onRetained", {
         topic,
         payload: new Uint8Array(0),
@@ -343,7 +457,7 @@ export class Broker implements BrokerCore {
     }
     const pendingWill = this.#pendingWills.get(id);
     if (pendingWill !== undefined) {
-      this.#pendingWills.delete(id);
+      this.#deletePendingWill(id);
       // A reconnect within the Will Delay Interval cancels the will [MQTT-3.1.3-9] (5.0); a clean start ends
       // the old session, and a will is sent when its session ends [MQTT-3.1.2-8] (5.0).
       if (clean) this.publishWill(pendingWill.info, pendingWill.will);
@@ -365,6 +479,8 @@ export class Broker implements BrokerCore {
     }
     session.expiryInterval = expiryInterval;
     session.owner = client;
+    session.disconnectedAt = undefined;
+    this.#saveSession(session);
     this.#clients.set(id, client);
     const stats = this.stats;
     if (++stats.clientsConnected > stats.clientsMaximum) stats.clientsMaximum = stats.clientsConnected;
@@ -450,6 +566,7 @@ export class Broker implements BrokerCore {
     const shared = parseSharedFilter(filter);
     if (shared !== undefined) this.#shared.add(shared.group, shared.filter, sub);
     else this.#index.add(filter, session.clientId, sub);
+    this.#saveSession(session);
     return isNew;
   }
 
@@ -459,6 +576,7 @@ export class Broker implements BrokerCore {
     if (sub === undefined) return false;
     session.subscriptions.delete(filter);
     this.#unindex(sub);
+    this.#saveSession(session);
     return true;
   }
 
@@ -507,7 +625,10 @@ export class Broker implements BrokerCore {
       if (session.expiryInterval === 0) {
         this.#endSession(session);
         sessionEnded = true;
-      } else session.detach(now);
+      } else {
+        session.detach(now);
+        this.#saveSession(session);
+      }
     }
     const will = client.will;
     client.will = undefined;
@@ -517,7 +638,7 @@ export class Broker implements BrokerCore {
       const delay = (will.properties as WillProperties | undefined)?.willDelayInterval ?? 0;
       if (delay > 0 && !sessionEnded && session !== undefined) {
         const seconds = Math.min(delay, session.expiryInterval);
-        this.#pendingWills.set(client.id, { will, info: client, at: now + seconds * 1000 });
+        this.#setPendingWill(client.id, { will, info: client, at: now + seconds * 1000 });
       } else this.publishWill(client, will);
     }
     if (wasConnected) {
@@ -587,7 +708,7 @@ export class Broker implements BrokerCore {
     for (const client of this.#connections) client.sweep(now);
     for (const [id, pending] of this.#pendingWills) {
       if (pending.at > now) continue;
-      this.#pendingWills.delete(id);
+      this.#deletePendingWill(id);
       this.publishWill(pending.info, pending.will);
     }
     for (const session of this.#sessions.values()) {
@@ -596,7 +717,7 @@ export class Broker implements BrokerCore {
       const pending = this.#pendingWills.get(session.clientId);
       if (pending !== undefined) {
         // The session ends before the will delay: the will goes now [MQTT-3.1.2-8] (5.0).
-        this.#pendingWills.delete(session.clientId);
+        this.#deletePendingWill(session.clientId);
         this.publishWill(pending.info, pending.will);
       }
       this.logger.debug("session expired", { clientId: session.clientId });
@@ -634,12 +755,70 @@ export class Broker implements BrokerCore {
   #retain(message: Message): void {
     if (message.payload.byteLength === 0) {
       // An empty retained payload clears the topic and is never stored [MQTT-3.3.1-10] [MQTT-3.3.1-11].
-      if (this.#retained.delete(message.topic)) this.hooks.notify("onRetained", message);
+      if (this.#retained.delete(message.topic)) {
+        this.#persist({ type: "retainedDelete", topic: message.topic });
+        this.hooks.notify("onRetained", message);
+      }
       return;
+    }
+    if (this.#writer !== undefined && !message.topic.startsWith("$")) {
+      this.#persist({ type: "retained", message });
     }
     // Stored with its QoS for future subscribers [MQTT-3.3.1-5]; retained messages outlive sessions [MQTT-3.1.2-7].
     this.#retained.set(message.topic, message);
     this.hooks.notify("onRetained", message);
+  }
+
+  #persist(op: StorageOp): void {
+    if (this.#writer === undefined) return;
+    this.#dirty = true;
+    this.#writer.push(op);
+  }
+
+  /** Write a persistent session's record (subscriptions, expiry, when it went offline). */
+  #saveSession(session: Session): void {
+    if (this.#writer === undefined) return;
+    if (!session.persistent) {
+      // It used to outlive its connection and no longer does: its record goes.
+      if (session.stored) {
+        session.stored = false;
+        this.#persist({ type: "sessionDelete", clientId: session.clientId });
+      }
+      return;
+    }
+    session.stored = true;
+    const record: StoredSession = {
+      clientId: session.clientId,
+      expiryInterval: session.expiryInterval,
+      disconnectedAt: session.disconnectedAt,
+      subscriptions: [...session.subscriptions.values()].map((sub) => ({
+        filter: sub.filter,
+        qos: sub.qos,
+        noLocal: sub.noLocal,
+        retainAsPublished: sub.retainAsPublished,
+        retainHandling: sub.retainHandling,
+        identifier: sub.identifier,
+      })),
+    };
+    this.#persist({ type: "session", session: record });
+  }
+
+  #setPendingWill(clientId: string, pending: { will: Message; info: ClientInfo; at: number }): void {
+    this.#pendingWills.set(clientId, pending);
+    const { id, username, remoteAddress, listener, protocolVersion } = pending.info;
+    this.#persist({
+      type: "will",
+      will: {
+        clientId,
+        will: pending.will,
+        at: pending.at,
+        info: { id, username, remoteAddress, listener, protocolVersion },
+      },
+    });
+  }
+
+  #deletePendingWill(clientId: string): void {
+    if (this.#pendingWills.delete(clientId)) this.#persist({ type: "willDelete", clientId });
   }
 
   #unindex(sub: Subscription): void {
@@ -653,6 +832,7 @@ export class Broker implements BrokerCore {
     session.subscriptions.clear();
     session.clear();
     this.#sessions.delete(session.clientId);
+    if (session.stored) this.#persist({ type: "sessionDelete", clientId: session.clientId });
     this.hooks.notify("onSessionExpired", session.clientId);
   }
 }

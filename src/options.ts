@@ -6,6 +6,7 @@
 import type { Clock } from "./clock.ts";
 import type { Hook } from "./hooks/hook.ts";
 import type { Logger } from "./logger.ts";
+import type { Storage } from "./storage/storage.ts";
 
 /** Every limit the broker enforces. 0 means "no limit" where noted. */
 export interface Limits {
@@ -98,6 +99,15 @@ export interface BrokerOptions {
   sharedSubscriptionStrategy?: SharedSubscriptionStrategy;
   /** v5 Response Information sent in CONNACK to clients that ask for it (none when omitted). */
   responseInformation?: string;
+  /** Where sessions, messages, retained messages and wills are persisted; nothing is when omitted. */
+  storage?: Storage;
+  /**
+   * With storage: acknowledge a QoS 1/2 PUBLISH (PUBACK, PUBREC, PUBCOMP) only once what it changed is durable.
+   * Default true; false trades the guarantee for latency.
+   */
+  durableAcks?: boolean;
+  /** With storage: longest delay (ms) before a batch of changes is written. Default 5. */
+  storageMaxDelay?: number;
 }
 
 /** Merge limits with defaults, rejecting nonsense with a RangeError that names the key. */

@@ -47,6 +47,8 @@ export interface BrokerCore {
   ): void;
   /** The client's connection is gone (called once per client that was accepted). */
   clientClosed(client: Client, graceful: boolean, error: Error | undefined): void;
+  /** With storage: a promise of durability for changes not yet written, which acknowledgements wait for. */
+  durability(): Promise<void> | undefined;
   /** Publish a client's will (ACL-checked like a publish). */
   publishWill(info: ClientInfo, will: Message): void;
 }

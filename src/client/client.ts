@@ -69,6 +69,8 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
 
   readonly decoder: PacketDecoder;
   #busy = false;
+  /** Acknowledgements waiting for storage, in order. */
+  #acks: Promise<void> | undefined;
   #finished = false;
 
   constructor(broker: BrokerCore, connection: Connection, info: AcceptInfo) {
@@ -114,6 +116,23 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
   /** Encode and send a control packet in this client's protocol version. */
   sendPacket(packet: Packet): void {
     this.send(encodePacket(packet, this.protocolVersion));
+  }
+
+  /**
+   * Send an acknowledgement once what it confirms is durable (when the broker has storage), keeping
+   * acknowledgements in the order their packets arrived.
+   */
+  acknowledgeWhenDurable(send: () => void): void {
+    const durable = this.broker.durability();
+    if (durable === undefined && this.#acks === undefined) {
+      send();
+      return;
+    }
+    const next: Promise<void> = (this.#acks ?? Promise.resolve()).then(() => durable).then(() => {
+      if (this.#acks === next) this.#acks = undefined;
+      if (this.state !== "closed") send();
+    }, (err) => this.fail(err));
+    this.#acks = next;
   }
 
   sendPubrel(packetId: number): void {

@@ -7,6 +7,7 @@ import type { ClientInfo, DropReason } from "../hooks/hook.ts";
 import type { Message } from "../message.ts";
 import type { QoS } from "../packets/types.ts";
 import type { PublishForms } from "./publish_forms.ts";
+import type { StorageOp, StoredInflight } from "../storage/storage.ts";
 import type { Subscription } from "./subscription.ts";
 
 /** One message on its way to one session, at the QoS and retain flag it is delivered with. */
@@ -51,6 +52,8 @@ export interface SessionOutlet {
 export interface SessionContext {
   /** Queue bound; 0 for no bound. */
   readonly maxQueuedMessages: number;
+  /** Where persistent sessions record their changes (write-behind), when the broker has storage. */
+  readonly persist?: (op: StorageOp) => void;
   now(): number;
   /** A message for this session was dropped. */
   dropped(session: Session, message: Message, reason: DropReason): void;
@@ -62,6 +65,11 @@ export interface InflightMessage extends Delivery {
   readonly qos: 1 | 2;
   /** `publish`: waiting for PUBACK/PUBREC; `pubrel`: PUBREL sent, waiting for PUBCOMP. */
   state: "publish" | "pubrel";
+}
+
+/** A queued delivery with its place in the queue (for storage). */
+interface QueuedDelivery extends Delivery {
+  readonly seq: number;
 }
 
 /** Never expires (v3 clean session 0, or v5 0xFFFFFFFF). */
@@ -90,11 +98,14 @@ export class Session {
   routeQos: QoS = 0;
   routeRetain: boolean = false;
   routeSubIds: number[] | undefined;
+  /** True once the session has been written to storage (so its end must be written too). */
+  stored: boolean = false;
 
   #ctx: SessionContext;
   #outlet: SessionOutlet | undefined;
-  #queue: Array<Delivery | undefined> = [];
+  #queue: Array<QueuedDelivery | undefined> = [];
   #queueHead = 0;
+  #queueSeq = 0;
   #nextId = 1;
 
   constructor(clientId: string, expiryInterval: number, context: SessionContext) {
@@ -106,6 +117,38 @@ export class Session {
   /** True while a connection is attached. */
   get connected(): boolean {
     return this.#outlet !== undefined;
+  }
+
+  /** True when changes are recorded in storage: the broker has storage and the session outlives its connection. */
+  get persistent(): boolean {
+    return this.#ctx.persist !== undefined && this.expiryInterval > 0;
+  }
+
+  /** Record an inbound QoS 2 packet id that got PUBREC [MQTT-4.3.3-2]. */
+  addIncoming(packetId: number): void {
+    this.incomingQos2.add(packetId);
+    if (this.persistent) this.#ctx.persist!({ type: "incoming", clientId: this.clientId, packetId });
+  }
+
+  /** Release an inbound QoS 2 packet id on PUBREL; returns false when it was unknown. */
+  releaseIncoming(packetId: number): boolean {
+    if (!this.incomingQos2.delete(packetId)) return false;
+    if (this.persistent) this.#ctx.persist!({ type: "incomingDelete", clientId: this.clientId, packetId });
+    return true;
+  }
+
+  /** Refill state read from storage at start (before any connection attaches). */
+  restore(
+    inflight: Iterable<InflightMessage>,
+    queued: Iterable<Delivery & { seq: number }>,
+    incoming: Iterable<number>,
+  ): void {
+    for (const entry of inflight) this.inflight.set(entry.packetId, entry);
+    for (const entry of queued) {
+      this.#queue.push(entry);
+      if (entry.seq >= this.#queueSeq) this.#queueSeq = entry.seq + 1;
+    }
+    for (const id of incoming) this.incomingQos2.add(id);
   }
 
   /** Messages waiting to be sent. */
@@ -134,7 +177,7 @@ export class Session {
       const prepared = outlet.preparePublish(entry, true, undefined);
       if (prepared === undefined) {
         // Too large for this connection's maximum packet size: dropped as if delivered [MQTT-3.1.2-25].
-        this.inflight.delete(entry.packetId);
+        this.#forget(entry.packetId);
         this.#ctx.dropped(this, entry.message, "too-large");
         continue;
       }
@@ -170,7 +213,7 @@ export class Session {
   puback(packetId: number): boolean {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.qos !== 1) return false;
-    this.inflight.delete(packetId);
+    this.#forget(packetId);
     this.pump();
     return true;
   }
@@ -180,7 +223,12 @@ export class Session {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.qos !== 2) return false;
     // Once PUBREL is sent the PUBLISH is never sent again [MQTT-4.3.3-1].
-    entry.state = "pubrel";
+    if (entry.state !== "pubrel") {
+      entry.state = "pubrel";
+      if (this.persistent) {
+        this.#ctx.persist!({ type: "inflight", clientId: this.clientId, entry: storedInflight(entry) });
+      }
+    }
     return true;
   }
 
@@ -188,14 +236,16 @@ export class Session {
   pubcomp(packetId: number): boolean {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.state !== "pubrel") return false;
-    this.inflight.delete(packetId);
+    this.#forget(packetId);
     this.pump();
     return true;
   }
 
   /** Forget an inflight message (a v5 PUBREC with an error code ends its flow). */
   abandon(packetId: number): void {
-    if (this.inflight.delete(packetId)) this.pump();
+    if (!this.inflight.has(packetId)) return;
+    this.#forget(packetId);
+    this.pump();
   }
 
   /** Send queued messages while the connection and the inflight window have room. */
@@ -207,6 +257,9 @@ export class Session {
       const entry = queue[this.#queueHead]!;
       if (entry.qos > 0 && this.inflight.size >= out.sendQuota) break;
       queue[this.#queueHead++] = undefined;
+      if (entry.qos > 0 && this.persistent) {
+        this.#ctx.persist!({ type: "queuedDelete", clientId: this.clientId, seq: entry.seq });
+      }
       this.#send(out, entry, undefined);
     }
     if (this.#queueHead === queue.length) {
@@ -243,7 +296,18 @@ export class Session {
       return;
     }
     const packetId = this.#allocateId();
-    this.inflight.set(packetId, { ...delivery, qos: delivery.qos, packetId, state: "publish" });
+    const entry: InflightMessage = {
+      message: delivery.message,
+      qos: delivery.qos,
+      retain: delivery.retain,
+      subscriptionIds: delivery.subscriptionIds,
+      packetId,
+      state: "publish",
+    };
+    this.inflight.set(packetId, entry);
+    if (this.persistent) {
+      this.#ctx.persist!({ type: "inflight", clientId: this.clientId, entry: storedInflight(entry) });
+    }
     out.send(withPacketId(prepared, packetId));
   }
 
@@ -265,7 +329,27 @@ export class Session {
       const [old] = queue.splice(i, 1);
       this.#ctx.dropped(this, old!.message, "queue-full");
     }
-    this.#queue.push(delivery);
+    const entry: QueuedDelivery = { ...delivery, seq: this.#queueSeq++ };
+    this.#queue.push(entry);
+    // QoS 0 is never persisted: it may be dropped at any time.
+    if (entry.qos > 0 && this.persistent) {
+      this.#ctx.persist!({
+        type: "queued",
+        clientId: this.clientId,
+        entry: {
+          seq: entry.seq,
+          message: entry.message,
+          qos: entry.qos,
+          retain: entry.retain,
+          subscriptionIds: entry.subscriptionIds,
+        },
+      });
+    }
+  }
+
+  #forget(packetId: number): void {
+    this.inflight.delete(packetId);
+    if (this.persistent) this.#ctx.persist!({ type: "inflightDelete", clientId: this.clientId, packetId });
   }
 
   /** A free, non-zero packet id: never one still in flight [MQTT-2.3.1-1] [MQTT-2.3.1-4]. */
@@ -288,4 +372,15 @@ function withPacketId(prepared: PreparedPublish, packetId: number): Uint8Array {
   bytes[prepared.packetIdOffset] = packetId >> 8;
   bytes[prepared.packetIdOffset + 1] = packetId & 0xff;
   return bytes;
+}
+
+function storedInflight(entry: InflightMessage): StoredInflight {
+  return {
+    packetId: entry.packetId,
+    message: entry.message,
+    qos: entry.qos,
+    retain: entry.retain,
+    state: entry.state,
+    subscriptionIds: entry.subscriptionIds,
+  };
 }

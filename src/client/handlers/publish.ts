@@ -172,7 +172,7 @@ function finish(client: Client, packet: PublishPacket, message: Message | null):
 }
 
 /** PUBACK for QoS 1, PUBREC for QoS 2, nothing for QoS 0 [MQTT-3.3.4-1], with the packet's id [MQTT-2.3.1-6]. */
-function acknowledge(client: Client, packet: PublishPacket, reasonCode: number): void {
+function acknowledge(client: Client, packet: PublishPacket, reasonCode: number, remember = true): void {
   if (packet.qos === 0) return;
   const v5 = client.protocolVersion === 5;
   const code = v5 ? reasonCode : undefined;
@@ -181,18 +181,21 @@ function acknowledge(client: Client, packet: PublishPacket, reasonCode: number):
     return;
   }
   // Remember the id until PUBREL only when the message was taken; a refused one (v5 code >= 0x80) ends here.
-  if (!v5 || reasonCode < 0x80) client.session!.incomingQos2.add(packet.packetId!);
+  if (remember && (!v5 || reasonCode < 0x80)) client.session!.addIncoming(packet.packetId!);
   client.sendPacket({ type: "pubrec", packetId: packet.packetId!, reasonCode: code });
 }
 
 /** PUBREL from the client: release the id and answer PUBCOMP [MQTT-4.3.3-2]. */
 export function handlePubrel(client: Client, packet: AckPacket): void {
-  const known = client.session!.incomingQos2.delete(packet.packetId);
-  client.sendPacket({
-    type: "pubcomp",
-    packetId: packet.packetId,
-    reasonCode: client.protocolVersion === 5 && !known ? RC.packetIdentifierNotFound : undefined,
-  });
+  const known = client.session!.releaseIncoming(packet.packetId);
+  // PUBCOMP once the release is durable: otherwise a restart could take the id's reuse for a duplicate.
+  client.acknowledgeWhenDurable(() =>
+    client.sendPacket({
+      type: "pubcomp",
+      packetId: packet.packetId,
+      reasonCode: client.protocolVersion === 5 && !known ? RC.packetIdentifierNotFound : undefined,
+    })
+  );
 }
 
 /** PUBACK, PUBREC, PUBCOMP for messages the broker sent. */
