@@ -447,6 +447,15 @@ export class Broker implements BrokerCore {
     if (old !== undefined && old !== client) {
       const oldSession = old.session;
       old.session = undefined;
+      const oldWill = old.will;
+      old.will = undefined;
+      if (oldWill !== undefined) {
+        // The old connection ends without DISCONNECT, so its will is due [MQTT-3.1.2-8]; a v5 will with a delay is
+        // not sent when the new connection resumes the session within it [MQTT-3.1.3-9] (5.0), and is sent at once
+        // when Clean Start ends that session.
+        const delay = (oldWill.properties as WillProperties | undefined)?.willDelayInterval ?? 0;
+        if (delay === 0 || clean) this.publishWill(old, oldWill);
+      }
       this.#clients.delete(id);
       this.stats.clientsConnected--;
       oldSession?.detach(now);

@@ -22,6 +22,44 @@ import { handleConnect } from "./handlers/connect.ts";
 import { handleAck, handlePublish, handlePubrel } from "./handlers/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
 
+/** The reason codes a v5 DISCONNECT may carry (MQTT 5.0 section 3.14.2.1), server side. */
+const DISCONNECT_REASON_CODES: ReadonlySet<number> = new Set([
+  0x00,
+  0x04,
+  0x80,
+  0x81,
+  0x82,
+  0x83,
+  0x87,
+  0x89,
+  0x8b,
+  0x8d,
+  0x8e,
+  0x8f,
+  0x90,
+  0x93,
+  0x94,
+  0x95,
+  0x96,
+  0x97,
+  0x98,
+  0x99,
+  0x9a,
+  0x9b,
+  0x9c,
+  0x9d,
+  0x9e,
+  0x9f,
+  0xa0,
+  0xa1,
+  0xa2,
+]);
+
+/** `code` when a DISCONNECT may carry it, else `fallback`. */
+export function disconnectCode(code: number, fallback: number): number {
+  return DISCONNECT_REASON_CODES.has(code) ? code : fallback;
+}
+
 /** Where a client is in its life. */
 export type ClientState = "new" | "connecting" | "connected" | "closed";
 
@@ -115,7 +153,17 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
 
   /** Encode and send a control packet in this client's protocol version. */
   sendPacket(packet: Packet): void {
-    this.send(encodePacket(packet, this.protocolVersion));
+    let bytes = encodePacket(packet, this.protocolVersion);
+    if (this.maxPacketSizeOut > 0 && bytes.byteLength > this.maxPacketSizeOut && "properties" in packet) {
+      // Reason String and User Properties are left out when they would exceed the client's Maximum Packet Size
+      // [MQTT-3.2.2-19] [MQTT-3.2.2-20] [MQTT-3.1.2-24] (5.0).
+      const { reasonString: _r, userProperties: _u, ...rest } = (packet.properties ?? {}) as Record<
+        string,
+        unknown
+      >;
+      bytes = encodePacket({ ...packet, properties: rest } as Packet, this.protocolVersion);
+    }
+    this.send(bytes);
   }
 
   /**
@@ -200,8 +248,8 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
       code: `0x${code.toString(16)}`,
     });
     this.broker.hooks.notify("onError", this.state === "connected" ? this : undefined, err);
-    if (this.state === "connected" && this.protocolVersion === 5 && code >= 0x80) {
-      this.sendPacket({ type: "disconnect", reasonCode: code });
+    if (this.state === "connected" && this.protocolVersion === 5) {
+      this.sendPacket({ type: "disconnect", reasonCode: disconnectCode(code, RC.unspecifiedError) });
     }
     this.close(false, err);
   }

@@ -8,7 +8,7 @@ import { MqttError } from "../../errors.ts";
 import type { EnhancedAuthResult } from "../../hooks/hook.ts";
 import { RC } from "../../packets/reason_codes.ts";
 import type { AuthPacket } from "../../packets/types.ts";
-import type { Client } from "../client.ts";
+import { type Client, disconnectCode } from "../client.ts";
 import { afterAuthentication, type PendingConnect, refuse } from "./connect.ts";
 
 /** Per-connection enhanced-authentication progress. */
@@ -90,8 +90,10 @@ async function settle(
       ? `no hook handles authentication method "${exchange.method}"`
       : answer.reason ?? "authentication failed";
     if (exchange.pending !== undefined) return refuse(client, code, reason);
-    client.sendPacket({ type: "disconnect", reasonCode: code, properties: { reasonString: reason } });
-    client.close(false, new MqttError(code, reason));
+    // Only DISCONNECT reason codes on a DISCONNECT; an authentication failure is "not authorized" otherwise.
+    const reasonCode = disconnectCode(code, RC.notAuthorized);
+    client.sendPacket({ type: "disconnect", reasonCode, properties: { reasonString: reason } });
+    client.close(false, new MqttError(reasonCode, reason));
     return;
   }
   if (answer.result === "continue") {

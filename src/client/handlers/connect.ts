@@ -16,6 +16,32 @@ import { startEnhancedAuth } from "./auth.ts";
 
 const encoder = new TextEncoder();
 
+/** The reason codes a v5 CONNACK may carry (MQTT 5.0 section 3.2.2.2). */
+const CONNACK_REASON_CODES: ReadonlySet<number> = new Set([
+  0x00,
+  0x80,
+  0x81,
+  0x82,
+  0x83,
+  0x84,
+  0x85,
+  0x86,
+  0x87,
+  0x88,
+  0x89,
+  0x8a,
+  0x8c,
+  0x90,
+  0x95,
+  0x97,
+  0x99,
+  0x9a,
+  0x9b,
+  0x9c,
+  0x9d,
+  0x9f,
+]);
+
 /** What CONNECT decided before CONNACK, kept while enhanced authentication runs. */
 export interface PendingConnect {
   readonly packet: ConnectPacket;
@@ -36,6 +62,14 @@ export function handleConnect(client: Client, packet: ConnectPacket): void | Pro
   client.decoder.protocolVersion = packet.protocolVersion;
   client.username = packet.username;
   client.state = "connecting";
+  if (v5) {
+    // Known before any answer, so that even a refusal respects the client's Maximum Packet Size.
+    client.connectSessionExpiry = props?.sessionExpiryInterval ?? 0;
+    client.sendQuota = Math.min(limits.maxInflight, props?.receiveMaximum ?? 65_535);
+    client.maxPacketSizeOut = props?.maximumPacketSize ?? 0;
+    client.topicAliasMaximumOut = props?.topicAliasMaximum ?? 0;
+    client.problemInformation = props?.requestProblemInformation ?? true;
+  }
 
   let clientId = packet.clientId;
   let assignedClientId: string | undefined;
@@ -94,13 +128,6 @@ export function handleConnect(client: Client, packet: ConnectPacket): void | Pro
   if (v5 && sessionExpiryInterval > limits.maxSessionExpiryInterval) {
     sessionExpiryInterval = limits.maxSessionExpiryInterval;
     sessionExpiryCapped = true;
-  }
-  if (v5) {
-    client.connectSessionExpiry = props?.sessionExpiryInterval ?? 0;
-    client.sendQuota = Math.min(limits.maxInflight, props?.receiveMaximum ?? 65_535);
-    client.maxPacketSizeOut = props?.maximumPacketSize ?? 0;
-    client.topicAliasMaximumOut = props?.topicAliasMaximum ?? 0;
-    client.problemInformation = props?.requestProblemInformation ?? true;
   }
   const pending: PendingConnect = {
     packet,
@@ -234,8 +261,10 @@ function connackProperties(
  * [MQTT-3.2.2-5]; with no v3 code that fits, close without CONNACK [MQTT-3.2.2-6]. Nothing sent after it is
  * acted on [MQTT-3.1.4-5].
  */
-export function refuse(client: Client, reasonCode: number, reason: string, serverReference?: string): void {
+export function refuse(client: Client, code: number, reason: string, serverReference?: string): void {
   const broker = client.broker;
+  // Only Connect Reason Codes go in a CONNACK [MQTT-3.2.2-8] (5.0); anything else is an unspecified error.
+  const reasonCode = CONNACK_REASON_CODES.has(code) ? code : RC.unspecifiedError;
   broker.stats.connectsRefused++;
   broker.logger.info("connection refused", {
     clientId: client.id || undefined,

@@ -65,7 +65,13 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
   const topic = v5 ? resolveAlias(client, packet) : packet.topic;
   // No wildcards, not empty, no U+0000 in a topic name [MQTT-3.3.2-2] [MQTT-4.7.3-1] [MQTT-4.7.3-2].
   const problem = checkTopicName(topic, broker.limits);
-  if (problem !== undefined) throw new MqttError(RC.topicNameInvalid, `Cannot accept PUBLISH: ${problem}`);
+  if (problem !== undefined) {
+    // v5: an empty topic with no alias is a Protocol Error [MQTT-4.7.3-1] (5.0); other bad names are 0x90.
+    throw new MqttError(
+      topic === "" && v5 ? RC.protocolError : RC.topicNameInvalid,
+      `Cannot accept PUBLISH: ${problem}`,
+    );
+  }
   const caps = broker.capabilities;
   if (packet.qos > caps.maximumQoS) {
     throw new MqttError(
