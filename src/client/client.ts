@@ -70,6 +70,8 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
   readonly remoteAddress: string;
   readonly listener: string;
   readonly certificateCommonName?: string;
+  /** The listener names the user after the certificate (AcceptInfo.useIdentityAsUsername). */
+  readonly useIdentityAsUsername: boolean;
   /** When the socket was accepted (ms). */
   readonly acceptedAt: number;
 
@@ -117,6 +119,7 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
     this.remoteAddress = connection.remoteAddress;
     this.listener = info.listener;
     this.certificateCommonName = info.certificateCommonName;
+    this.useIdentityAsUsername = info.useIdentityAsUsername === true;
     this.acceptedAt = this.lastActivity = broker.clock.now();
     this.decoder = new PacketDecoder({ maxPacketSize: broker.limits.maxPacketSize });
     this.sendQuota = broker.limits.maxInflight;
@@ -384,7 +387,7 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
   #disconnect(packet: DisconnectPacket): void {
     const expiry = packet.properties?.sessionExpiryInterval;
     if (expiry !== undefined && this.session !== undefined) {
-      // A Session Expiry Interval of 0 in CONNECT cannot be raised on DISCONNECT [MQTT-3.14.2-2] (5.0).
+      // A Session Expiry Interval of 0 in CONNECT cannot be raised on DISCONNECT (5.0 section 3.14.2.2.2).
       if (this.connectSessionExpiry === 0 && expiry !== 0) {
         throw new MqttError(
           RC.protocolError,

@@ -60,7 +60,8 @@ export function handleConnect(client: Client, packet: ConnectPacket): void | Pro
   const props = packet.properties;
   client.protocolVersion = packet.protocolVersion;
   client.decoder.protocolVersion = packet.protocolVersion;
-  client.username = packet.username;
+  // A listener with useIdentityAsUsername names the user after the verified certificate, not the CONNECT.
+  client.username = client.useIdentityAsUsername ? client.certificateCommonName : packet.username;
   client.state = "connecting";
   if (v5) {
     // Known before any answer, so that even a refusal respects the client's Maximum Packet Size.

@@ -161,7 +161,17 @@ function afterAcl(
 }
 
 /** The reason codes a v5 PUBACK or PUBREC may carry (MQTT 5.0 sections 3.4.2.1 and 3.5.2.1). */
-const PUBLISH_ACK_CODES: ReadonlySet<number> = new Set([0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
+const PUBLISH_ACK_CODES: ReadonlySet<number> = new Set([
+  0x00,
+  0x10,
+  0x80,
+  0x83,
+  0x87,
+  0x90,
+  0x91,
+  0x97,
+  0x99,
+]);
 
 function refused(client: Client, packet: PublishPacket, err: unknown): void {
   if (!(err instanceof MqttError)) throw err;

@@ -10,8 +10,8 @@ import { checkTopicFilter, parseSharedFilter } from "../../topics/topic_rules.ts
 import type { Client } from "../client.ts";
 
 /**
- * Handle SUBSCRIBE as a series of single subscriptions answered by one SUBACK [MQTT-3.8.4-4], one code per
- * filter in order [MQTT-3.8.4-5] [MQTT-3.9.3-1], then send matching retained messages [MQTT-3.3.1-6].
+ * Handle SUBSCRIBE as a series of single subscriptions answered by one SUBACK [MQTT-3.8.4-4] (5.0: 3.8.4-5), one code per
+ * filter in order [MQTT-3.8.4-5] (5.0: 3.8.4-6) [MQTT-3.9.3-1], then send matching retained messages [MQTT-3.3.1-6].
  */
 export async function handleSubscribe(client: Client, packet: SubscribePacket): Promise<void> {
   const broker = client.broker;
