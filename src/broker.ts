@@ -91,6 +91,7 @@ export class Broker implements BrokerCore {
   #state: "idle" | "running" | "closing" | "closed" = "idle";
   #hooksReady: Promise<void> | undefined;
   #sessionContext: SessionContext;
+  readonly #now = (): number => this.clock.now();
   #storage: Storage | undefined;
   #writer: WriteBehind | undefined;
   #durableAcks: boolean;
@@ -523,7 +524,7 @@ export class Broker implements BrokerCore {
       this.hooks.notify("onPublished", publisher, message, 0);
       return 0;
     }
-    const forms = new PublishForms(message, this.clock.now());
+    const forms = new PublishForms(message, this.#now);
     const checkRead = this.hooks.has("onAclCheck");
     for (const s of hits) {
       // Deliver at the lower of published and granted QoS [MQTT-3.8.4-6]; the retain flag is cleared on

@@ -17,11 +17,12 @@ interface Form {
 /** The wire forms of one message, made lazily during one routing pass. */
 export class PublishForms {
   readonly message: Message;
-  readonly #now: number;
+  readonly #now: () => number;
   // index: (v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)
   #forms: Array<Form | undefined> = [];
 
-  constructor(message: Message, now: number) {
+  /** `now` is read only when a form needs the remaining expiry time. */
+  constructor(message: Message, now: () => number) {
     this.message = message;
     this.#now = now;
   }
@@ -39,7 +40,9 @@ export class PublishForms {
           qos,
           retain,
           dup: false,
-          properties: v5 ? outboundProperties(this.message, this.#now, undefined) : undefined,
+          properties: v5 && this.message.properties !== undefined
+            ? outboundProperties(this.message, this.#now(), undefined)
+            : undefined,
         },
         v5 ? 5 : 4,
       );

@@ -280,7 +280,10 @@ export class Session {
   }
 
   #send(out: SessionOutlet, delivery: Delivery, forms: PublishForms | undefined): void {
-    if (isExpired(delivery.message, this.#ctx.now())) {
+    if (
+      delivery.message.properties?.messageExpiryInterval !== undefined &&
+      isExpired(delivery.message, this.#ctx.now())
+    ) {
       // Expired before onward delivery started: this copy is deleted [MQTT-3.3.2-5].
       this.#ctx.dropped(this, delivery.message, "expired");
       return;
