@@ -1,7 +1,15 @@
 /**
  * Write-behind for storage: the broker pushes operations on the hot path (synchronous, cheap) and they are
  * applied in batches, one apply at a time, after at most `maxDelayMs` or once `maxBatch` are pending.
- * `flushed()` resolves once everything pushed so far is durable. A failed apply is retried with back-off.
+ * `flushed()` resolves once everything pushed so far is durable. A failed apply is logged and retried with
+ * back-off, keeping its operations; `flushed()` keeps waiting.
+ *
+ * Within the pending batch, operations on the same record coalesce where the result is the same as applying
+ * them in order: a put replaces an earlier put of the same record in place (so an inflight entry keeps its
+ * first-stored position), a delete removes an earlier put of it (the delete stays: the record may be stored
+ * from an earlier batch), a `sessionDelete` removes every earlier pending operation on that client's session,
+ * inflight, queued and incoming records. The QoS 1 path "queued, then inflight, then acknowledged" pushed
+ * within one batch thus writes two deletes instead of two records.
  * @module
  */
 
@@ -15,20 +23,46 @@ export interface WriteBehindOptions {
   logger: Logger;
   /** Longest wait before pending operations are written. Default 5 ms. */
   maxDelayMs?: number;
-  /** Pending operations that trigger a write at once. Default 500. */
+  /** Pending operations (after coalescing) that trigger a write at once. Default 500. */
   maxBatch?: number;
+  /** First retry delay after a failed write; it doubles up to `retryMaxMs`. Default 10 ms. */
+  retryMinMs?: number;
+  /** Longest retry delay. Default 5000 ms. */
+  retryMaxMs?: number;
 }
 
-/** Batches storage operations off the hot path. */
+/** Where an operation's record sits in the pending batch. */
+interface Slots {
+  put?: number;
+  del?: number;
+}
+
+/**
+ * Batches storage operations off the hot path.
+ *
+ * @example
+ * ```ts
+ * const writer = new WriteBehind(storage, { clock: systemClock, logger: silentLogger });
+ * writer.push({ type: "retainedDelete", topic: "a/b" });
+ * await writer.flushed(); // durable now
+ * await writer.close();
+ * ```
+ */
 export class WriteBehind {
   #storage: Storage;
   #clock: Clock;
   #logger: Logger;
   #maxDelay: number;
   #maxBatch: number;
-  #pending: StorageOp[] = [];
+  #retryMin: number;
+  #retryMax: number;
+  #pending: Array<StorageOp | undefined> = [];
+  #live = 0;
+  #slots = new Map<string, Slots>();
+  /** Record keys per client id in the pending batch that a sessionDelete covers, and its pending sessionDelete. */
+  #groups = new Map<string, { keys: Set<string>; deleteAt?: number }>();
   #timer: TimerHandle | undefined;
-  #running: Promise<void> | undefined;
+  #running = false;
   #waiters: Array<{ upTo: number; resolve: () => void }> = [];
   /** Ops pushed so far / ops durable so far. */
   #pushed = 0;
@@ -41,6 +75,8 @@ export class WriteBehind {
     this.#logger = options.logger;
     this.#maxDelay = options.maxDelayMs ?? 5;
     this.#maxBatch = options.maxBatch ?? 500;
+    this.#retryMin = options.retryMinMs ?? 10;
+    this.#retryMax = options.retryMaxMs ?? 5000;
   }
 
   /** Operations pushed and not yet durable. */
@@ -48,14 +84,19 @@ export class WriteBehind {
     return this.#pushed - this.#durable;
   }
 
-  /** Queue an operation. */
+  /** Queue an operation. Throws once closed. */
   push(op: StorageOp): void {
-    if (this.#closed) throw new Error("Cannot write to storage: the write-behind is closed");
-    this.#pending.push(op);
+    if (this.#closed) {
+      throw new Error(`Cannot write to ${this.#storage.name} storage: the write-behind is closed`);
+    }
     this.#pushed++;
-    if (this.#running !== undefined) return;
-    if (this.#pending.length >= this.#maxBatch) this.#kick();
-    else if (this.#timer === undefined) this.#timer = this.#clock.after(this.#maxDelay, () => this.#kick());
+    if (op.type === "sessionDelete") this.#pushSessionDelete(op.clientId, op);
+    else this.#pushRecordOp(op);
+    if (this.#running) return;
+    if (this.#live >= this.#maxBatch) this.#kick();
+    else if (this.#timer === undefined && this.#live > 0) {
+      this.#timer = this.#clock.after(this.#maxDelay, () => this.#kick());
+    }
   }
 
   /** Resolves once every operation pushed before the call is durable. */
@@ -65,27 +106,82 @@ export class WriteBehind {
     return new Promise((resolve) => this.#waiters.push({ upTo, resolve }));
   }
 
-  /** Write what is pending and stop. */
-  async close(): Promise<void> {
+  /** Write pending operations now instead of after the delay; resolves as {@link flushed}. */
+  flush(): Promise<void> {
     this.#kick();
-    await this.flushed();
+    return this.flushed();
+  }
+
+  /** Write everything pushed (also while closing) and stop. Waits as long as writes keep failing. */
+  async close(): Promise<void> {
+    while (this.#durable < this.#pushed) await this.flush();
     this.#closed = true;
     this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  #append(op: StorageOp): number {
+    this.#live++;
+    return this.#pending.push(op) - 1;
+  }
+
+  #drop(at: number | undefined): void {
+    if (at === undefined || this.#pending[at] === undefined) return;
+    this.#pending[at] = undefined;
+    this.#live--;
+  }
+
+  #pushSessionDelete(clientId: string, op: StorageOp): void {
+    const group = this.#groups.get(clientId);
+    if (group !== undefined) {
+      for (const key of group.keys) {
+        const slots = this.#slots.get(key)!;
+        this.#drop(slots.put);
+        this.#drop(slots.del);
+        this.#slots.delete(key);
+      }
+      this.#drop(group.deleteAt);
+    }
+    this.#groups.set(clientId, { keys: new Set(), deleteAt: this.#append(op) });
+  }
+
+  #pushRecordOp(op: Exclude<StorageOp, { type: "sessionDelete" }>): void {
+    const [key, clientId, isDelete] = recordOf(op);
+    let slots = this.#slots.get(key);
+    if (slots === undefined) this.#slots.set(key, slots = {});
+    if (!isDelete) {
+      if (slots.put !== undefined) this.#pending[slots.put] = op;
+      else slots.put = this.#append(op);
+    } else {
+      this.#drop(slots.put);
+      slots.put = undefined;
+      if (slots.del === undefined) slots.del = this.#append(op);
+    }
+    if (clientId !== undefined) {
+      let group = this.#groups.get(clientId);
+      if (group === undefined) this.#groups.set(clientId, group = { keys: new Set() });
+      group.keys.add(key);
+    }
   }
 
   #kick(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
-    if (this.#running !== undefined || this.#pending.length === 0) return;
-    this.#running = this.#run();
+    if (this.#running || this.#live === 0) return;
+    this.#running = true;
+    void this.#run();
   }
 
   async #run(): Promise<void> {
-    let backoff = 10;
-    while (this.#pending.length > 0) {
-      const batch = this.#pending;
+    while (this.#live > 0) {
+      const batch = this.#pending.filter((op) => op !== undefined);
+      const upTo = this.#pushed;
       this.#pending = [];
-      for (;;) {
+      this.#live = 0;
+      this.#slots.clear();
+      this.#groups.clear();
+      let delay = this.#retryMin;
+      for (let attempt = 1;; attempt++) {
         try {
           await this.#storage.apply(batch);
           break;
@@ -93,18 +189,47 @@ export class WriteBehind {
           this.#logger.error("storage write failed; retrying", {
             storage: this.#storage.name,
             ops: batch.length,
+            attempt,
             error: err instanceof Error ? err.message : String(err),
-            retryInMs: backoff,
+            retryInMs: delay,
           });
-          await new Promise<void>((resolve) => this.#clock.after(backoff, resolve));
-          backoff = Math.min(backoff * 2, 5000);
+          await new Promise<void>((resolve) => this.#clock.after(delay, resolve));
+          delay = Math.min(delay * 2, this.#retryMax);
         }
       }
-      this.#durable += batch.length;
-      const ready = this.#waiters.filter((w) => w.upTo <= this.#durable);
-      this.#waiters = this.#waiters.filter((w) => w.upTo > this.#durable);
+      this.#durable = upTo;
+      const ready = this.#waiters.filter((w) => w.upTo <= upTo);
+      this.#waiters = this.#waiters.filter((w) => w.upTo > upTo);
       for (const w of ready) w.resolve();
     }
-    this.#running = undefined;
+    this.#running = false;
+  }
+}
+
+/** The record an operation touches, the client whose sessionDelete covers it, and whether it deletes. */
+function recordOf(op: Exclude<StorageOp, { type: "sessionDelete" }>): [string, string | undefined, boolean] {
+  switch (op.type) {
+    case "session":
+      return [`s${op.session.clientId.length}:${op.session.clientId}`, op.session.clientId, false];
+    case "inflight":
+      return [`i${op.clientId.length}:${op.clientId}:${op.entry.packetId}`, op.clientId, false];
+    case "inflightDelete":
+      return [`i${op.clientId.length}:${op.clientId}:${op.packetId}`, op.clientId, true];
+    case "queued":
+      return [`q${op.clientId.length}:${op.clientId}:${op.entry.seq}`, op.clientId, false];
+    case "queuedDelete":
+      return [`q${op.clientId.length}:${op.clientId}:${op.seq}`, op.clientId, true];
+    case "incoming":
+      return [`n${op.clientId.length}:${op.clientId}:${op.packetId}`, op.clientId, false];
+    case "incomingDelete":
+      return [`n${op.clientId.length}:${op.clientId}:${op.packetId}`, op.clientId, true];
+    case "retained":
+      return [`r${op.message.topic}`, undefined, false];
+    case "retainedDelete":
+      return [`r${op.topic}`, undefined, true];
+    case "will":
+      return [`w${op.will.clientId}`, undefined, false];
+    case "willDelete":
+      return [`w${op.clientId}`, undefined, true];
   }
 }

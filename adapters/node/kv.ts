@@ -1,0 +1,33 @@
+/**
+ * Deno KV storage on Node: `openKv` from the npm package `@deno/kv` (a SQLite file through its N-API addon).
+ * Records are stored as bytes, so Node's default V8 serializer is never used for them.
+ * @module
+ */
+
+import { openKv as openDenoKv } from "@deno/kv";
+import { type KvLike, kvOpenError, KvStorage } from "../../src/storage/kv_storage.ts";
+import type { Storage } from "../../src/storage/storage.ts";
+
+/** Open the KV database file at `path` (created if missing) and return the raw handle. */
+export async function openKv(path: string): Promise<KvLike> {
+  if (path === "") throw new TypeError("Cannot open a KV database: the path is empty");
+  try {
+    return await openDenoKv(path);
+  } catch (err) {
+    throw kvOpenError(path, err);
+  }
+}
+
+/**
+ * Open the KV database file at `path` as broker storage. A file that is not a KV (SQLite) database rejects here;
+ * a database with damaged records rejects at `load()`.
+ *
+ * @example
+ * ```ts
+ * const storage = await openKvStorage("./comqtt.db");
+ * const state = await storage.load();
+ * ```
+ */
+export async function openKvStorage(path: string): Promise<Storage> {
+  return new KvStorage(await openKv(path));
+}

@@ -1,0 +1,247 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { FakeClock } from "../clock.ts";
+import type { LogFields, Logger } from "../logger.ts";
+import { WriteBehind } from "./write_behind.ts";
+import type { Storage, StorageOp, StoredState } from "./storage.ts";
+
+/** A storage that records each apply; `hold` makes applies wait for `release`, `failures` makes them reject. */
+class RecordingStorage implements Storage {
+  readonly name = "recording";
+  batches: StorageOp[][] = [];
+  failures = 0;
+  hold = false;
+  #release: Array<() => void> = [];
+
+  async apply(ops: readonly StorageOp[]): Promise<void> {
+    if (this.hold) await new Promise<void>((resolve) => this.#release.push(resolve));
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error("disk on fire");
+    }
+    this.batches.push([...ops]);
+  }
+
+  release(): void {
+    const waiting = this.#release;
+    this.#release = [];
+    for (const r of waiting) r();
+  }
+
+  load(): Promise<StoredState> {
+    return Promise.resolve({ sessions: [], retained: [], wills: [] });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+class RecordingLogger implements Logger {
+  errors: Array<{ message: string; fields?: LogFields }> = [];
+  debug(): void {}
+  info(): void {}
+  warn(): void {}
+  error(message: string, fields?: LogFields): void {
+    this.errors.push({ message, fields });
+  }
+}
+
+/** Let pending promise callbacks run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function setup(options: { maxDelayMs?: number; maxBatch?: number } = {}) {
+  const storage = new RecordingStorage();
+  const clock = new FakeClock();
+  const logger = new RecordingLogger();
+  const writer = new WriteBehind(storage, { clock, logger, ...options });
+  return { storage, clock, logger, writer };
+}
+
+const del = (topic: string): StorageOp => ({ type: "retainedDelete", topic });
+const msg = { payload: new Uint8Array(1), qos: 1 as const, retain: false, receivedAt: 1 };
+const put = (topic: string, n = 0): StorageOp => ({
+  type: "retained",
+  message: { topic, ...msg, receivedAt: n },
+});
+const inflight = (
+  clientId: string,
+  packetId: number,
+  state: "publish" | "pubrel" = "publish",
+): StorageOp => ({
+  type: "inflight",
+  clientId,
+  entry: { packetId, message: { topic: "t", ...msg }, qos: 1, retain: false, state },
+});
+
+describe("WriteBehind", () => {
+  it("writes nothing before maxDelayMs, then one batch; flushed() resolves once it is durable", async () => {
+    const { storage, clock, writer } = setup({ maxDelayMs: 5 });
+    let done = false;
+    writer.push(put("a"));
+    writer.push(put("b"));
+    void writer.flushed().then(() => done = true);
+    clock.advance(4);
+    await settle();
+    assert.deepEqual([storage.batches.length, done, writer.backlog], [0, false, 2]);
+    clock.advance(1);
+    await settle();
+    assert.deepEqual(storage.batches, [[put("a"), put("b")]]);
+    assert.deepEqual([done, writer.backlog], [true, 0]);
+    await writer.flushed();
+  });
+
+  it("writes at once when maxBatch operations are pending", async () => {
+    const { storage, writer } = setup({ maxBatch: 3 });
+    writer.push(put("a"));
+    writer.push(put("b"));
+    await settle();
+    assert.equal(storage.batches.length, 0);
+    writer.push(put("c"));
+    await settle();
+    assert.equal(storage.batches.length, 1);
+  });
+
+  it("runs one apply at a time; operations pushed meanwhile go to the next batch", async () => {
+    const { storage, clock, writer } = setup();
+    storage.hold = true;
+    writer.push(put("a"));
+    clock.advance(5);
+    await settle();
+    writer.push(put("b"));
+    writer.push(put("c"));
+    const second = writer.flushed();
+    clock.advance(100);
+    await settle();
+    assert.equal(storage.batches.length, 0, "the first apply still runs");
+    storage.release();
+    await settle();
+    storage.release();
+    await second;
+    assert.deepEqual(storage.batches, [[put("a")], [put("b"), put("c")]]);
+  });
+
+  it("flushed() waits only for operations pushed before it", async () => {
+    const { storage, clock, writer } = setup();
+    storage.hold = true;
+    writer.push(put("a"));
+    const first = writer.flushed();
+    clock.advance(5);
+    await settle();
+    writer.push(put("b"));
+    storage.release();
+    await first;
+    assert.equal(writer.backlog, 1);
+    storage.release();
+    await settle();
+    storage.release();
+    await writer.flushed();
+    assert.equal(writer.backlog, 0);
+  });
+
+  it("coalesces a put and a later put of the same record into the last, in the first one's place", async () => {
+    const { storage, writer } = setup();
+    writer.push(inflight("c", 1));
+    writer.push(inflight("c", 2));
+    writer.push(inflight("c", 1, "pubrel"));
+    writer.push(put("r", 1));
+    writer.push(put("r", 2));
+    await writer.flush();
+    assert.deepEqual(storage.batches, [[inflight("c", 1, "pubrel"), inflight("c", 2), put("r", 2)]]);
+  });
+
+  it("a delete drops a pending put but stays; a put after a delete keeps both", async () => {
+    const { storage, writer } = setup();
+    writer.push({
+      type: "queued",
+      clientId: "c",
+      entry: { seq: 1, message: { topic: "t", ...msg }, qos: 1, retain: false },
+    });
+    writer.push(inflight("c", 1));
+    writer.push({ type: "queuedDelete", clientId: "c", seq: 1 });
+    writer.push({ type: "inflightDelete", clientId: "c", packetId: 1 });
+    writer.push({ type: "inflightDelete", clientId: "c", packetId: 1 });
+    writer.push(del("x"));
+    writer.push(put("x"));
+    await writer.flush();
+    assert.deepEqual(storage.batches, [[
+      { type: "queuedDelete", clientId: "c", seq: 1 },
+      { type: "inflightDelete", clientId: "c", packetId: 1 },
+      del("x"),
+      put("x"),
+    ]]);
+  });
+
+  it("sessionDelete drops that client's pending session, inflight, queued and incoming ops only", async () => {
+    const { storage, writer } = setup();
+    const session = (clientId: string): StorageOp => ({
+      type: "session",
+      session: { clientId, expiryInterval: 10, subscriptions: [] },
+    });
+    writer.push(session("c"));
+    writer.push(inflight("c", 1));
+    writer.push({ type: "incoming", clientId: "c", packetId: 3 });
+    writer.push(inflight("other", 1));
+    writer.push({ type: "willDelete", clientId: "c" });
+    writer.push({ type: "sessionDelete", clientId: "c" });
+    writer.push(inflight("c", 2));
+    writer.push({ type: "sessionDelete", clientId: "c" });
+    writer.push(session("c"));
+    await writer.flush();
+    assert.deepEqual(storage.batches, [[
+      inflight("other", 1),
+      { type: "willDelete", clientId: "c" },
+      { type: "sessionDelete", clientId: "c" },
+      session("c"),
+    ]]);
+  });
+
+  it("a failed apply is logged and retried with back-off, keeping its operations; flushed() waits", async () => {
+    const { storage, clock, logger, writer } = setup();
+    storage.failures = 2;
+    let done = false;
+    writer.push(put("a"));
+    void writer.flushed().then(() => done = true);
+    clock.advance(5);
+    await settle();
+    assert.equal(logger.errors.length, 1);
+    assert.equal(logger.errors[0].message, "storage write failed; retrying");
+    assert.deepEqual(logger.errors[0].fields, {
+      storage: "recording",
+      ops: 1,
+      attempt: 1,
+      error: "disk on fire",
+      retryInMs: 10,
+    });
+    writer.push(put("b"));
+    clock.advance(10);
+    await settle();
+    assert.deepEqual([logger.errors.length, logger.errors[1].fields?.retryInMs, done], [2, 20, false]);
+    clock.advance(19);
+    await settle();
+    assert.equal(done, false);
+    clock.advance(1);
+    await settle();
+    assert.equal(done, true);
+    assert.deepEqual(storage.batches, [[put("a")], [put("b")]]);
+  });
+
+  it("close() writes what is pending, then push throws", async () => {
+    const { storage, writer } = setup({ maxDelayMs: 1000 });
+    writer.push(put("a"));
+    await writer.close();
+    assert.deepEqual(storage.batches, [[put("a")]]);
+    assert.throws(
+      () => writer.push(put("b")),
+      /Cannot write to recording storage: the write-behind is closed/,
+    );
+  });
+
+  it("flushed() with nothing pending resolves at once", async () => {
+    const { storage, writer } = setup();
+    await writer.flushed();
+    assert.deepEqual(storage.batches, []);
+  });
+});
