@@ -7,7 +7,8 @@
  * node main.ts hash-password < password.txt
  * ```
  *
- * Without `--config` the broker listens on 127.0.0.1:1883 only and allows every client (it says so when it starts).
+ * Without `--config` the broker listens on 127.0.0.1:1883 only and allows every client (it says so when it starts);
+ * its dashboard, HTTP API and /metrics are on http://127.0.0.1:8080/.
  * A config file that has no `auth` key refuses every client, as Mosquitto 2.0 does: see examples/config.yaml.
  * @module
  */
@@ -23,9 +24,11 @@ import { createLogger } from "./src/logger.ts";
 import type { Logger } from "./src/logger.ts";
 import type { Hook } from "./src/hooks/hook.ts";
 import type { Listener } from "./src/transport/connection.ts";
+import type { Storage } from "./src/storage/storage.ts";
 import { AllowHook } from "./src/hooks/auth/allow_hook.ts";
 import { DenyHook } from "./src/hooks/auth/deny_hook.ts";
 import { FileAuthHook } from "./src/hooks/auth/file_auth_hook.ts";
+import { ListenerAuthHook } from "./src/hooks/auth/listener_auth_hook.ts";
 import {
   DEFAULT_ITERATIONS,
   hashPassword,
@@ -33,10 +36,13 @@ import {
   MIN_ITERATIONS,
 } from "./src/hooks/auth/password.ts";
 import { LOCAL_CONFIG } from "./src/config/config.ts";
-import type { Config, ListenerConfig } from "./src/config/config.ts";
+import type { AuthConfig, Config, ListenerConfig, ListenerTlsConfig } from "./src/config/config.ts";
 import { parseConfig } from "./src/config/parse_config.ts";
 import { applyOverrides } from "./src/config/cli_overrides.ts";
 import { formatAddress, isLoopback } from "./src/config/address.ts";
+import { createHttpApp } from "./src/http/http_app.ts";
+import type { HttpApp } from "./src/http/http_app.ts";
+import type { HttpServer } from "./adapters/mod.ts";
 
 /** Exit codes: 0 clean stop, 1 could not start or stop, 2 bad flags or config. */
 const EXIT_OK = 0;
@@ -58,7 +64,9 @@ Options:
                           127.0.0.1:1883 only and allows every client.
       --tcp HOST:PORT     MQTT over TCP; repeatable; replaces the config's tcp listeners (port 0: any free port)
       --ws HOST:PORT      MQTT over WebSocket (path /mqtt); repeatable; replaces the config's ws listeners
-      --http HOST:PORT    dashboard and HTTP API address
+                          (TLS and WSS listeners come from the config only: see examples/tls.yaml)
+      --http HOST:PORT    dashboard, HTTP API and /metrics (default 127.0.0.1:8080 without --config;
+                          with --config, only when the config has an http key or this flag is given)
       --log-level LEVEL   debug, info, warn, error or silent (default info)
       --iterations N      hash-password only: PBKDF2 iterations (default ${DEFAULT_ITERATIONS})
   -h, --help              show this help
@@ -120,6 +128,7 @@ export async function main(args: readonly string[]): Promise<number> {
       http: values.http,
       logLevel: values["log-level"],
     });
+    config = withConfigRelativePaths(config, values.config);
     hook = await authHook(config, values.config);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
@@ -135,16 +144,31 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
     format: config.log.format,
     write: (line) => console.log(line),
   });
+  let storage: Storage | undefined;
+  if (config.storage.type === "denokv") {
+    try {
+      storage = await adapters.openKvStorage(config.storage.path!);
+    } catch (err) {
+      logger.error("cannot open storage", { path: config.storage.path, error: (err as Error).message });
+      return EXIT_FAILED;
+    }
+  }
   const broker = new Broker({
     logger,
     hooks: [hook],
     limits: config.limits,
+    capabilities: config.capabilities,
+    storage,
+    durableAcks: config.storage.durableAcks,
+    storageMaxDelay: config.storage.maxDelay,
     sysInterval: config.sys.interval,
     version: pkg.version,
   });
-  for (const l of config.listeners) {
-    const listener = await createListener(l, logger);
-    if (listener) await broker.addListener(listener);
+  try {
+    for (const l of config.listeners) await broker.addListener(await createListener(l, logger, config));
+  } catch (err) {
+    logger.error("cannot start", { error: (err as Error).message });
+    return EXIT_FAILED;
   }
   if (broker.listeners.length === 0) {
     logger.error(
@@ -152,22 +176,23 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
     );
     return EXIT_FAILED;
   }
-  if (config.http) {
-    logger.warn("the HTTP dashboard is not available yet: ignoring its address", {
-      address: formatAddress(config.http),
-    });
-  }
   describeAccess(logger, config, hook, fromFile);
+  // Built before listen() so that its observer hook sees the first client.
+  const dashboard = config.http ? createDashboard(broker, config) : undefined;
 
   const stopped = waitForSignal();
+  let httpServer: HttpServer | undefined;
   try {
     await broker.listen();
+    if (dashboard) httpServer = await startDashboard(dashboard, config, logger);
   } catch (err) {
     logger.error("cannot start", { error: (err as Error).message });
+    dashboard?.close();
     await broker.close().catch(() => {});
     stopped.dispose();
     return EXIT_FAILED;
   }
+  if (dashboard) dashboard.ready = true;
   logger.info("broker started", {
     version: pkg.version,
     runtime: `${adapters.runtimeName()} ${adapters.runtimeVersion()}`,
@@ -180,6 +205,9 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
     process.exit(EXIT_FAILED);
   }, STOP_TIMEOUT_MS);
   try {
+    // The dashboard first: its live-update streams end, and /readyz says 503 no more (the server is gone).
+    dashboard?.close();
+    await httpServer?.close();
     await broker.close();
   } catch (err) {
     logger.error("stop failed", { error: (err as Error).message });
@@ -191,23 +219,84 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
   return EXIT_OK;
 }
 
-/** The auth hook the config asks for; a relative users file is read relative to the config file's folder. */
+/** The dashboard app for `broker`, showing `config` (secrets masked). */
+function createDashboard(broker: Broker, config: Config): HttpApp {
+  return createHttpApp({
+    broker,
+    auth: config.http?.auth,
+    loopbackHostOnly: config.http !== undefined && isLoopback(config.http.host),
+    config,
+    runtime: { name: adapters.runtimeName(), version: adapters.runtimeVersion() },
+  });
+}
+
+/** Serve the dashboard on `http.address`; rejects when the address cannot be bound. */
+async function startDashboard(dashboard: HttpApp, config: Config, logger: Logger): Promise<HttpServer> {
+  const http = config.http!;
+  const server = await adapters.createHttpServer(dashboard.app, { host: http.host, port: http.port });
+  await server.listen();
+  const auth = http.auth;
+  const methods = [auth?.token ? "token" : "", auth?.username ? "basic" : ""].filter((m) => m !== "").join(
+    "+",
+  );
+  logger.info("dashboard listening", {
+    address: server.address,
+    url: `http://${server.address}/`,
+    auth: methods || "none",
+    ...(auth?.publicRead ? { reading: "public" } : {}),
+  });
+  if (!auth && !isLoopback(http.host)) {
+    logger.warn(
+      "the dashboard has no credentials and listens on a non-local address: anyone who reaches it may " +
+        "disconnect clients and publish",
+      { address: formatAddress(http), hint: "set http.auth.token" },
+    );
+  }
+  return server;
+}
+
+/**
+ * The auth hook the config asks for: the top-level `auth`, or a {@link ListenerAuthHook} when listeners have
+ * their own. A relative users file is read relative to the config file's folder.
+ */
 async function authHook(config: Config, configPath: string | undefined): Promise<Hook> {
-  switch (config.auth.type) {
+  const fallback = await hookForAuth(config.auth, configPath);
+  const own = config.listeners.filter((l) => l.auth !== undefined);
+  if (own.length === 0) return fallback;
+  const listeners: Record<string, Hook> = {};
+  for (const l of own) listeners[l.id] = await hookForAuth(l.auth!, configPath);
+  return new ListenerAuthHook({ listeners, fallback });
+}
+
+async function hookForAuth(auth: AuthConfig, configPath: string | undefined): Promise<Hook> {
+  switch (auth.type) {
     case "allow":
       return new AllowHook();
     case "deny":
       return new DenyHook();
     case "file": {
-      const path = resolve(configPath === undefined ? "." : dirname(configPath), config.auth.file);
+      const path = resolve(configPath === undefined ? "." : dirname(configPath), auth.file);
       return FileAuthHook.fromYaml(await readText(path, "users file"), path);
     }
   }
 }
 
 /** Log, once at start, who may connect and from where. Nothing here ever contains a password. */
-function describeAccess(logger: Logger, config: Config, hook: Hook, fromFile: boolean): void {
-  const open = config.listeners.filter((l) => !isLoopback(l.host)).map((l) => formatAddress(l));
+function describeAccess(logger: Logger, config: Config, chosen: Hook, fromFile: boolean): void {
+  // Listeners with their own `auth` are described one by one; the rest share the top-level one.
+  const hook = chosen instanceof ListenerAuthHook ? chosen.fallback : chosen;
+  for (const l of config.listeners) {
+    if (l.auth === undefined) continue;
+    const open = l.auth.type === "allow" && !isLoopback(l.host) && l.tls?.clientCa === undefined;
+    logger[open ? "warn" : "info"]("listener with its own auth", {
+      listener: l.id,
+      auth: l.auth.type,
+      file: l.auth.type === "file" ? l.auth.file : undefined,
+      ...(open ? { warning: "anonymous clients are allowed on a non-local address" } : {}),
+    });
+  }
+  const open = config.listeners.filter((l) => l.auth === undefined && !isLoopback(l.host))
+    .map((l) => formatAddress(l));
   if (hook instanceof AllowHook) {
     if (!fromFile && open.length === 0) {
       logger.info("no config file: anonymous clients are allowed and only local connections are accepted");
@@ -236,18 +325,61 @@ function describeAccess(logger: Logger, config: Config, hook: Hook, fromFile: bo
   }
 }
 
-/** A listener from the running runtime's adapter, or undefined (with a warning) when the adapter lacks that kind. */
-async function createListener(l: ListenerConfig, logger: Logger): Promise<Listener | undefined> {
-  if (l.type === "tcp") return await adapters.createTcpListener({ id: l.id, host: l.host, port: l.port });
-  // WebSocket support arrives with a later adapter; use it as soon as adapters/mod.ts exports it.
-  const createWs = (adapters as Record<string, unknown>).createWsListener as
-    | ((options: { id: string; host: string; port: number; path?: string }) => Promise<Listener>)
-    | undefined;
-  if (typeof createWs === "function") {
-    return await createWs({ id: l.id, host: l.host, port: l.port, path: l.path });
+/** A listener from the running runtime's adapter: TCP, TLS, WebSocket or WSS, with its connection limit. */
+async function createListener(l: ListenerConfig, logger: Logger, config: Config): Promise<Listener> {
+  const common = {
+    id: l.id,
+    host: l.host,
+    port: l.port,
+    logger,
+    ...(l.maxConnections === undefined ? {} : { maxConnections: l.maxConnections }),
+  };
+  const tls = l.tls === undefined ? undefined : await readTls(l.tls);
+  if (l.type === "tcp") {
+    return tls === undefined
+      ? await adapters.createTcpListener(common)
+      : await adapters.createTlsListener({ ...common, tls });
   }
-  logger.warn("WebSocket listeners are not available yet: skipping", { id: l.id, address: formatAddress(l) });
-  return undefined;
+  return await adapters.createWsListener({
+    ...common,
+    path: l.path,
+    ...(tls === undefined ? {} : { tls }),
+    // A client may send its largest packet as one WebSocket message.
+    maxMessageSize: Math.max(16 * 1024 * 1024, config.limits.maxPacketSize + 8),
+  });
+}
+
+/** The PEM files of a listener's `tls`. */
+async function readTls(tls: ListenerTlsConfig): Promise<adapters.TlsOptions> {
+  return {
+    cert: await readText(tls.cert, "TLS certificate file"),
+    key: await readText(tls.key, "TLS key file"),
+    ...(tls.clientCa === undefined ? {} : { clientCa: await readText(tls.clientCa, "TLS client CA file") }),
+    useIdentityAsUsername: tls.useIdentityAsUsername,
+  };
+}
+
+/** `config` with the TLS file paths of its listeners made absolute, relative to the config file's folder. */
+function withConfigRelativePaths(config: Config, configPath: string | undefined): Config {
+  const base = configPath === undefined ? "." : dirname(configPath);
+  if (config.storage.path !== undefined) {
+    config = { ...config, storage: { ...config.storage, path: resolve(base, config.storage.path) } };
+  }
+  if (!config.listeners.some((l) => l.tls !== undefined)) return config;
+  return {
+    ...config,
+    listeners: config.listeners.map((l) =>
+      l.tls === undefined ? l : {
+        ...l,
+        tls: {
+          ...l.tls,
+          cert: resolve(base, l.tls.cert),
+          key: resolve(base, l.tls.key),
+          ...(l.tls.clientCa === undefined ? {} : { clientCa: resolve(base, l.tls.clientCa) }),
+        },
+      }
+    ),
+  };
 }
 
 /** Resolves with the first SIGINT or SIGTERM; a second one exits at once. */

@@ -12,9 +12,9 @@ import type { LogLevel } from "../logger.ts";
 
 /** Flag values as the CLI read them (strings, unvalidated). */
 export interface ConfigOverrides {
-  /** `--tcp HOST:PORT`, repeatable: replaces every tcp listener of the config. */
+  /** `--tcp HOST:PORT`, repeatable: replaces every tcp listener of the config (not the TLS ones). */
   tcp?: readonly string[];
-  /** `--ws HOST:PORT`, repeatable: replaces every ws listener of the config. */
+  /** `--ws HOST:PORT`, repeatable: replaces every ws listener of the config (not the WSS ones). */
   ws?: readonly string[];
   /** `--http HOST:PORT`: sets the dashboard address. */
   http?: string;
@@ -44,7 +44,8 @@ export function applyOverrides(config: Config, overrides: ConfigOverrides): Conf
         type === "ws" ? { type, id, ...address, path: DEFAULT_WS_PATH } : { type, id, ...address },
       );
     });
-    listeners = [...listeners.filter((l) => l.type !== type), ...replaced];
+    // TLS listeners (tcp or ws with `tls`) have no flag and stay as configured.
+    listeners = [...listeners.filter((l) => l.type !== type || l.tls !== undefined), ...replaced];
   }
   const ids = new Set<string>();
   for (const l of listeners) {
@@ -58,7 +59,7 @@ export function applyOverrides(config: Config, overrides: ConfigOverrides): Conf
   if (overrides.http !== undefined) {
     const address = parseAddress(overrides.http);
     if ("error" in address) problem("--http", address.error);
-    else http = address;
+    else http = { ...config.http, ...address }; // keeps the config's http.auth
   }
 
   let log = config.log;

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { DEFAULT_LIMITS } from "../options.ts";
-import type { Limits } from "../options.ts";
+import { DEFAULT_CAPABILITIES, DEFAULT_LIMITS } from "../options.ts";
+import type { Capabilities, Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
 
 /** Kinds of MQTT listener the config accepts. */
@@ -24,12 +24,52 @@ export interface ListenerConfig {
   readonly port: number;
   /** HTTP path of a WebSocket listener (default `/mqtt`); undefined for tcp. */
   readonly path?: string;
+  /** TLS: a tcp listener becomes MQTT over TLS, a ws listener WSS. Undefined for plain ones. */
+  readonly tls?: ListenerTlsConfig;
+  /** Most connections open at once on this listener; undefined (or 0) for no limit. */
+  readonly maxConnections?: number;
+  /** This listener's own authentication, used instead of the top-level `auth` for its clients. */
+  readonly auth?: AuthConfig;
 }
+
+/**
+ * The TLS of one listener, with PEM file paths as written in the config (the CLI reads them relative to the
+ * config file's folder).
+ */
+export interface ListenerTlsConfig {
+  /** Server certificate chain file (PEM). */
+  readonly cert: string;
+  /** Private key file (PEM). */
+  readonly key: string;
+  /** CA file (PEM): when set, clients must present a certificate signed by it. */
+  readonly clientCa?: string;
+  /** Take the user name from the client certificate's common name (Mosquitto's use_identity_as_username). */
+  readonly useIdentityAsUsername: boolean;
+}
+
+/**
+ * Who may use the dashboard and the HTTP API: a bearer token, basic auth, or both. Healthz and readyz stay open.
+ */
+export interface HttpAuthConfig {
+  /** `Authorization: Bearer TOKEN`; at least {@link MIN_HTTP_TOKEN_LENGTH} characters. */
+  readonly token?: string;
+  /** Basic auth user name (given with `password`). */
+  readonly username?: string;
+  /** Basic auth password (given with `username`). */
+  readonly password?: string;
+  /** True: reading (the page, GET requests, /metrics) needs no credentials; changes still do. Default false. */
+  readonly publicRead: boolean;
+}
+
+/** The shortest bearer token the config accepts. */
+export const MIN_HTTP_TOKEN_LENGTH = 16;
 
 /** The dashboard / HTTP API listener. */
 export interface HttpConfig {
   readonly host: string;
   readonly port: number;
+  /** Credentials; undefined leaves the dashboard open to whoever can reach its address. */
+  readonly auth?: HttpAuthConfig;
 }
 
 /** Which authentication hook to install. */
@@ -46,9 +86,24 @@ export interface Config {
   readonly http?: HttpConfig;
   readonly auth: AuthConfig;
   readonly limits: Readonly<Limits>;
+  /** What the broker offers (advertised to MQTT 5 clients, enforced for all). */
+  readonly capabilities: Readonly<Capabilities>;
+  /** Persistence. */
+  readonly storage: StorageConfig;
   /** `$SYS` publication interval in seconds; 0 turns it off. */
   readonly sys: { readonly interval: number };
   readonly log: { readonly level: LogLevel; readonly format: "text" | "json" };
+}
+
+/** `storage`: where sessions and messages are kept. */
+export interface StorageConfig {
+  readonly type: "memory" | "denokv";
+  /** Database file for `denokv` (relative paths are relative to the config file). */
+  readonly path?: string;
+  /** Acknowledge QoS 1/2 only once durable. */
+  readonly durableAcks: boolean;
+  /** Longest delay (ms) before a batch of changes is written. */
+  readonly maxDelay: number;
 }
 
 /** Log levels accepted by `log.level`. */
@@ -56,7 +111,7 @@ export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"
 
 /** Defaults of the WebSocket path and of the `http` address when the `http` key is present. */
 export const DEFAULT_WS_PATH = "/mqtt";
-/** The dashboard binds to loopback unless told otherwise: it has no login of its own yet. */
+/** The dashboard binds to loopback unless told otherwise: without `http.auth` it has no login. */
 export const DEFAULT_HTTP: HttpConfig = Object.freeze({ host: "127.0.0.1", port: 8080 });
 
 /** What a config file gets for each key it leaves out. */
@@ -67,18 +122,21 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   http: undefined,
   auth: Object.freeze({ type: "deny" } as const),
   limits: DEFAULT_LIMITS,
+  capabilities: DEFAULT_CAPABILITIES,
+  storage: Object.freeze({ type: "memory", durableAcks: true, maxDelay: 5 } as const),
   sys: Object.freeze({ interval: 10 }),
   log: Object.freeze({ level: "info", format: "text" } as const),
 });
 
 /**
  * The configuration the CLI uses when it is given no config file: local connections only, every client
- * allowed. Safe because nothing outside this machine can reach it.
+ * allowed, the dashboard on 127.0.0.1:8080. Safe because nothing outside this machine can reach it.
  */
 export const LOCAL_CONFIG: Config = Object.freeze({
   ...DEFAULT_CONFIG,
   listeners: Object.freeze([
     Object.freeze({ type: "tcp", id: "tcp1", host: "127.0.0.1", port: 1883 } as const),
   ]),
+  http: DEFAULT_HTTP,
   auth: Object.freeze({ type: "allow" } as const),
 });

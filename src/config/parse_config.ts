@@ -4,17 +4,15 @@
  */
 
 import { Checker } from "./checker.ts";
-import { DEFAULT_CONFIG, DEFAULT_HTTP, DEFAULT_WS_PATH, LOG_LEVELS } from "./config.ts";
-import type { AuthConfig, Config, HttpConfig, ListenerConfig, ListenerType } from "./config.ts";
-import { formatAddress, parseAddress } from "./address.ts";
-import type { HostPort } from "./address.ts";
+import { DEFAULT_CONFIG, DEFAULT_HTTP, LOG_LEVELS, MIN_HTTP_TOKEN_LENGTH } from "./config.ts";
+import type { Config, HttpAuthConfig, HttpConfig, ListenerConfig, StorageConfig } from "./config.ts";
+import { formatAddress } from "./address.ts";
 import { readYaml } from "./yaml_source.ts";
-import type { KeyPath } from "./yaml_source.ts";
-import type { Limits } from "../options.ts";
+import { checkAddress, parseAuth, parseListeners } from "./parse_listeners.ts";
+import { type Capabilities, DEFAULT_CAPABILITIES, type Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
 
-const TOP_KEYS = ["listeners", "http", "auth", "limits", "sys", "log"];
-const LISTENER_TYPES: readonly ListenerType[] = ["tcp", "ws"];
+const TOP_KEYS = ["listeners", "http", "auth", "limits", "capabilities", "storage", "sys", "log"];
 const MAX_COUNT = 10_000_000;
 
 /** Accepted range of each limit. Kept within what `resolveLimits` accepts. */
@@ -61,92 +59,54 @@ export function parseConfig(text: string, source: string): Config {
   const http = "http" in top ? parseHttp(check, top.http) : undefined;
   const auth = "auth" in top ? parseAuth(check, top.auth) : DEFAULT_CONFIG.auth;
   const limits = parseLimits(check, top.limits);
+  const capabilities = parseCapabilities(check, top.capabilities);
+  const storage = parseStorage(check, top.storage, source);
   const sys = parseSys(check, top.sys);
   const log = parseLog(check, top.log);
   if (http) checkAddressClash(check, listeners, http);
 
   check.throwIfAny();
-  return { listeners, http, auth, limits, sys, log };
-}
-
-function parseListeners(check: Checker, value: unknown): ListenerConfig[] {
-  const items = check.list(value, ["listeners"]);
-  if (!items) return [];
-  if (items.length === 0) check.problem(["listeners"], "expected at least one listener");
-  const out: ListenerConfig[] = [];
-  const counters: Record<string, number> = {};
-  const ids = new Map<string, number>();
-  items.forEach((item, i) => {
-    const path = ["listeners", i];
-    const map = check.mapping(item, path, ["type", "id", "address", "path"]);
-    if (!map) return;
-    const type = "type" in map ? check.oneOf(map.type, [...path, "type"], LISTENER_TYPES) : undefined;
-    if (!("type" in map)) check.problem(path, `missing key "type" (one of ${LISTENER_TYPES.join(", ")})`);
-    counters[type ?? "?"] = (counters[type ?? "?"] ?? 0) + 1;
-    const id = "id" in map ? check.string(map.id, [...path, "id"]) : `${type}${counters[type ?? "?"]}`;
-    if (id !== undefined) {
-      const first = ids.get(id);
-      if (first !== undefined) {
-        check.problem([...path, "id"], `duplicate id "${id}" (also listeners[${first}])`);
-      } else ids.set(id, i);
-    }
-    const address = "address" in map ? checkAddress(check, map.address, [...path, "address"]) : undefined;
-    if (!("address" in map)) check.problem(path, `missing key "address" (e.g. "0.0.0.0:1883")`);
-    let wsPath: string | undefined;
-    if ("path" in map) {
-      if (type === "tcp") check.problem([...path, "path"], "only ws listeners take a path");
-      wsPath = check.string(map.path, [...path, "path"]);
-      if (wsPath !== undefined && !wsPath.startsWith("/")) {
-        check.problem(
-          [...path, "path"],
-          `expected a path starting with "/", received ${JSON.stringify(wsPath)}`,
-        );
-      }
-    }
-    if (type === undefined || id === undefined || address === undefined) return;
-    out.push(
-      type === "ws" ? { type, id, ...address, path: wsPath ?? DEFAULT_WS_PATH } : { type, id, ...address },
-    );
-  });
-  const seen = new Map<string, number>();
-  out.forEach((l, i) => {
-    if (l.port === 0) return;
-    const key = formatAddress(l);
-    const first = seen.get(key);
-    if (first !== undefined) {
-      check.problem(["listeners", i, "address"], `address ${key} is already used by listeners[${first}]`);
-    } else seen.set(key, i);
-  });
-  return out;
+  return { listeners, http, auth, limits, capabilities, storage, sys, log };
 }
 
 function parseHttp(check: Checker, value: unknown): HttpConfig | undefined {
-  const map = check.mapping(value, ["http"], ["address"]);
+  const map = check.mapping(value, ["http"], ["address", "auth"]);
   if (!map) return undefined;
-  if (!("address" in map)) return DEFAULT_HTTP;
-  return checkAddress(check, map.address, ["http", "address"]);
+  const address = "address" in map ? checkAddress(check, map.address, ["http", "address"]) : DEFAULT_HTTP;
+  const auth = "auth" in map ? parseHttpAuth(check, map.auth) : undefined;
+  if (address === undefined) return undefined;
+  return auth === undefined ? { host: address.host, port: address.port } : { ...address, auth };
 }
 
-function parseAuth(check: Checker, value: unknown): AuthConfig {
-  const map = check.mapping(value, ["auth"], ["type", "file"]);
-  if (!map) return DEFAULT_CONFIG.auth;
-  if (!("type" in map)) {
-    check.problem(["auth"], `missing key "type" (one of allow, deny, file)`);
-    return DEFAULT_CONFIG.auth;
+/** `http.auth`: a bearer token and/or basic auth credentials, and whether reading is public. */
+function parseHttpAuth(check: Checker, value: unknown): HttpAuthConfig | undefined {
+  const path = ["http", "auth"];
+  const map = check.mapping(value, path, ["token", "username", "password", "publicRead"]);
+  if (!map) return undefined;
+  const token = "token" in map ? check.string(map.token, [...path, "token"]) : undefined;
+  if (token !== undefined && token.length < MIN_HTTP_TOKEN_LENGTH) {
+    check.problem(
+      [...path, "token"],
+      `expected at least ${MIN_HTTP_TOKEN_LENGTH} characters, received ${token.length}`,
+    );
   }
-  const type = check.oneOf(map.type, ["auth", "type"], ["allow", "deny", "file"] as const);
-  if (type === "file") {
-    if (!("file" in map)) {
-      check.problem(["auth"], `missing key "file" (the users file, e.g. "./users.yaml")`);
-      return DEFAULT_CONFIG.auth;
-    }
-    const file = check.string(map.file, ["auth", "file"]);
-    return file === undefined ? DEFAULT_CONFIG.auth : { type, file };
+  const username = "username" in map ? check.string(map.username, [...path, "username"]) : undefined;
+  if (username?.includes(":")) {
+    check.problem([...path, "username"], `a basic auth user name cannot contain ":"`);
   }
-  if ("file" in map && type !== undefined) {
-    check.problem(["auth", "file"], `only auth type "file" takes a file`);
+  const password = "password" in map ? check.string(map.password, [...path, "password"]) : undefined;
+  if (("username" in map) !== ("password" in map)) {
+    check.problem(path, `basic auth needs both "username" and "password"`);
   }
-  return type === undefined ? DEFAULT_CONFIG.auth : { type };
+  if (!("token" in map) && !("username" in map) && !("password" in map)) {
+    check.problem(path, `expected "token" or "username" and "password"`);
+  }
+  const publicRead = "publicRead" in map ? check.boolean(map.publicRead, [...path, "publicRead"]) : false;
+  return {
+    ...(token === undefined ? {} : { token }),
+    ...(username === undefined || password === undefined ? {} : { username, password }),
+    publicRead: publicRead ?? false,
+  };
 }
 
 function parseLimits(check: Checker, value: unknown): Limits {
@@ -162,6 +122,50 @@ function parseLimits(check: Checker, value: unknown): Limits {
     if (n !== undefined) (limits as unknown as Record<string, number>)[key] = n;
   }
   return limits;
+}
+
+function parseCapabilities(check: Checker, value: unknown): Capabilities {
+  const caps: Capabilities = { ...DEFAULT_CAPABILITIES };
+  if (value === undefined) return caps;
+  const map = check.mapping(value, ["capabilities"], Object.keys(DEFAULT_CAPABILITIES));
+  if (!map) return caps;
+  for (const [key, raw] of Object.entries(map)) {
+    if (key === "maximumQoS") {
+      const q = check.wholeNumber(raw, ["capabilities", key], 0, 2);
+      if (q !== undefined) caps.maximumQoS = q as 0 | 1 | 2;
+      continue;
+    }
+    const b = check.boolean(raw, ["capabilities", key]);
+    if (b !== undefined) (caps as unknown as Record<string, boolean>)[key] = b;
+  }
+  return caps;
+}
+
+/** `storage`: `memory` (nothing kept across restarts, the default) or `denokv` with a file path. */
+function parseStorage(check: Checker, value: unknown, _source: string): StorageConfig {
+  if (value === undefined) return DEFAULT_CONFIG.storage;
+  const map = check.mapping(value, ["storage"], ["type", "path", "durableAcks", "maxDelay"]);
+  if (!map) return DEFAULT_CONFIG.storage;
+  const type = "type" in map
+    ? check.oneOf(map.type, ["storage", "type"], ["memory", "denokv"] as const)
+    : "memory";
+  const path = "path" in map ? check.string(map.path, ["storage", "path"]) : undefined;
+  if (type === "denokv" && path === undefined && !("path" in map)) {
+    check.problem(["storage"], `type "denokv" needs a "path" to the database file`);
+  }
+  if (type === "memory" && "path" in map) check.problem(["storage", "path"], `only used with type "denokv"`);
+  const durableAcks = "durableAcks" in map
+    ? check.boolean(map.durableAcks, ["storage", "durableAcks"])
+    : true;
+  const maxDelay = "maxDelay" in map
+    ? check.wholeNumber(map.maxDelay, ["storage", "maxDelay"], 0, 10_000)
+    : 5;
+  return {
+    type: type ?? "memory",
+    ...(path === undefined ? {} : { path }),
+    durableAcks: durableAcks ?? true,
+    maxDelay: maxDelay ?? 5,
+  };
 }
 
 function parseSys(check: Checker, value: unknown): Config["sys"] {
@@ -184,21 +188,6 @@ function parseLog(check: Checker, value: unknown): Config["log"] {
     ? check.oneOf(map.format, ["log", "format"], ["text", "json"] as const)
     : undefined;
   return { level: level ?? DEFAULT_CONFIG.log.level, format: format ?? DEFAULT_CONFIG.log.format };
-}
-
-function checkAddress(check: Checker, value: unknown, path: KeyPath): HostPort | undefined {
-  // A bare number (`address: 1883`) is read by YAML as an integer: accept it as a port.
-  const text = typeof value === "number" && Number.isInteger(value) ? String(value) : value;
-  if (typeof text !== "string") {
-    check.string(text, path);
-    return undefined;
-  }
-  const parsed = parseAddress(text);
-  if ("error" in parsed) {
-    check.problem(path, parsed.error);
-    return undefined;
-  }
-  return parsed;
 }
 
 function checkAddressClash(check: Checker, listeners: readonly ListenerConfig[], http: HttpConfig): void {

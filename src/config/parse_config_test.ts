@@ -130,7 +130,7 @@ describe("parseConfig errors", () => {
       'config.yaml:10: log.level: expected one of debug, info, warn, error, silent, received "loud"',
       'config.yaml:11: log.format: expected one of text, json, received "xml"',
       'config.yaml:12: auth: missing key "file" (the users file, e.g. "./users.yaml")',
-      "config.yaml:13: extra: unknown key; expected one of listeners, http, auth, limits, sys, log",
+      "config.yaml:13: extra: unknown key; expected one of listeners, http, auth, limits, capabilities, storage, sys, log",
     ]);
   });
 
@@ -214,5 +214,42 @@ http: { address: "127.0.0.1:1884" }
         },
       ]);
     }
+  });
+});
+
+describe("config: capabilities and storage", () => {
+  it("reads capabilities and a Deno KV storage, with defaults for the rest", () => {
+    const config = parseConfig(
+      "capabilities:\n  maximumQoS: 1\n  retainAvailable: false\nstorage:\n  type: denokv\n  path: ./data/comqtt.kv\n",
+      "c.yaml",
+    );
+    assert.equal(config.capabilities.maximumQoS, 1);
+    assert.equal(config.capabilities.retainAvailable, false);
+    assert.equal(config.capabilities.sharedSubscriptionAvailable, true);
+    assert.deepEqual(config.storage, {
+      type: "denokv",
+      path: "./data/comqtt.kv",
+      durableAcks: true,
+      maxDelay: 5,
+    });
+  });
+
+  it("defaults to memory storage and every capability on", () => {
+    const config = parseConfig("", "c.yaml");
+    assert.equal(config.storage.type, "memory");
+    assert.equal(config.capabilities.maximumQoS, 2);
+  });
+
+  it("names bad capability and storage keys with their lines", () => {
+    assert.throws(
+      () =>
+        parseConfig("capabilities:\n  maximumQoS: 3\n  retain: true\nstorage:\n  type: denokv\n", "c.yaml"),
+      (err: Error) => {
+        assert.match(err.message, /c\.yaml:2: capabilities\.maximumQoS: expected a whole number from 0 to 2/);
+        assert.match(err.message, /c\.yaml:3: capabilities\.retain: unknown key/);
+        assert.match(err.message, /storage: type "denokv" needs a "path"/);
+        return true;
+      },
+    );
   });
 });

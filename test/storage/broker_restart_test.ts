@@ -162,7 +162,10 @@ for (const make of [memoryBackend, kvBackend]) {
           retain: true,
           properties: { messageExpiryInterval: 5 },
         });
-        await p.expect("puback");
+        // The write-behind batches on the broker's (fake) clock: move it until the durable PUBACK comes.
+        const ack = p.expect("puback");
+        const ticking = setInterval(() => clock.advance(5), 5);
+        await ack.finally(() => clearInterval(ticking));
         await broker.close();
 
         clock.advance(11_000);

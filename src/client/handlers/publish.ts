@@ -184,11 +184,12 @@ function finish(client: Client, packet: PublishPacket, message: Message | null):
   if (client.state === "closed") return;
   // Route before acknowledging: once PUBACK/PUBREC is sent the message is in every matching session [MQTT-4.5.0-1].
   const deliveries = message === null ? 0 : client.broker.route(message, client);
-  acknowledge(
-    client,
-    packet,
-    deliveries === 0 && client.protocolVersion === 5 ? RC.noMatchingSubscribers : RC.success,
-  );
+  const code = deliveries === 0 && client.protocolVersion === 5 ? RC.noMatchingSubscribers : RC.success;
+  if (packet.qos === 0) return;
+  // Remember an inbound QoS 2 id from now on, so that a re-sent PUBLISH is not delivered twice [MQTT-4.3.3-2].
+  if (packet.qos === 2) client.session!.addIncoming(packet.packetId!);
+  // With storage, PUBACK/PUBREC go once the message is durable in every persistent session it reached.
+  client.acknowledgeWhenDurable(() => acknowledge(client, packet, code, false));
 }
 
 /** PUBACK for QoS 1, PUBREC for QoS 2, nothing for QoS 0 [MQTT-3.3.4-1], with the packet's id [MQTT-2.3.1-6]. */
