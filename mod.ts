@@ -36,6 +36,8 @@ export type {
 export { AllowHook } from "./src/hooks/auth/allow_hook.ts";
 export { DenyHook } from "./src/hooks/auth/deny_hook.ts";
 export { FileAuthHook } from "./src/hooks/auth/file_auth_hook.ts";
+export { ListenerAuthHook } from "./src/hooks/auth/listener_auth_hook.ts";
+export type { ListenerAuthHookOptions } from "./src/hooks/auth/listener_auth_hook.ts";
 export type { FileAuthHookOptions } from "./src/hooks/auth/file_auth_hook.ts";
 export { hashPassword, verifyPassword } from "./src/hooks/auth/password.ts";
 export { MqttError } from "./src/errors.ts";
@@ -57,5 +59,18 @@ export type { MemoryPeer } from "./src/transport/memory.ts";
 export { parseConfig } from "./src/config/parse_config.ts";
 export { ConfigError } from "./src/config/config_error.ts";
 export type { Config } from "./src/config/config.ts";
-export { createTcpListener, runtimeName, runtimeVersion } from "./adapters/mod.ts";
-export type { TcpListenerOptions } from "./adapters/mod.ts";
+export {
+  createTcpListener,
+  createTlsListener,
+  createWsListener,
+  runtimeName,
+  runtimeVersion,
+} from "./adapters/mod.ts";
+export type {
+  ListenerLimitOptions,
+  Pem,
+  TcpListenerOptions,
+  TlsListenerOptions,
+  TlsOptions,
+  WsListenerOptions,
+} from "./adapters/mod.ts";

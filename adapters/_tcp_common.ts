@@ -4,9 +4,10 @@
  */
 
 import { DEFAULT_HIGH_WATER_MARK } from "./_outbox.ts";
+import type { ListenerLimitOptions } from "./_limit.ts";
 
 /** Options of every adapter's `createTcpListener`. */
-export interface TcpListenerOptions {
+export interface TcpListenerOptions extends ListenerLimitOptions {
   /** Listener id, unique within a broker. Default `tcp`. */
   id?: string;
   /** Interface to bind. Default `0.0.0.0` (the CLI passes `127.0.0.1` when it runs without a config). */
@@ -31,29 +32,43 @@ export interface ResolvedTcpOptions {
  */
 export const END_LINGER_MS = 5_000;
 
-/** Fill in defaults and reject nonsense with a RangeError/TypeError that names the option. */
-export function resolveTcpOptions(options: TcpListenerOptions = {}): ResolvedTcpOptions {
-  const { id = "tcp", host = "0.0.0.0", port = 1883, highWaterMark = DEFAULT_HIGH_WATER_MARK } = options;
+/**
+ * Fill in defaults and reject nonsense with a RangeError/TypeError that names the option.
+ * `kind` names the listener in messages (`TCP`, `TLS`, `WebSocket`) and, lower-cased, is the default id.
+ */
+export function resolveTcpOptions(
+  options: TcpListenerOptions = {},
+  kind = "TCP",
+  defaultPort = 1883,
+): ResolvedTcpOptions {
+  const {
+    id = kind.toLowerCase(),
+    host = "0.0.0.0",
+    port = defaultPort,
+    highWaterMark = DEFAULT_HIGH_WATER_MARK,
+  } = options;
   if (typeof id !== "string" || id === "") {
     throw new TypeError(
-      `Cannot create TCP listener: id must be a non-empty string, received ${JSON.stringify(id)}`,
+      `Cannot create ${kind} listener: id must be a non-empty string, received ${JSON.stringify(id)}`,
     );
   }
   if (typeof host !== "string" || host === "") {
     throw new TypeError(
-      `Cannot create TCP listener "${id}": host must be a non-empty string, received ${JSON.stringify(host)}`,
+      `Cannot create ${kind} listener "${id}": host must be a non-empty string, received ${
+        JSON.stringify(host)
+      }`,
     );
   }
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new RangeError(
-      `Cannot create TCP listener "${id}": port must be a whole number from 0 to 65535, received ${
+      `Cannot create ${kind} listener "${id}": port must be a whole number from 0 to 65535, received ${
         JSON.stringify(port)
       }`,
     );
   }
   if (!Number.isInteger(highWaterMark) || highWaterMark < 1) {
     throw new RangeError(
-      `Cannot create TCP listener "${id}": highWaterMark must be a whole number >= 1, received ${
+      `Cannot create ${kind} listener "${id}": highWaterMark must be a whole number >= 1, received ${
         JSON.stringify(highWaterMark)
       }`,
     );

@@ -16,8 +16,13 @@
 
 import type { Listener } from "../src/transport/connection.ts";
 import type { TcpListenerOptions } from "./_tcp_common.ts";
+import type { TlsListenerOptions } from "./_tls_common.ts";
+import type { WsListenerOptions } from "./_ws_common.ts";
 
 export type { TcpListenerOptions } from "./_tcp_common.ts";
+export type { Pem, TlsListenerOptions, TlsOptions } from "./_tls_common.ts";
+export type { WsListenerOptions } from "./_ws_common.ts";
+export type { ListenerLimitOptions } from "./_limit.ts";
 export { DEFAULT_HIGH_WATER_MARK } from "./_outbox.ts";
 
 /** The runtimes comqtt-ts runs on. */
@@ -62,5 +67,95 @@ export async function createTcpListener(options: TcpListenerOptions = {}): Promi
       return (await import("./bun/tcp.ts")).createTcpListener(options);
     default:
       return (await import("./node/tcp.ts")).createTcpListener(options);
+  }
+}
+
+/**
+ * Create an MQTT-over-TLS listener (default port 8883) with the running runtime's adapter (`Deno.listenTls`,
+ * `Bun.listen({ tls })`, `node:tls`). With `tls.clientCa`, every client must present a certificate signed by
+ * that CA; Deno then uses node:tls, as Deno.listenTls cannot ask for client certificates.
+ *
+ * @example
+ * ```ts
+ * const listener = await createTlsListener({
+ *   port: 8883,
+ *   tls: { cert: await readFile("server.crt", "utf8"), key: await readFile("server.key", "utf8") },
+ * });
+ * ```
+ */
+export async function createTlsListener(options: TlsListenerOptions): Promise<Listener> {
+  switch (runtimeName()) {
+    case "deno":
+      return (await import("./deno/tls.ts")).createTlsListener(options);
+    case "bun":
+      return (await import("./bun/tls.ts")).createTlsListener(options);
+    default:
+      return (await import("./node/tls.ts")).createTlsListener(options);
+  }
+}
+
+/**
+ * Create an MQTT-over-WebSocket listener (default port 1882, path `/mqtt`; WSS on 8884 with `tls`) with the
+ * running runtime's server (`Deno.upgradeWebSocket`, `Bun.serve`, the `ws` package). With `tls.clientCa`, Deno
+ * and Bun use the `ws` adapter, as their servers cannot show the client certificate.
+ *
+ * @example
+ * ```ts
+ * const listener = await createWsListener({ host: "0.0.0.0", port: 1882, path: "/mqtt" });
+ * ```
+ */
+export async function createWsListener(options: WsListenerOptions = {}): Promise<Listener> {
+  switch (runtimeName()) {
+    case "deno":
+      return (await import("./deno/ws.ts")).createWsListener(options);
+    case "bun":
+      return (await import("./bun/ws.ts")).createWsListener(options);
+    default:
+      return (await import("./node/ws.ts")).createWsListener(options);
+  }
+}
+
+import type { FetchApp, HttpServer, HttpServerOptions } from "./_http_common.ts";
+export type { FetchApp, HttpServer, HttpServerOptions } from "./_http_common.ts";
+
+/**
+ * Create an HTTP server for a fetch app (the Hono dashboard) with the running runtime's server (`Deno.serve`,
+ * `Bun.serve`, `@hono/node-server`). Nothing is bound until the server's `listen()`.
+ *
+ * @example
+ * ```ts
+ * const server = await createHttpServer({ fetch: () => new Response("ok") }, { host: "127.0.0.1", port: 0 });
+ * await server.listen();
+ * await server.close();
+ * ```
+ */
+export async function createHttpServer(
+  app: FetchApp,
+  options: HttpServerOptions = {},
+): Promise<HttpServer> {
+  switch (runtimeName()) {
+    case "deno":
+      return (await import("./deno/http.ts")).createHttpServer(app, options);
+    case "bun":
+      return (await import("./bun/http.ts")).createHttpServer(app, options);
+    default:
+      return (await import("./node/http.ts")).createHttpServer(app, options);
+  }
+}
+
+import type { Storage } from "../src/storage/storage.ts";
+
+/**
+ * Open the Deno KV database file at `path` as broker storage with the runtime's KV: `Deno.openKv` on Deno,
+ * `@deno/kv` on Bun and Node. A file that is not a KV database rejects here; damaged records reject at `load()`.
+ */
+export async function openKvStorage(path: string): Promise<Storage> {
+  switch (runtimeName()) {
+    case "deno":
+      return (await import("./deno/kv.ts")).openKvStorage(path);
+    case "bun":
+      return (await import("./bun/kv.ts")).openKvStorage(path);
+    default:
+      return (await import("./node/kv.ts")).openKvStorage(path);
   }
 }

@@ -9,7 +9,7 @@ step() { printf '\n=== %s\n' "$*"; }
 step "tsc --noEmit"
 tsc -p .
 step "deno check"
-deno check mod.ts main.ts adapters/deno/tcp.ts adapters/node/tcp.ts
+deno check mod.ts main.ts adapters/deno/tcp.ts adapters/node/tcp.ts adapters/deno/tls.ts adapters/deno/ws.ts adapters/node/tls.ts adapters/node/ws.ts
 step "deno lint"
 deno lint
 step "deno fmt --check"

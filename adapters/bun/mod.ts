@@ -4,3 +4,6 @@
  */
 
 export { createTcpListener, type TcpListenerOptions } from "./tcp.ts";
+export { createTlsListener, type TlsListenerOptions } from "./tls.ts";
+export { createWsListener, type WsListenerOptions } from "./ws.ts";
+export { createHttpServer, type HttpServer, type HttpServerOptions } from "./http.ts";

@@ -8,6 +8,7 @@
 
 import type { Accept, Connection, ConnectionHandler, Listener } from "../../src/transport/connection.ts";
 import { Outbox } from "../_outbox.ts";
+import { resolveLimitOptions, withConnectionLimit } from "../_limit.ts";
 import {
   asError,
   END_LINGER_MS,
@@ -71,7 +72,10 @@ function bun(): BunApi {
  * ```
  */
 export function createTcpListener(options: TcpListenerOptions = {}): Listener {
-  return new BunTcpListener(resolveTcpOptions(options));
+  return withConnectionLimit(
+    new BunTcpListener(resolveTcpOptions(options)),
+    resolveLimitOptions(options, `TCP listener "${options.id ?? "tcp"}"`),
+  );
 }
 
 class BunTcpListener implements Listener {
@@ -148,7 +152,8 @@ class BunTcpListener implements Listener {
   }
 }
 
-class BunTcpConnection implements Connection {
+/** One accepted socket as a {@link Connection}; the TLS listener reuses it for secure sockets. */
+export class BunTcpConnection implements Connection {
   readonly remoteAddress: string;
   #socket: BunSocket;
   #outbox: Outbox;

@@ -10,6 +10,7 @@
 
 import type { Accept, Connection, ConnectionHandler, Listener } from "../../src/transport/connection.ts";
 import { Outbox } from "../_outbox.ts";
+import { resolveLimitOptions, withConnectionLimit } from "../_limit.ts";
 import {
   asError,
   END_LINGER_MS,
@@ -70,7 +71,10 @@ const ACCEPT_RETRY_MS = 50;
  * ```
  */
 export function createTcpListener(options: TcpListenerOptions = {}): Listener {
-  return new DenoTcpListenerAdapter(resolveTcpOptions(options));
+  return withConnectionLimit(
+    new DenoTcpListenerAdapter(resolveTcpOptions(options)),
+    resolveLimitOptions(options, `TCP listener "${options.id ?? "tcp"}"`),
+  );
 }
 
 class DenoTcpListenerAdapter implements Listener {
@@ -162,7 +166,8 @@ function closeQuietly(conn: DenoTcpConn): void {
   }
 }
 
-class DenoTcpConnection implements Connection {
+/** One accepted socket as a {@link Connection}; the TLS listener reuses it for secure sockets. */
+export class DenoTcpConnection implements Connection {
   readonly remoteAddress: string;
   #conn: DenoTcpConn;
   #outbox: Outbox;

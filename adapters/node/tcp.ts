@@ -11,6 +11,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 import type { Accept, Connection, ConnectionHandler, Listener } from "../../src/transport/connection.ts";
 import { Outbox } from "../_outbox.ts";
+import { resolveLimitOptions, withConnectionLimit } from "../_limit.ts";
 import {
   asError,
   END_LINGER_MS,
@@ -35,7 +36,10 @@ export type { TcpListenerOptions } from "../_tcp_common.ts";
  * ```
  */
 export function createTcpListener(options: TcpListenerOptions = {}): Listener {
-  return new NodeTcpListener(resolveTcpOptions(options));
+  return withConnectionLimit(
+    new NodeTcpListener(resolveTcpOptions(options)),
+    resolveLimitOptions(options, `TCP listener "${options.id ?? "tcp"}"`),
+  );
 }
 
 class NodeTcpListener implements Listener {
@@ -117,7 +121,8 @@ class NodeTcpListener implements Listener {
   }
 }
 
-class NodeTcpConnection implements Connection {
+/** One accepted socket as a {@link Connection}; the TLS listener reuses it for secure sockets. */
+export class NodeTcpConnection implements Connection {
   readonly remoteAddress: string;
   #socket: Socket;
   #outbox: Outbox;

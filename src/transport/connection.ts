@@ -39,6 +39,11 @@ export interface AcceptInfo {
   readonly listener: string;
   /** Common name of a verified TLS client certificate, when there is one. */
   readonly certificateCommonName?: string;
+  /**
+   * True when the listener takes the user name from the certificate (Mosquitto's `use_identity_as_username`):
+   * the client's user name is then {@link certificateCommonName}, whatever its CONNECT says.
+   */
+  readonly useIdentityAsUsername?: boolean;
 }
 
 /** Called by a listener for each accepted connection; returns the handler to feed. */

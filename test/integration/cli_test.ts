@@ -124,7 +124,10 @@ function cli(args: string[], options: { input?: string } = {}): Run {
   return start(process.execPath, [...cliCommand(), ...args], options);
 }
 
-/** Start the broker CLI and return it with the port it bound. */
+/**
+ * Start the broker CLI and return it with the port it bound. Runs without a config pass `--http 127.0.0.1:0`:
+ * the dashboard would otherwise take the fixed port 8080.
+ */
 async function startBroker(args: string[]): Promise<{ run: Run; port: number }> {
   const run = cli(args);
   const m = await run.waitFor(/listening id=\S+ protocol=tcp address=127\.0\.0\.1:(\d+)/);
@@ -167,7 +170,7 @@ after(async () => {
 
 describe("CLI", () => {
   it("without a config: loopback only, anonymous allowed and said so; a message goes through; SIGINT exits 0", async () => {
-    const { run, port } = await startBroker(["--tcp", "127.0.0.1:0"]);
+    const { run, port } = await startBroker(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"]);
     try {
       assert.match(run.output(), /anonymous clients are allowed and only local connections are accepted/);
       const r = await pubSub(port, { message: "hello-anonymous" });
@@ -184,7 +187,7 @@ describe("CLI", () => {
   });
 
   it("SIGTERM stops it cleanly with exit code 0", async () => {
-    const { run } = await startBroker(["--tcp", "127.0.0.1:0"]);
+    const { run } = await startBroker(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"]);
     try {
       signal(run, "SIGTERM");
       const end = await finish(run);
@@ -292,9 +295,9 @@ describe("CLI", () => {
   });
 
   it("an address in use makes the second broker exit 1", async () => {
-    const { run, port } = await startBroker(["--tcp", "127.0.0.1:0"]);
+    const { run, port } = await startBroker(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"]);
     try {
-      const second = await finish(cli(["--tcp", `127.0.0.1:${port}`]), STARTUP_MS);
+      const second = await finish(cli(["--tcp", `127.0.0.1:${port}`, "--http", "127.0.0.1:0"]), STARTUP_MS);
       assert.equal(second.code, 1, second.output);
       assert.match(second.output, /cannot start/);
       signal(run, "SIGINT");

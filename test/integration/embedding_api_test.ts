@@ -57,7 +57,10 @@ describe("embedding API", () => {
   it("lists sessions and subscriptions, deletes retained messages and disconnects clients", async () => {
     const broker = testBroker();
     const sub = RawClient.memory(broker);
-    await sub.connect({ clientId: "watcher", will: { topic: "wills/watcher", payload: "gone", qos: 0, retain: true } });
+    await sub.connect({
+      clientId: "watcher",
+      will: { topic: "wills/watcher", payload: "gone", qos: 0, retain: true },
+    });
     await sub.subscribe([["a/#", 1], ["b", 0]]);
     assert.deepEqual(
       [...broker.subscriptions()].map((s) => [s.clientId, s.filter, s.qos]).sort(),

@@ -1,0 +1,105 @@
+/**
+ * HTTP server on `Bun.serve`, serving a Web-standard fetch app (the Hono dashboard).
+ * @module
+ */
+
+import {
+  alreadyListening,
+  type FetchApp,
+  type HttpServer,
+  type HttpServerOptions,
+  type ResolvedHttpOptions,
+  resolveHttpOptions,
+} from "../_http_common.ts";
+import { hostPort, listenError } from "../_tcp_common.ts";
+
+export type { FetchApp, HttpServer, HttpServerOptions } from "../_http_common.ts";
+
+// The few Bun APIs used, declared structurally so this file needs no Bun type library (and deno check passes).
+interface BunHttpServer {
+  readonly port: number;
+  readonly hostname: string;
+  stop(closeActiveConnections?: boolean): Promise<void> | void;
+}
+interface BunServeApi {
+  serve(options: {
+    hostname: string;
+    port: number;
+    idleTimeout: number;
+    fetch(request: Request): Response | Promise<Response>;
+    error(error: Error): Response;
+  }): BunHttpServer;
+}
+
+function bun(): BunServeApi {
+  return (globalThis as unknown as { Bun: BunServeApi }).Bun;
+}
+
+/**
+ * Seconds a connection may stay silent. Bun's default (10 s) would cut a Server-Sent Events stream between two
+ * events if the app ever sent them less often; the dashboard sends one every second.
+ */
+const IDLE_TIMEOUT_S = 120;
+
+/**
+ * Create an HTTP server on `Bun.serve`. Nothing is bound until `listen()`.
+ *
+ * @example
+ * ```ts
+ * const server = createHttpServer({ fetch: () => new Response("ok") }, { host: "127.0.0.1", port: 0 });
+ * await server.listen();
+ * await server.close();
+ * ```
+ */
+export function createHttpServer(app: FetchApp, options: HttpServerOptions = {}): HttpServer {
+  return new BunHttpServerAdapter(app, resolveHttpOptions(app, options));
+}
+
+class BunHttpServerAdapter implements HttpServer {
+  #app: FetchApp;
+  #options: ResolvedHttpOptions;
+  #server: BunHttpServer | undefined;
+  #host: string;
+  #port: number;
+
+  constructor(app: FetchApp, options: ResolvedHttpOptions) {
+    this.#app = app;
+    this.#options = options;
+    this.#host = options.host;
+    this.#port = options.port;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get address(): string {
+    return hostPort(this.#host, this.#port);
+  }
+
+  listen(): Promise<void> {
+    if (this.#server) return Promise.reject(alreadyListening(this.#options));
+    const { host, port } = this.#options;
+    const app = this.#app;
+    try {
+      this.#server = bun().serve({
+        hostname: host,
+        port,
+        idleTimeout: IDLE_TIMEOUT_S,
+        fetch: (request) => app.fetch(request),
+        error: () => new Response("Internal Server Error", { status: 500 }),
+      });
+    } catch (error) {
+      return Promise.reject(listenError(host, port, error));
+    }
+    this.#port = this.#server.port;
+    return Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    // true: also end open connections (keep-alive and streaming responses), or stop() waits for them.
+    await server?.stop(true);
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * WebSocket (and WSS) listener on `Bun.serve` with its `websocket` handlers.
+ *
+ * Bun facts this file relies on (Bun 1.4.5): `server.upgrade(req, { headers })` sends our
+ * `Sec-WebSocket-Protocol`; `send()` returns -1 under back-pressure and `drain` follows; `stop(false)` leaves
+ * upgraded sockets open; the default `idleTimeout` (120 s) would close a quiet MQTT client, so it is turned off
+ * and MQTT's keep-alive decides. Bun.serve can verify client certificates but does not show the certificate to
+ * the handler, so a listener with `tls.clientCa` is the `ws` adapter (node:tls shows it under Bun).
+ * @module
+ */
+
+import type { Accept, Listener } from "../../src/transport/connection.ts";
+import { ConnectionLimit } from "../_limit.ts";
+import { hostPort, listenError } from "../_tcp_common.ts";
+import {
+  BUSY,
+  checkUpgrade,
+  CLOSING,
+  type Refusal,
+  type ResolvedWsOptions,
+  resolveWsOptions,
+  type WsListenerOptions,
+} from "../_ws_common.ts";
+import { WsConnection } from "../_ws_connection.ts";
+import { createWsListener as createNodeWsListener } from "../node/ws.ts";
+
+export type { WsListenerOptions } from "../_ws_common.ts";
+
+interface SocketData {
+  remote: string;
+  connection?: WsConnection;
+}
+// The few Bun APIs used, declared structurally so this file needs no Bun type library (and deno check passes).
+interface BunServerWebSocket {
+  readonly data: SocketData;
+  send(data: Uint8Array): number;
+  getBufferedAmount(): number;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+}
+interface BunServer {
+  readonly port: number;
+  readonly hostname: string;
+  upgrade(request: Request, options: { headers: Record<string, string>; data: SocketData }): boolean;
+  requestIP(request: Request): { address: string; port: number } | null;
+  stop(closeActiveConnections?: boolean): void;
+}
+interface BunApi {
+  serve(options: {
+    hostname: string;
+    port: number;
+    development: boolean;
+    reusePort: boolean;
+    tls?: { cert: string; key: string };
+    fetch(request: Request, server: BunServer): Response | undefined;
+    error(error: Error): Response;
+    websocket: {
+      idleTimeout: number;
+      maxPayloadLength: number;
+      perMessageDeflate: boolean;
+      open(ws: BunServerWebSocket): void;
+      message(ws: BunServerWebSocket, message: string | Uint8Array): void;
+      drain(ws: BunServerWebSocket): void;
+      close(ws: BunServerWebSocket, code: number, reason: string): void;
+    };
+  }): BunServer;
+}
+
+function bun(): BunApi {
+  return (globalThis as unknown as { Bun: BunApi }).Bun;
+}
+
+/**
+ * Create a WebSocket listener (WSS with `tls`) on Bun.serve; with `tls.clientCa`, on node:http and `ws`.
+ * Nothing is bound until `listen()`.
+ *
+ * @example
+ * ```ts
+ * const listener = createWsListener({ host: "127.0.0.1", port: 0 });
+ * await broker.addListener(listener);
+ * ```
+ */
+export function createWsListener(options: WsListenerOptions = {}): Listener {
+  const resolved = resolveWsOptions(options);
+  if (resolved.tls?.clientCa !== undefined) return createNodeWsListener(options);
+  return new BunWsListener(resolved);
+}
+
+class BunWsListener implements Listener {
+  readonly id: string;
+  readonly protocol: string;
+  readonly #options: ResolvedWsOptions;
+  readonly #limit: ConnectionLimit;
+  #server: BunServer | undefined;
+  #host: string;
+  #port: number;
+
+  constructor(options: ResolvedWsOptions) {
+    this.id = options.id;
+    this.protocol = options.tls ? "wss" : "ws";
+    this.#options = options;
+    this.#limit = new ConnectionLimit(options.id, options);
+    this.#host = options.host;
+    this.#port = options.port;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get address(): string {
+    return hostPort(this.#host, this.#port);
+  }
+
+  listen(accept: Accept): Promise<void> {
+    const { host, port, id, tls, path, maxMessageSize, highWaterMark } = this.#options;
+    if (this.#server) {
+      return Promise.reject(
+        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
+      );
+    }
+    const limit = this.#limit;
+    let server: BunServer;
+    try {
+      server = bun().serve({
+        hostname: host,
+        port,
+        development: false,
+        // Bun 1.4.5 turns SO_REUSEPORT on when `development` is false, so a taken port would "bind" silently.
+        reusePort: false,
+        ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+        fetch: (request, server) => {
+          const check = this.#server !== server ? CLOSING : checkUpgrade({
+            method: request.method,
+            url: request.url,
+            upgrade: request.headers.get("upgrade"),
+            protocol: request.headers.get("sec-websocket-protocol"),
+          }, path);
+          if ("status" in check) return respond(check);
+          const ip = server.requestIP(request);
+          const remote = hostPort(ip?.address ?? "unknown", ip?.port ?? 0);
+          if (!limit.admit(remote)) return respond(BUSY);
+          // [MQTT-6.0.0-4] answer with the chosen subprotocol.
+          const headers = { "Sec-WebSocket-Protocol": check.protocol };
+          if (server.upgrade(request, { headers, data: { remote } })) return undefined;
+          limit.release();
+          return respond({ status: 400, message: "Bad request: not a valid WebSocket handshake\n" });
+        },
+        error: () => respond({ status: 500, message: "Internal server error\n" }),
+        websocket: {
+          idleTimeout: 0,
+          maxPayloadLength: maxMessageSize,
+          perMessageDeflate: false,
+          open: (ws) => {
+            const connection = new WsConnection(
+              {
+                send: (bytes) => void ws.send(bytes),
+                bufferedAmount: () => ws.getBufferedAmount(),
+                close: (code, reason) => ws.close(code, reason),
+                terminate: () => ws.terminate(),
+              },
+              ws.data.remote,
+              highWaterMark,
+            );
+            ws.data.connection = connection;
+            try {
+              connection.attach(accept(connection, { listener: id }));
+            } catch {
+              connection.destroy();
+            }
+          },
+          message: (ws, message) => ws.data.connection?.message(message),
+          drain: (ws) => ws.data.connection?.writable(),
+          close: (ws, code, reason) => {
+            limit.release();
+            ws.data.connection?.socketClosed(code, reason);
+          },
+        },
+      });
+    } catch (error) {
+      return Promise.reject(listenError(host, port, error));
+    }
+    this.#server = server;
+    this.#host = server.hostname;
+    this.#port = server.port;
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    // false: stop accepting, keep the open WebSockets (they are the broker's to close).
+    server?.stop(false);
+    return Promise.resolve();
+  }
+}
+
+function respond({ status, message }: Refusal): Response {
+  return new Response(message, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
