@@ -54,7 +54,7 @@ function deno(): DenoApi {
  * Each connection's read buffer starts small, because an idle MQTT client still pins it in a pending read
  * (10k clients × 64 KiB would be 640 MB), and doubles up to the maximum whenever a read fills it.
  */
-const READ_BUFFER_MIN = 8 * 1024;
+const READ_BUFFER_MIN = 1024;
 const READ_BUFFER_MAX = 64 * 1024;
 
 /** Pause before accepting again after a transient accept error (EMFILE...), so the loop does not spin. */

@@ -103,9 +103,9 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
   /** v5: the authentication method of CONNECT, when enhanced authentication is used. */
   authenticationMethod: string | undefined;
   /** v5: inbound topic aliases of this connection (never carried to the next one [MQTT-3.3.2-7]). */
-  readonly aliasesIn: Map<number, string> = new Map();
+  aliasesIn: Map<number, string> | undefined;
   /** v5: outbound topic aliases the broker set up on this connection. */
-  readonly aliasesOut: Map<string, number> = new Map();
+  aliasesOut: Map<string, number> | undefined;
 
   readonly decoder: PacketDecoder;
   #busy = false;
@@ -201,10 +201,11 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
     let alias: number | undefined;
     let newAlias = false;
     if (v5 && this.topicAliasMaximumOut > 0) {
-      alias = this.aliasesOut.get(message.topic);
-      if (alias === undefined && this.aliasesOut.size < this.topicAliasMaximumOut) {
+      const aliases = this.aliasesOut ??= new Map();
+      alias = aliases.get(message.topic);
+      if (alias === undefined && aliases.size < this.topicAliasMaximumOut) {
         // Aliases stay within the client's Topic Alias Maximum and are never 0 [MQTT-3.3.2-11] [MQTT-3.3.2-8].
-        alias = this.aliasesOut.size + 1;
+        alias = aliases.size + 1;
         newAlias = true;
       }
     }
@@ -228,7 +229,7 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
       prepared = { bytes: form.bytes, packetIdOffset: form.packetIdOffset, shared: false };
     }
     if (this.maxPacketSizeOut > 0 && prepared.bytes.byteLength > this.maxPacketSizeOut) return undefined;
-    if (newAlias) this.aliasesOut.set(message.topic, alias!);
+    if (newAlias) this.aliasesOut!.set(message.topic, alias!);
     return prepared;
   }
 

@@ -32,6 +32,8 @@ import {
 } from "./_hand_decoders.ts";
 import { MqttPacketParser, toConnect, toSubscribe, toUnsubscribe } from "./_mqtt_packet.ts";
 
+let sharedParser: MqttPacketParser | undefined;
+
 /** Options of {@link PacketDecoder}. */
 export interface PacketDecoderOptions {
   /** Largest whole packet accepted, in bytes (fixed header included). */
@@ -76,14 +78,14 @@ export class PacketDecoder {
   #error: MqttError | undefined;
   #dead = false;
   /** Up to 5 bytes of a fixed header split across chunks. */
-  readonly #head = new Uint8Array(5);
+  /** A fixed header split across chunks; made only when that happens (an idle client holds none). */
+  #head: Uint8Array | undefined;
   #headLen = 0;
   /** A frame split across chunks: the bytes so far (header included), and the frame's full size. */
   #frame: Uint8Array | undefined;
   #frameFill = 0;
   #frameSize = 0;
   #frameBodyStart = 0;
-  #mqttPacket: MqttPacketParser | undefined;
 
   constructor(options: PacketDecoderOptions) {
     const max = options.maxPacketSize;
@@ -175,7 +177,7 @@ export class PacketDecoder {
       }
       if (!done) {
         if (i > pos + 4) throw malformed("Cannot decode packet: remaining length is longer than 4 bytes");
-        this.#head.set(bytes.subarray(pos, len));
+        (this.#head ??= new Uint8Array(5)).set(bytes.subarray(pos, len));
         this.#headLen = len - pos;
         return;
       }
@@ -194,7 +196,7 @@ export class PacketDecoder {
 
   /** Complete a fixed header split across chunks; the chunk position after it, or -1 if still short. */
   #continueHeader(bytes: Uint8Array): number {
-    const head = this.#head;
+    const head = this.#head!;
     const had = this.#headLen;
     let n = had;
     let pos = 0;
@@ -355,6 +357,8 @@ export class PacketDecoder {
   }
 
   #parser(): MqttPacketParser {
-    return (this.#mqttPacket ??= new MqttPacketParser());
+    // One parser for every connection: parse() is synchronous and takes the whole frame, so nothing of one
+    // connection is left in it for the next; a parser per connection cost about 2 kB of each idle client.
+    return (sharedParser ??= new MqttPacketParser());
   }
 }

@@ -87,8 +87,8 @@ export class Session {
   readonly subscriptions: Map<string, Subscription> = new Map();
   /** Outbound QoS 1/2 messages by packet id, in the order they were sent. */
   readonly inflight: Map<number, InflightMessage> = new Map();
-  /** Inbound QoS 2 packet ids that got PUBREC and wait for PUBREL [MQTT-4.3.3-2]. */
-  readonly incomingQos2: Set<number> = new Set();
+  /** Inbound QoS 2 packet ids that got PUBREC and wait for PUBREL [MQTT-4.3.3-2]; made on first use. */
+  #incoming: Set<number> | undefined;
   /** The client that owns the session now or last did (for ACL checks while offline). */
   owner: ClientInfo | undefined;
   /** When the last connection ended (ms), undefined while connected. */
@@ -124,15 +124,25 @@ export class Session {
     return this.#ctx.persist !== undefined && this.expiryInterval > 0;
   }
 
+  /** True while an inbound QoS 2 packet id waits for PUBREL. */
+  hasIncoming(packetId: number): boolean {
+    return this.#incoming !== undefined && this.#incoming.has(packetId);
+  }
+
+  /** Inbound QoS 2 packet ids waiting for PUBREL. */
+  get incomingCount(): number {
+    return this.#incoming === undefined ? 0 : this.#incoming.size;
+  }
+
   /** Record an inbound QoS 2 packet id that got PUBREC [MQTT-4.3.3-2]. */
   addIncoming(packetId: number): void {
-    this.incomingQos2.add(packetId);
+    (this.#incoming ??= new Set()).add(packetId);
     if (this.persistent) this.#ctx.persist!({ type: "incoming", clientId: this.clientId, packetId });
   }
 
   /** Release an inbound QoS 2 packet id on PUBREL; returns false when it was unknown. */
   releaseIncoming(packetId: number): boolean {
-    if (!this.incomingQos2.delete(packetId)) return false;
+    if (this.#incoming === undefined || !this.#incoming.delete(packetId)) return false;
     if (this.persistent) this.#ctx.persist!({ type: "incomingDelete", clientId: this.clientId, packetId });
     return true;
   }
@@ -148,7 +158,7 @@ export class Session {
       this.#queue.push(entry);
       if (entry.seq >= this.#queueSeq) this.#queueSeq = entry.seq + 1;
     }
-    for (const id of incoming) this.incomingQos2.add(id);
+    for (const id of incoming) (this.#incoming ??= new Set()).add(id);
   }
 
   /** Messages waiting to be sent. */
@@ -274,7 +284,7 @@ export class Session {
   /** Drop everything (the session ends). */
   clear(): void {
     this.inflight.clear();
-    this.incomingQos2.clear();
+    this.#incoming = undefined;
     this.#queue = [];
     this.#queueHead = 0;
   }

@@ -47,10 +47,10 @@ function resolveAlias(client: Client, packet: PublishPacket): string {
     throw new MqttError(RC.topicAliasInvalid, `Cannot accept topic alias ${alias}: the maximum is ${max}`);
   }
   if (packet.topic !== "") {
-    client.aliasesIn.set(alias, packet.topic);
+    (client.aliasesIn ??= new Map()).set(alias, packet.topic);
     return packet.topic;
   }
-  const topic = client.aliasesIn.get(alias);
+  const topic = client.aliasesIn?.get(alias);
   if (topic === undefined) {
     throw new MqttError(RC.protocolError, `Cannot accept unknown topic alias ${alias}`);
   }
@@ -102,12 +102,12 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
 
   if (packet.qos === 2) {
     const id = packet.packetId!;
-    if (session.incomingQos2.has(id)) {
+    if (session.hasIncoming(id)) {
       // A re-sent QoS 2 PUBLISH before PUBREL: answer PUBREC again, deliver nothing [MQTT-4.3.3-2].
       client.sendPacket({ type: "pubrec", packetId: id });
       return;
     }
-    if (session.incomingQos2.size >= broker.limits.receiveMaximum) {
+    if (session.incomingCount >= broker.limits.receiveMaximum) {
       throw new MqttError(RC.receiveMaximumExceeded, "Cannot accept more QoS 2 messages awaiting PUBREL");
     }
   }
