@@ -274,7 +274,9 @@ export class Broker implements BrokerCore {
 
   /** Number of subscriptions across all sessions. */
   get subscriptionCount(): number {
-    return this.#index.size;
+    let shared = 0;
+    for (const group of this.#shared.groups()) shared += group.members.length;
+    return this.#index.size + shared;
   }
 
   /** Number of retained messages. */

@@ -26,6 +26,7 @@ interface BunServeApi {
     hostname: string;
     port: number;
     idleTimeout: number;
+    reusePort: boolean;
     fetch(request: Request): Response | Promise<Response>;
     error(error: Error): Response;
   }): BunHttpServer;
@@ -86,6 +87,8 @@ class BunHttpServerAdapter implements HttpServer {
         hostname: host,
         port,
         idleTimeout: IDLE_TIMEOUT_S,
+        // Bun.serve may turn SO_REUSEPORT on, and then a port in use "binds" without error.
+        reusePort: false,
         fetch: (request) => app.fetch(request),
         error: () => new Response("Internal Server Error", { status: 500 }),
       });

@@ -150,7 +150,11 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
     if (this.state === "closed") return;
     const stats = this.broker.stats;
     stats.bytesSent += bytes.byteLength;
-    if (bytes[0]! >> 4 === 3) stats.messagesSent++;
+    const b0 = bytes[0]!;
+    if (b0 >> 4 === 3) {
+      stats.messagesSent++;
+      stats.messagesSentByQos[(b0 >> 1) & 3]!++;
+    }
     if (!this.connection.write(bytes)) this.congested = true;
   }
 

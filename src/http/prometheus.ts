@@ -142,6 +142,12 @@ export function renderMetrics(source: MetricsSource): string {
     "PUBLISH packets sent to clients (retries included).",
     s.messagesSent,
   );
+  w.family(
+    "comqtt_messages_out_total",
+    "counter",
+    "PUBLISH packets sent to clients, by QoS (retries included).",
+  );
+  QOS.forEach((q, i) => w.sample("comqtt_messages_out_total", s.messagesSentByQos[i]!, { qos: q }));
   w.single("comqtt_bytes_received_total", "counter", "Bytes received from clients.", s.bytesReceived);
   w.single("comqtt_bytes_sent_total", "counter", "Bytes sent to clients.", s.bytesSent);
   w.single("comqtt_wills_sent_total", "counter", "Will messages published.", activity.willsSent);

@@ -18,6 +18,8 @@ export class BrokerStats {
   messagesReceived = 0;
   /** PUBLISH packets sent to clients. */
   messagesSent = 0;
+  /** PUBLISH packets sent to clients, by QoS 0, 1, 2. */
+  readonly messagesSentByQos: [number, number, number] = [0, 0, 0];
   bytesReceived = 0;
   bytesSent = 0;
   /** Messages dropped, by reason. */

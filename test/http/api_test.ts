@@ -288,6 +288,8 @@ describe("HTTP API", () => {
     assert.match(text, /^comqtt_clients_connected \d+$/m);
     assert.match(text, /^comqtt_messages_in_total\{qos="1"\} [1-9]\d*$/m);
     assert.match(text, /^comqtt_api_messages_in_total\{qos="1"\} [1-9]\d*$/m);
+    assert.match(text, /^comqtt_messages_out_total\{qos="0"\} \d+$/m);
+    assert.match(text, /^comqtt_messages_out_total\{qos="2"\} \d+$/m);
     assert.match(text, /^comqtt_messages_dropped_total\{reason="queue-full"\} 0$/m);
     assert.match(text, /^comqtt_retained_messages \d+$/m);
     assert.match(text, /^comqtt_storage_apply_seconds_count\{backend="none"\} 0$/m);

@@ -21,6 +21,7 @@ describe("embedding API", () => {
     assert.equal(m.qos, 1);
     assert.equal(m.retain, false, "live delivery clears retain [MQTT-3.3.1-9]");
     assert.deepEqual(broker.retainedMessages("svc/#").map((r) => r.topic), ["svc/state"]);
+    assert.deepEqual(broker.stats.messagesSentByQos, [0, 1, 0]);
     await broker.close();
   });
 
@@ -61,10 +62,11 @@ describe("embedding API", () => {
       clientId: "watcher",
       will: { topic: "wills/watcher", payload: "gone", qos: 0, retain: true },
     });
-    await sub.subscribe([["a/#", 1], ["b", 0]]);
+    await sub.subscribe([["a/#", 1], ["b", 0], ["$share/g/c", 0]]);
+    assert.equal(broker.subscriptionCount, 3, "shared subscriptions count too");
     assert.deepEqual(
       [...broker.subscriptions()].map((s) => [s.clientId, s.filter, s.qos]).sort(),
-      [["watcher", "a/#", 1], ["watcher", "b", 0]],
+      [["watcher", "$share/g/c", 0], ["watcher", "a/#", 1], ["watcher", "b", 0]],
     );
     assert.deepEqual([...broker.sessions()].map((s) => s.clientId), ["watcher"]);
     await broker.publish("r/1", "x", { retain: true });
