@@ -30,6 +30,13 @@ export interface Run {
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Kill (by pid, SIGKILL) every process started here that is still running: for a test file's `after`. */
+export function killLeftovers(): void {
+  for (const child of running) child.kill("SIGKILL");
+}
+
 /** Start a command in the project root with stdout and stderr collected. */
 export function startProcess(
   command: string,
@@ -41,6 +48,7 @@ export function startProcess(
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
   });
+  running.add(child);
   let text = "";
   const waiters = new Set<() => void>();
   const onData = (chunk: Uint8Array | string) => {
@@ -52,6 +60,7 @@ export function startProcess(
   if (options.input !== undefined) child.stdin!.end(options.input);
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.on("exit", (code, signal) => {
+      running.delete(child);
       for (const w of waiters) w();
       resolve({ code, signal });
     });

@@ -5,123 +5,29 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import process from "node:process";
+import { join } from "node:path";
 import { hashPassword, verifyPassword } from "../../src/hooks/auth/password.ts";
+import {
+  finishProcess,
+  killLeftovers,
+  ROOT,
+  type Run,
+  signalProcess,
+  startCli,
+  startProcess,
+  STARTUP_MS,
+} from "../_helpers/cli_process.ts";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const STARTUP_MS = 20_000; // a cold `deno run` type-strips and caches the tree first
 const CLIENT_MS = 10_000;
+const start = startProcess;
+const signal = signalProcess;
+const cli = startCli;
 
-/** How to run main.ts with the executable that runs this test. */
-function cliCommand(): string[] {
-  const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (g.Deno !== undefined) return ["run", "-A", "main.ts"];
-  return ["main.ts"]; // bun and node both take the file directly
-}
-
-interface Run {
-  child: ChildProcess;
-  output(): string;
-  /** Resolves with the first match of `pattern` in stdout+stderr, rejects after `ms`. */
-  waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
-  exited: Promise<{ code: number | null; signal: string | null }>;
-}
-
-const running = new Set<ChildProcess>();
-
-function start(command: string, args: string[], options: { cwd?: string; input?: string } = {}): Run {
-  const child = spawn(command, args, {
-    cwd: options.cwd ?? ROOT,
-    stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  running.add(child);
-  let text = "";
-  const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer | string) => {
-    text += chunk.toString();
-    for (const w of waiters) w();
-  };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
-  if (options.input !== undefined) child.stdin!.end(options.input);
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.on("exit", (code, signal) => {
-      running.delete(child);
-      for (const w of waiters) w();
-      resolve({ code, signal });
-    });
-  });
-  return {
-    child,
-    output: () => text,
-    exited,
-    waitFor(pattern, ms = STARTUP_MS) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const m = text.match(pattern);
-          if (m) {
-            done();
-            resolve(m);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            done();
-            reject(new Error(`process ended before ${pattern}; output:\n${text}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`timed out after ${ms} ms waiting for ${pattern}; output:\n${text}`));
-        }, ms);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
-
-/**
- * Send `sig` to the child we spawned, by its pid. Not `child.kill()`: Deno's node:child_process then reports the
- * exit as killed-by-signal (code null) even when the child handled the signal and exited 0 itself
- * (see denoland/deno#32081 and #36643); `process.kill(pid)` reports the real exit code on all three runtimes.
- */
-function signal(run: Run, sig: "SIGINT" | "SIGTERM" | "SIGKILL"): void {
-  if (run.child.exitCode !== null || run.child.signalCode !== null || run.child.pid === undefined) return;
-  try {
-    process.kill(run.child.pid, sig);
-  } catch {
-    // already gone
-  }
-}
-
-/** Run to completion within `ms`; kill it past that. */
-async function finish(run: Run, ms = CLIENT_MS): Promise<{ code: number | null; output: string }> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      signal(run, "SIGKILL");
-      reject(new Error(`process did not end within ${ms} ms; output:\n${run.output()}`));
-    }, ms);
-  });
-  try {
-    const { code } = await Promise.race([run.exited, timeout]);
-    return { code, output: run.output() };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function cli(args: string[], options: { input?: string } = {}): Run {
-  return start(process.execPath, [...cliCommand(), ...args], options);
+/** Run to completion within `ms` (default 10 s); kill it past that. */
+function finish(run: Run, ms = CLIENT_MS): Promise<{ code: number | null; output: string }> {
+  return finishProcess(run, ms);
 }
 
 /**
@@ -164,7 +70,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), "comqtt-cli-"));
 });
 after(async () => {
-  for (const child of running) child.kill("SIGKILL");
+  killLeftovers();
   await rm(dir, { recursive: true, force: true });
 });
 
