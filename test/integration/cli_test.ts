@@ -12,7 +12,6 @@ import { hashPassword, verifyPassword } from "../../src/hooks/auth/password.ts";
 import {
   finishProcess,
   killLeftovers,
-  ROOT,
   type Run,
   signalProcess,
   startCli,
