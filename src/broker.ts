@@ -33,7 +33,7 @@ import { BrokerStats } from "./sys/stats.ts";
 import { SysPublisher } from "./sys/sys_publisher.ts";
 import { RetainedStore } from "./topics/retained_store.ts";
 import { SubscriptionIndex } from "./topics/subscription_index.ts";
-import type { Storage, StorageOp, StoredSession } from "./storage/storage.ts";
+import type { Storage, StorageOp, StoredClientInfo, StoredSession } from "./storage/storage.ts";
 import { WriteBehind } from "./storage/write_behind.ts";
 import { checkTopicName, parseSharedFilter } from "./topics/topic_rules.ts";
 import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from "./transport/connection.ts";
@@ -333,6 +333,7 @@ export class Broker implements BrokerCore {
       }
       const session = new Session(stored.clientId, stored.expiryInterval, this.#sessionContext);
       session.disconnectedAt = offlineSince;
+      session.owner = stored.owner;
       session.stored = true;
       this.#sessions.set(stored.clientId, session);
       for (const sub of stored.subscriptions) {
@@ -799,10 +800,12 @@ export class Broker implements BrokerCore {
       return;
     }
     session.stored = true;
+    const owner = session.owner;
     const record: StoredSession = {
       clientId: session.clientId,
       expiryInterval: session.expiryInterval,
       disconnectedAt: session.disconnectedAt,
+      owner: owner === undefined ? undefined : storedClientInfo(owner),
       subscriptions: [...session.subscriptions.values()].map((sub) => ({
         filter: sub.filter,
         qos: sub.qos,
@@ -817,15 +820,9 @@ export class Broker implements BrokerCore {
 
   #setPendingWill(clientId: string, pending: { will: Message; info: ClientInfo; at: number }): void {
     this.#pendingWills.set(clientId, pending);
-    const { id, username, remoteAddress, listener, protocolVersion } = pending.info;
     this.#persist({
       type: "will",
-      will: {
-        clientId,
-        will: pending.will,
-        at: pending.at,
-        info: { id, username, remoteAddress, listener, protocolVersion },
-      },
+      will: { clientId, will: pending.will, at: pending.at, info: storedClientInfo(pending.info) },
     });
   }
 
@@ -847,4 +844,17 @@ export class Broker implements BrokerCore {
     if (session.stored) this.#persist({ type: "sessionDelete", clientId: session.clientId });
     this.hooks.notify("onSessionExpired", session.clientId);
   }
+}
+
+/** The plain fields of a ClientInfo (a Client object carries much more). */
+function storedClientInfo(info: ClientInfo): StoredClientInfo {
+  const out: StoredClientInfo = {
+    id: info.id,
+    remoteAddress: info.remoteAddress,
+    listener: info.listener,
+    protocolVersion: info.protocolVersion,
+  };
+  if (info.username !== undefined) out.username = info.username;
+  if (info.certificateCommonName !== undefined) out.certificateCommonName = info.certificateCommonName;
+  return out;
 }

@@ -54,6 +54,7 @@ export function cloneSession(s: StoredSession): StoredSession {
     }),
   };
   if (s.disconnectedAt !== undefined) out.disconnectedAt = s.disconnectedAt;
+  if (s.owner !== undefined) out.owner = { ...s.owner };
   return out;
 }
 
@@ -79,12 +80,5 @@ export function cloneQueued(e: StoredQueued): StoredQueued {
 
 /** Copy a will and the client info stored with it. */
 export function cloneWill(w: StoredWill): StoredWill {
-  const info: StoredWill["info"] = {
-    id: w.info.id,
-    remoteAddress: w.info.remoteAddress,
-    listener: w.info.listener,
-    protocolVersion: w.info.protocolVersion,
-  };
-  if (w.info.username !== undefined) info.username = w.info.username;
-  return { clientId: w.clientId, will: cloneMessage(w.will), at: w.at, info };
+  return { clientId: w.clientId, will: cloneMessage(w.will), at: w.at, info: { ...w.info } };
 }

@@ -18,8 +18,15 @@
  * @module
  */
 
-import type { PublishProperties, QoS, UserProperties } from "../packets/types.ts";
-import type { StoredInflight, StoredMessage, StoredQueued, StoredSession, StoredWill } from "./storage.ts";
+import type { ProtocolVersion, PublishProperties, QoS, UserProperties } from "../packets/types.ts";
+import type {
+  StoredClientInfo,
+  StoredInflight,
+  StoredMessage,
+  StoredQueued,
+  StoredSession,
+  StoredWill,
+} from "./storage.ts";
 import { FieldReader } from "./_field_reader.ts";
 
 /** The codec version written in byte 0 of every record. */
@@ -54,13 +61,14 @@ export function encodeSession(session: StoredSession): Uint8Array {
   });
   const h: Record<string, unknown> = { c: session.clientId, e: session.expiryInterval, s: subs };
   if (session.disconnectedAt !== undefined) h.d = session.disconnectedAt;
+  if (session.owner !== undefined) h.o = encodeClientInfo(session.owner);
   return frame("session", h, []);
 }
 
 /** Decode a session; `where` names the key in errors. */
 export function decodeSession(bytes: Uint8Array, where: string): StoredSession {
   const r = unframe(bytes, "session", where);
-  r.keys(["c", "e", "s"], ["d"]);
+  r.keys(["c", "e", "s"], ["d", "o"]);
   const session: StoredSession = {
     clientId: r.string("c"),
     expiryInterval: r.int("e", 0, 0xffff_ffff),
@@ -79,8 +87,35 @@ export function decodeSession(bytes: Uint8Array, where: string): StoredSession {
     }),
   };
   if (r.has("d")) session.disconnectedAt = r.number("d");
+  if (r.has("o")) session.owner = decodeClientInfo(r, "o");
   r.end();
   return session;
+}
+
+/** A stored client identity (a will's publisher, a session's owner) as a compact header object. */
+function encodeClientInfo(info: StoredClientInfo): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    id: info.id,
+    a: info.remoteAddress,
+    l: info.listener,
+    v: info.protocolVersion,
+  };
+  if (info.username !== undefined) o.u = info.username;
+  if (info.certificateCommonName !== undefined) o.n = info.certificateCommonName;
+  return o;
+}
+
+function decodeClientInfo(r: FieldReader, path: string): StoredClientInfo {
+  r.keys(["id", "a", "l", "v"], ["u", "n"], `${path}.`);
+  const info: StoredClientInfo = {
+    id: r.string(`${path}.id`),
+    remoteAddress: r.string(`${path}.a`),
+    listener: r.string(`${path}.l`),
+    protocolVersion: r.int(`${path}.v`, 3, 5) as ProtocolVersion,
+  };
+  if (r.has(`${path}.u`)) info.username = r.string(`${path}.u`);
+  if (r.has(`${path}.n`)) info.certificateCommonName = r.string(`${path}.n`);
+  return info;
 }
 
 /** Encode a message (a retained one; queued, inflight and will records embed the same form). */
@@ -167,13 +202,7 @@ export function decodeQueued(bytes: Uint8Array, where: string): StoredQueued {
 /** Encode a will waiting for its delay. */
 export function encodeWill(will: StoredWill): Uint8Array {
   const blobs: Uint8Array[] = [];
-  const info: Record<string, unknown> = {
-    id: will.info.id,
-    a: will.info.remoteAddress,
-    l: will.info.listener,
-    v: will.info.protocolVersion,
-  };
-  if (will.info.username !== undefined) info.u = will.info.username;
+  const info = encodeClientInfo(will.info);
   return frame("will", { c: will.clientId, at: will.at, i: info, m: messageHeader(will.will, blobs) }, blobs);
 }
 
@@ -181,14 +210,7 @@ export function encodeWill(will: StoredWill): Uint8Array {
 export function decodeWill(bytes: Uint8Array, where: string): StoredWill {
   const r = unframe(bytes, "will", where);
   r.keys(["c", "at", "i", "m"], []);
-  r.keys(["id", "a", "l", "v"], ["u"], "i.");
-  const info: StoredWill["info"] = {
-    id: r.string("i.id"),
-    remoteAddress: r.string("i.a"),
-    listener: r.string("i.l"),
-    protocolVersion: r.int("i.v", 3, 5) as 3 | 4 | 5,
-  };
-  if (r.has("i.u")) info.username = r.string("i.u");
+  const info = decodeClientInfo(r, "i");
   const will: StoredWill = { clientId: r.string("c"), will: readMessage(r, "m."), at: r.number("at"), info };
   r.end();
   return will;

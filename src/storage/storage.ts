@@ -36,6 +36,18 @@ export interface StoredSession {
   /** When its last connection ended (ms); undefined while connected (a crash leaves it so: treat as now). */
   disconnectedAt?: number;
   subscriptions: StoredSubscription[];
+  /** The client that last owned the session, for ACL checks of deliveries while it is offline. */
+  owner?: StoredClientInfo;
+}
+
+/** A client as hooks saw it (ClientInfo), as stored. */
+export interface StoredClientInfo {
+  id: string;
+  username?: string;
+  remoteAddress: string;
+  listener: string;
+  protocolVersion: ProtocolVersion;
+  certificateCommonName?: string;
 }
 
 /** An outbound QoS 1/2 message sent and not yet acknowledged. */
@@ -64,13 +76,7 @@ export interface StoredWill {
   /** When to publish it (ms). */
   at: number;
   /** The client as hooks saw it (for the ACL check when the will is published). */
-  info: {
-    id: string;
-    username?: string;
-    remoteAddress: string;
-    listener: string;
-    protocolVersion: ProtocolVersion;
-  };
+  info: StoredClientInfo;
 }
 
 /** One change. Within one {@link Storage.apply} call, operations take effect in order. */

@@ -76,6 +76,14 @@ export function session(clientId = "c1", extra: Partial<StoredSession> = {}): St
       },
       { filter: "ü/#", qos: 0, noLocal: false, retainAsPublished: true, retainHandling: 1 },
     ],
+    owner: {
+      id: clientId,
+      username: "alice",
+      remoteAddress: "127.0.0.1:50001",
+      listener: "tls1",
+      protocolVersion: 5,
+      certificateCommonName: "device-7",
+    },
     ...extra,
   };
 }

@@ -211,3 +211,35 @@ for (const make of [memoryBackend, kvBackend]) {
     });
   });
 }
+
+describe("broker restart: ACL identity of a restored offline session", () => {
+  it("checks deliveries to a restored session against the user that owned it", async () => {
+    const backend = memoryBackend();
+    const seen: Array<[string, string | undefined, string]> = [];
+    const acl = {
+      id: "acl",
+      onAuthenticate: () => "allow" as const,
+      onAclCheck(client: { id: string; username?: string }, topic: string, access: string) {
+        if (access === "read") seen.push([client.id, client.username, topic]);
+        return topic === "secret/x" ? "deny" as const : "allow" as const;
+      },
+    };
+    let broker = new Broker({ hooks: [acl], storage: await backend.open(), sysInterval: 0 });
+    await broker.restore();
+    const sub = RawClient.memory(broker);
+    await sub.connect({ clientId: "owner", clean: false, username: "alice" });
+    await sub.subscribe("#", 1);
+    sub.disconnect();
+    await sub.waitClosed();
+    await broker.close();
+
+    broker = new Broker({ hooks: [acl], storage: await backend.open(), sysInterval: 0 });
+    await broker.restore();
+    seen.length = 0;
+    await broker.publish("secret/x", "no", { qos: 1 });
+    await broker.publish("open/x", "yes", { qos: 1 });
+    assert.deepEqual(seen, [["owner", "alice", "secret/x"], ["owner", "alice", "open/x"]]);
+    assert.equal(broker.getSession("owner")?.queued, 1, "only the allowed message was queued");
+    await broker.close();
+  });
+});
