@@ -17,6 +17,9 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import type { Logger } from "../logger.ts";
 import type { Storage, StorageOp } from "./storage.ts";
 
+/** Whole-batch failures before the operations are tried one by one to find a bad one. */
+const ISOLATE_AFTER = 3;
+
 /** Options of {@link WriteBehind}. */
 export interface WriteBehindOptions {
   clock: Clock;
@@ -186,6 +189,7 @@ export class WriteBehind {
           await this.#storage.apply(batch);
           break;
         } catch (err) {
+          if (attempt >= ISOLATE_AFTER && batch.length > 1 && await this.#applyOneByOne(batch)) break;
           this.#logger.error("storage write failed; retrying", {
             storage: this.#storage.name,
             ops: batch.length,
@@ -203,6 +207,32 @@ export class WriteBehind {
       for (const w of ready) w.resolve();
     }
     this.#running = false;
+  }
+
+  /**
+   * After repeated failures of a whole batch: apply its operations one at a time, in order. One that fails on its
+   * own while others succeed is a bad operation, not a storage outage: it is logged and dropped, so it cannot
+   * hold every acknowledgement back for ever. Returns false when nothing could be written (the storage itself
+   * fails), and the batch is retried as before.
+   */
+  async #applyOneByOne(batch: StorageOp[]): Promise<boolean> {
+    const failed: Array<{ op: StorageOp; error: unknown }> = [];
+    for (const op of batch) {
+      try {
+        await this.#storage.apply([op]);
+      } catch (error) {
+        failed.push({ op, error });
+      }
+    }
+    if (failed.length === batch.length) return false;
+    for (const { op, error } of failed) {
+      this.#logger.error("storage operation dropped: it fails on its own while others succeed", {
+        storage: this.#storage.name,
+        op: op.type,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    return true;
   }
 }
 

@@ -10,6 +10,8 @@ class RecordingStorage implements Storage {
   readonly name = "recording";
   batches: StorageOp[][] = [];
   failures = 0;
+  /** Ops that make any apply containing them fail (a bad operation, not an outage). */
+  poison: (op: StorageOp) => boolean = () => false;
   hold = false;
   #release: Array<() => void> = [];
 
@@ -19,6 +21,7 @@ class RecordingStorage implements Storage {
       this.failures--;
       throw new Error("disk on fire");
     }
+    if (ops.some(this.poison)) throw new Error("cannot encode this one");
     this.batches.push([...ops]);
   }
 
@@ -226,6 +229,47 @@ describe("WriteBehind", () => {
     await settle();
     assert.equal(done, true);
     assert.deepEqual(storage.batches, [[put("a")], [put("b")]]);
+  });
+
+  it("after three failed batches, a bad operation is found one by one and dropped; the rest is written", async () => {
+    const { storage, clock, logger, writer } = setup();
+    storage.poison = (op) => op.type === "retainedDelete" && op.topic === "bad";
+    let done = false;
+    writer.push(put("a"));
+    writer.push({ type: "retainedDelete", topic: "bad" });
+    writer.push(put("c"));
+    void writer.flushed().then(() => done = true);
+    clock.advance(5); // attempt 1
+    await settle();
+    clock.advance(10); // attempt 2
+    await settle();
+    assert.equal(done, false);
+    clock.advance(20); // attempt 3 fails, then one by one
+    await settle();
+    assert.equal(done, true);
+    assert.deepEqual(storage.batches, [[put("a")], [put("c")]]);
+    const dropped = logger.errors.filter((e) => e.message.startsWith("storage operation dropped"));
+    assert.equal(dropped.length, 1);
+    assert.equal(dropped[0].fields?.op, "retainedDelete");
+  });
+
+  it("when every operation fails on its own too, nothing is dropped and the batch keeps being retried", async () => {
+    const { storage, clock, writer } = setup();
+    storage.failures = 1_000;
+    let done = false;
+    writer.push(put("a"));
+    writer.push(put("b"));
+    void writer.flushed().then(() => done = true);
+    for (let i = 0; i < 12; i++) {
+      clock.advance(5_000);
+      await settle();
+    }
+    assert.equal(done, false);
+    storage.failures = 0;
+    clock.advance(5_000);
+    await settle();
+    assert.equal(done, true);
+    assert.deepEqual(storage.batches, [[put("a"), put("b")]]);
   });
 
   it("close() writes what is pending, then push throws", async () => {
