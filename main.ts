@@ -162,6 +162,8 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
     hooks: [hook],
     limits: config.limits,
     capabilities: config.capabilities,
+    sharedSubscriptionStrategy: config.mqtt.sharedSubscriptionStrategy,
+    responseInformation: config.mqtt.responseInformation,
     storage: storage === undefined ? undefined : timeStorage(storage, latency),
     durableAcks: config.storage.durableAcks,
     storageMaxDelay: config.storage.maxDelay,

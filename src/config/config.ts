@@ -88,11 +88,21 @@ export interface Config {
   readonly limits: Readonly<Limits>;
   /** What the broker offers (advertised to MQTT 5 clients, enforced for all). */
   readonly capabilities: Readonly<Capabilities>;
+  /** Protocol choices: shared subscription strategy, MQTT 5 Response Information. */
+  readonly mqtt: MqttConfig;
   /** Persistence. */
   readonly storage: StorageConfig;
   /** `$SYS` publication interval in seconds; 0 turns it off. */
   readonly sys: { readonly interval: number };
   readonly log: { readonly level: LogLevel; readonly format: "text" | "json" };
+}
+
+/** `mqtt`: protocol choices that are not limits or capabilities. */
+export interface MqttConfig {
+  /** How a shared subscription group picks the member that gets a message. */
+  readonly sharedSubscriptionStrategy: "round-robin" | "random";
+  /** Response Information sent in a v5 CONNACK to clients that ask for it. */
+  readonly responseInformation?: string;
 }
 
 /** `storage`: where sessions and messages are kept. */
@@ -123,6 +133,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   auth: Object.freeze({ type: "deny" } as const),
   limits: DEFAULT_LIMITS,
   capabilities: DEFAULT_CAPABILITIES,
+  mqtt: Object.freeze({ sharedSubscriptionStrategy: "round-robin" } as const),
   storage: Object.freeze({ type: "memory", durableAcks: true, maxDelay: 5 } as const),
   sys: Object.freeze({ interval: 10 }),
   log: Object.freeze({ level: "info", format: "text" } as const),

@@ -5,14 +5,21 @@
 
 import { Checker } from "./checker.ts";
 import { DEFAULT_CONFIG, DEFAULT_HTTP, LOG_LEVELS, MIN_HTTP_TOKEN_LENGTH } from "./config.ts";
-import type { Config, HttpAuthConfig, HttpConfig, ListenerConfig, StorageConfig } from "./config.ts";
+import type {
+  Config,
+  HttpAuthConfig,
+  HttpConfig,
+  ListenerConfig,
+  MqttConfig,
+  StorageConfig,
+} from "./config.ts";
 import { formatAddress } from "./address.ts";
 import { readYaml } from "./yaml_source.ts";
 import { checkAddress, parseAuth, parseListeners } from "./parse_listeners.ts";
 import { type Capabilities, DEFAULT_CAPABILITIES, type Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
 
-const TOP_KEYS = ["listeners", "http", "auth", "limits", "capabilities", "storage", "sys", "log"];
+const TOP_KEYS = ["listeners", "http", "auth", "limits", "capabilities", "mqtt", "storage", "sys", "log"];
 const MAX_COUNT = 10_000_000;
 
 /** Accepted range of each limit. Kept within what `resolveLimits` accepts. */
@@ -60,13 +67,14 @@ export function parseConfig(text: string, source: string): Config {
   const auth = "auth" in top ? parseAuth(check, top.auth) : DEFAULT_CONFIG.auth;
   const limits = parseLimits(check, top.limits);
   const capabilities = parseCapabilities(check, top.capabilities);
+  const mqtt = parseMqtt(check, top.mqtt);
   const storage = parseStorage(check, top.storage, source);
   const sys = parseSys(check, top.sys);
   const log = parseLog(check, top.log);
   if (http) checkAddressClash(check, listeners, http);
 
   check.throwIfAny();
-  return { listeners, http, auth, limits, capabilities, storage, sys, log };
+  return { listeners, http, auth, limits, capabilities, mqtt, storage, sys, log };
 }
 
 function parseHttp(check: Checker, value: unknown): HttpConfig | undefined {
@@ -139,6 +147,27 @@ function parseCapabilities(check: Checker, value: unknown): Capabilities {
     if (b !== undefined) (caps as unknown as Record<string, boolean>)[key] = b;
   }
   return caps;
+}
+
+/** `mqtt`: protocol choices that are not limits or capabilities. */
+function parseMqtt(check: Checker, value: unknown): MqttConfig {
+  if (value === undefined) return DEFAULT_CONFIG.mqtt;
+  const map = check.mapping(value, ["mqtt"], ["sharedSubscriptionStrategy", "responseInformation"]);
+  if (!map) return DEFAULT_CONFIG.mqtt;
+  const strategy = "sharedSubscriptionStrategy" in map
+    ? check.oneOf(
+      map.sharedSubscriptionStrategy,
+      ["mqtt", "sharedSubscriptionStrategy"],
+      ["round-robin", "random"] as const,
+    )
+    : undefined;
+  const info = "responseInformation" in map
+    ? check.string(map.responseInformation, ["mqtt", "responseInformation"])
+    : undefined;
+  return {
+    sharedSubscriptionStrategy: strategy ?? DEFAULT_CONFIG.mqtt.sharedSubscriptionStrategy,
+    ...(info === undefined ? {} : { responseInformation: info }),
+  };
 }
 
 /** `storage`: `memory` (nothing kept across restarts, the default) or `denokv` with a file path. */

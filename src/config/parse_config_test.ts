@@ -130,7 +130,7 @@ describe("parseConfig errors", () => {
       'config.yaml:10: log.level: expected one of debug, info, warn, error, silent, received "loud"',
       'config.yaml:11: log.format: expected one of text, json, received "xml"',
       'config.yaml:12: auth: missing key "file" (the users file, e.g. "./users.yaml")',
-      "config.yaml:13: extra: unknown key; expected one of listeners, http, auth, limits, capabilities, storage, sys, log",
+      "config.yaml:13: extra: unknown key; expected one of listeners, http, auth, limits, capabilities, mqtt, storage, sys, log",
     ]);
   });
 
@@ -250,6 +250,21 @@ describe("config: capabilities and storage", () => {
         assert.match(err.message, /storage: type "denokv" needs a "path"/);
         return true;
       },
+    );
+  });
+});
+
+describe("config: mqtt", () => {
+  it("reads the shared subscription strategy and Response Information, and refuses others", () => {
+    const config = parseConfig(
+      "mqtt:\n  sharedSubscriptionStrategy: random\n  responseInformation: reply/\n",
+      "m.yaml",
+    );
+    assert.deepEqual(config.mqtt, { sharedSubscriptionStrategy: "random", responseInformation: "reply/" });
+    assert.deepEqual(parseConfig("", "m.yaml").mqtt, { sharedSubscriptionStrategy: "round-robin" });
+    assert.throws(
+      () => parseConfig("mqtt:\n  sharedSubscriptionStrategy: sticky\n", "m.yaml"),
+      /m\.yaml:2: mqtt\.sharedSubscriptionStrategy: expected one of round-robin, random, received "sticky"/,
     );
   });
 });
