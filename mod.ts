@@ -83,3 +83,10 @@ export { MemoryStorage } from "./src/storage/memory_storage.ts";
 export type { Storage, StorageOp, StoredState } from "./src/storage/storage.ts";
 export type { Capabilities, SharedSubscriptionStrategy } from "./src/options.ts";
 export { DEFAULT_CAPABILITIES } from "./src/options.ts";
+
+// `deno run -A jsr:@comqtt/broker` (or running this file) starts the standalone broker, as main.ts does.
+if (import.meta.main) {
+  const { main } = await import("./main.ts");
+  const { default: process } = await import("node:process");
+  process.exit(await main(process.argv.slice(2)));
+}
