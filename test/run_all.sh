@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 step() { printf '\n=== %s\n' "$*"; }
 
+step "system packages"
+bash test/system_packages.sh
+
 step "tsc --noEmit"
 tsc -p .
 step "deno check"
