@@ -10,7 +10,7 @@ import { isPromise } from "../hooks/hook_chain.ts";
 import type { Message } from "../message.ts";
 import { PacketDecoder } from "../packets/decoder.ts";
 import { encodePacket } from "../packets/encoder.ts";
-import { RC } from "../packets/reason_codes.ts";
+import { DISCONNECT_REASON_CODES, RC } from "../packets/reason_codes.ts";
 import type { DisconnectPacket, Packet, ProtocolVersion } from "../packets/types.ts";
 import type { Delivery, PreparedPublish, Session, SessionOutlet } from "../session/session.ts";
 import { outboundProperties, type PublishForms } from "../session/publish_forms.ts";
@@ -21,39 +21,6 @@ import { handleAuth } from "./handlers/auth.ts";
 import { handleConnect } from "./handlers/connect.ts";
 import { handleAck, handlePublish, handlePubrel } from "./handlers/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
-
-/** The reason codes a v5 DISCONNECT may carry (MQTT 5.0 section 3.14.2.1), server side. */
-const DISCONNECT_REASON_CODES: ReadonlySet<number> = new Set([
-  0x00,
-  0x04,
-  0x80,
-  0x81,
-  0x82,
-  0x83,
-  0x87,
-  0x89,
-  0x8b,
-  0x8d,
-  0x8e,
-  0x8f,
-  0x90,
-  0x93,
-  0x94,
-  0x95,
-  0x96,
-  0x97,
-  0x98,
-  0x99,
-  0x9a,
-  0x9b,
-  0x9c,
-  0x9d,
-  0x9e,
-  0x9f,
-  0xa0,
-  0xa1,
-  0xa2,
-]);
 
 /** `code` when a DISCONNECT may carry it, else `fallback`. */
 export function disconnectCode(code: number, fallback: number): number {

@@ -7,7 +7,13 @@
  */
 
 import { malformed, MqttError, protocolError } from "../errors.ts";
-import { RC } from "./reason_codes.ts";
+import {
+  AUTH_REASON_CODES,
+  DISCONNECT_REASON_CODES,
+  PUBLISH_ACK_REASON_CODES,
+  PUBREL_REASON_CODES,
+  RC,
+} from "./reason_codes.ts";
 import type {
   AckPacket,
   AuthPacket,
@@ -75,9 +81,6 @@ export function decodePublish(
 }
 
 const ACK_TYPES = ["puback", "pubrec", "pubrel", "pubcomp"] as const;
-const PUBACK_CODES = new Set([0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
-const PUBREL_CODES = new Set([0x00, 0x92]);
-
 /** PUBACK, PUBREC, PUBREL, PUBCOMP (packet type 4..7). */
 export function decodeAck(
   bytes: Uint8Array,
@@ -96,7 +99,7 @@ export function decodeAck(
   // v5: the reason code may be left out when 0 and there are no properties; a remaining length below 4
   // means a property length of 0.
   packet.reasonCode = len > 2 ? bytes[p + 2] : 0;
-  const allowed = type <= 5 ? PUBACK_CODES : PUBREL_CODES;
+  const allowed = type <= 5 ? PUBLISH_ACK_REASON_CODES : PUBREL_REASON_CODES;
   if (!allowed.has(packet.reasonCode)) {
     throw protocolError(
       `Cannot decode ${name.toUpperCase()}: reason code 0x${
@@ -113,39 +116,6 @@ export function decodeAck(
   return packet;
 }
 
-const DISCONNECT_CODES = new Set([
-  0x00,
-  0x04,
-  0x80,
-  0x81,
-  0x82,
-  0x83,
-  0x87,
-  0x89,
-  0x8b,
-  0x8d,
-  0x8e,
-  0x8f,
-  0x90,
-  0x93,
-  0x94,
-  0x95,
-  0x96,
-  0x97,
-  0x98,
-  0x99,
-  0x9a,
-  0x9b,
-  0x9c,
-  0x9d,
-  0x9e,
-  0x9f,
-  0xa0,
-  0xa1,
-  0xa2,
-]);
-const AUTH_CODES = new Set([0x00, 0x18, 0x19]);
-
 /** DISCONNECT. */
 export function decodeDisconnect(
   bytes: Uint8Array,
@@ -159,7 +129,7 @@ export function decodeDisconnect(
     return { type: "disconnect" };
   }
   const packet: DisconnectPacket = { type: "disconnect", reasonCode: len > 0 ? bytes[p] : 0 };
-  if (!DISCONNECT_CODES.has(packet.reasonCode!)) {
+  if (!DISCONNECT_REASON_CODES.has(packet.reasonCode!)) {
     throw protocolError(
       `Cannot decode DISCONNECT: reason code 0x${packet.reasonCode!.toString(16)} is not defined`,
     );
@@ -177,7 +147,7 @@ export function decodeDisconnect(
 export function decodeAuth(bytes: Uint8Array, p: number, end: number): AuthPacket {
   const len = end - p;
   const packet: AuthPacket = { type: "auth", reasonCode: len > 0 ? bytes[p] : 0 };
-  if (!AUTH_CODES.has(packet.reasonCode)) {
+  if (!AUTH_REASON_CODES.has(packet.reasonCode)) {
     throw protocolError(`Cannot decode AUTH: reason code 0x${packet.reasonCode.toString(16)} is not defined`);
   }
   if (len > 1) {

@@ -94,3 +94,81 @@ export function connackCodeV3(reasonCode: number): number | undefined {
       return undefined;
   }
 }
+
+/** Reason codes a v5 CONNACK may carry (MQTT 5.0 section 3.2.2.2). */
+export const CONNACK_REASON_CODES: ReadonlySet<number> = new Set([
+  0x00,
+  0x80,
+  0x81,
+  0x82,
+  0x83,
+  0x84,
+  0x85,
+  0x86,
+  0x87,
+  0x88,
+  0x89,
+  0x8a,
+  0x8c,
+  0x90,
+  0x95,
+  0x97,
+  0x99,
+  0x9a,
+  0x9b,
+  0x9c,
+  0x9d,
+  0x9f,
+]);
+
+/** Reason codes a v5 PUBACK or PUBREC may carry (MQTT 5.0 sections 3.4.2.1 and 3.5.2.1). */
+export const PUBLISH_ACK_REASON_CODES: ReadonlySet<number> = new Set([
+  0x00,
+  0x10,
+  0x80,
+  0x83,
+  0x87,
+  0x90,
+  0x91,
+  0x97,
+  0x99,
+]);
+
+/** Reason codes a v5 PUBREL or PUBCOMP may carry. */
+export const PUBREL_REASON_CODES: ReadonlySet<number> = new Set([0x00, 0x92]);
+
+/** Reason codes a v5 DISCONNECT may carry (MQTT 5.0 section 3.14.2.1). */
+export const DISCONNECT_REASON_CODES: ReadonlySet<number> = new Set([
+  0x00,
+  0x04,
+  0x80,
+  0x81,
+  0x82,
+  0x83,
+  0x87,
+  0x89,
+  0x8b,
+  0x8d,
+  0x8e,
+  0x8f,
+  0x90,
+  0x93,
+  0x94,
+  0x95,
+  0x96,
+  0x97,
+  0x98,
+  0x99,
+  0x9a,
+  0x9b,
+  0x9c,
+  0x9d,
+  0x9e,
+  0x9f,
+  0xa0,
+  0xa1,
+  0xa2,
+]);
+
+/** Reason codes a v5 AUTH may carry. */
+export const AUTH_REASON_CODES: ReadonlySet<number> = new Set([0x00, 0x18, 0x19]);

@@ -6,7 +6,7 @@
 
 import { MqttError } from "../../errors.ts";
 import { isPromise } from "../../hooks/hook_chain.ts";
-import { CONNACK_V3, connackCodeV3, RC } from "../../packets/reason_codes.ts";
+import { CONNACK_REASON_CODES, CONNACK_V3, connackCodeV3, RC } from "../../packets/reason_codes.ts";
 import type { ConnackPacket, ConnectPacket } from "../../packets/types.ts";
 import { SESSION_NEVER_EXPIRES } from "../../session/session.ts";
 import { checkTopicName } from "../../topics/topic_rules.ts";
@@ -15,32 +15,6 @@ import { checkPublishProperties } from "./publish.ts";
 import { startEnhancedAuth } from "./auth.ts";
 
 const encoder = new TextEncoder();
-
-/** The reason codes a v5 CONNACK may carry (MQTT 5.0 section 3.2.2.2). */
-const CONNACK_REASON_CODES: ReadonlySet<number> = new Set([
-  0x00,
-  0x80,
-  0x81,
-  0x82,
-  0x83,
-  0x84,
-  0x85,
-  0x86,
-  0x87,
-  0x88,
-  0x89,
-  0x8a,
-  0x8c,
-  0x90,
-  0x95,
-  0x97,
-  0x99,
-  0x9a,
-  0x9b,
-  0x9c,
-  0x9d,
-  0x9f,
-]);
 
 /** What CONNECT decided before CONNACK, kept while enhanced authentication runs. */
 export interface PendingConnect {

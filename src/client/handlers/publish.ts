@@ -6,7 +6,7 @@
 import { MqttError } from "../../errors.ts";
 import { isPromise } from "../../hooks/hook_chain.ts";
 import type { Message } from "../../message.ts";
-import { RC } from "../../packets/reason_codes.ts";
+import { PUBLISH_ACK_REASON_CODES, RC } from "../../packets/reason_codes.ts";
 import type { AckPacket, PublishPacket, PublishProperties } from "../../packets/types.ts";
 import { checkTopicName, type TopicLimits } from "../../topics/topic_rules.ts";
 import type { Client } from "../client.ts";
@@ -160,24 +160,15 @@ function afterAcl(
   finish(client, packet, transformed);
 }
 
-/** The reason codes a v5 PUBACK or PUBREC may carry (MQTT 5.0 sections 3.4.2.1 and 3.5.2.1). */
-const PUBLISH_ACK_CODES: ReadonlySet<number> = new Set([
-  0x00,
-  0x10,
-  0x80,
-  0x83,
-  0x87,
-  0x90,
-  0x91,
-  0x97,
-  0x99,
-]);
-
 function refused(client: Client, packet: PublishPacket, err: unknown): void {
   if (!(err instanceof MqttError)) throw err;
   client.broker.logger.debug("publish refused by a hook", { clientId: client.id, reason: err.message });
   // Only codes PUBACK/PUBREC define [MQTT-3.4.2-1] [MQTT-3.5.2-1] (5.0); others become unspecified error.
-  acknowledge(client, packet, PUBLISH_ACK_CODES.has(err.reasonCode) ? err.reasonCode : RC.unspecifiedError);
+  acknowledge(
+    client,
+    packet,
+    PUBLISH_ACK_REASON_CODES.has(err.reasonCode) ? err.reasonCode : RC.unspecifiedError,
+  );
 }
 
 function finish(client: Client, packet: PublishPacket, message: Message | null): void {
