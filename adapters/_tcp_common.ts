@@ -81,6 +81,13 @@ export function hostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** The error of listen() on a listener that already listens. */
+export function alreadyListening(options: { id: string; host: string; port: number }): Error {
+  return new Error(
+    `Cannot listen on ${hostPort(options.host, options.port)}: listener "${options.id}" already listens`,
+  );
+}
+
 const LISTEN_REASONS: Record<string, string> = {
   EADDRINUSE: "address already in use",
   EACCES: "permission denied",

@@ -34,7 +34,7 @@ export const systemClock: Clock = {
 };
 
 function unref(id: unknown): void {
-  // Node and Bun return objects with unref(); Deno returns a number (Deno.unrefTimer is a runtime API, not used here).
+  // Node and Bun return objects with unref(); Deno returns a number, whose unref would need its runtime API.
   const t = id as { unref?: () => void };
   if (typeof t === "object" && t !== null && typeof t.unref === "function") t.unref();
 }

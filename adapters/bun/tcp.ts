@@ -10,6 +10,7 @@ import type { Accept, Connection, ConnectionHandler, Listener } from "../../src/
 import { Outbox } from "../_outbox.ts";
 import { resolveLimitOptions, withConnectionLimit } from "../_limit.ts";
 import {
+  alreadyListening,
   asError,
   END_LINGER_MS,
   hostPort,
@@ -104,9 +105,7 @@ class BunTcpListener implements Listener {
   listen(accept: Accept): Promise<void> {
     const { host, port, id, highWaterMark } = this.#options;
     if (this.#listener) {
-      return Promise.reject(
-        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
-      );
+      return Promise.reject(alreadyListening(this.#options));
     }
     const info = { listener: id };
     const handlers: BunSocketHandler = {

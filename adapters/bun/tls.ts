@@ -7,7 +7,13 @@
 
 import type { Accept, ConnectionHandler, Listener } from "../../src/transport/connection.ts";
 import { resolveLimitOptions, withConnectionLimit } from "../_limit.ts";
-import { hostPort, listenError, type ResolvedTcpOptions, resolveTcpOptions } from "../_tcp_common.ts";
+import {
+  alreadyListening,
+  hostPort,
+  listenError,
+  type ResolvedTcpOptions,
+  resolveTcpOptions,
+} from "../_tcp_common.ts";
 import {
   commonNameOf,
   DEFAULT_TLS_PORT,
@@ -95,9 +101,7 @@ class BunTlsListener implements Listener {
   listen(accept: Accept): Promise<void> {
     const { host, port, id, highWaterMark } = this.#options;
     if (this.#listener) {
-      return Promise.reject(
-        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
-      );
+      return Promise.reject(alreadyListening(this.#options));
     }
     const tls = this.#tls;
     const pending = new Map<BunSocket, ReturnType<typeof setTimeout>>();

@@ -11,7 +11,7 @@
 
 import type { Accept, Listener } from "../../src/transport/connection.ts";
 import { ConnectionLimit } from "../_limit.ts";
-import { hostPort, listenError } from "../_tcp_common.ts";
+import { alreadyListening, hostPort, listenError } from "../_tcp_common.ts";
 import {
   BUSY,
   checkUpgrade,
@@ -115,9 +115,7 @@ class BunWsListener implements Listener {
   listen(accept: Accept): Promise<void> {
     const { host, port, id, tls, path, maxMessageSize, highWaterMark } = this.#options;
     if (this.#server) {
-      return Promise.reject(
-        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
-      );
+      return Promise.reject(alreadyListening(this.#options));
     }
     const limit = this.#limit;
     let server: BunServer;

@@ -10,8 +10,10 @@
 
 import type { Accept, Connection, ConnectionHandler, Listener } from "../../src/transport/connection.ts";
 import { Outbox } from "../_outbox.ts";
+import { acceptEach, closeQuietly } from "./_accept.ts";
 import { resolveLimitOptions, withConnectionLimit } from "../_limit.ts";
 import {
+  alreadyListening,
   asError,
   END_LINGER_MS,
   hostPort,
@@ -57,9 +59,6 @@ function deno(): DenoApi {
 const READ_BUFFER_MIN = 1024;
 const READ_BUFFER_MAX = 64 * 1024;
 
-/** Pause before accepting again after a transient accept error (EMFILE...), so the loop does not spin. */
-const ACCEPT_RETRY_MS = 50;
-
 /**
  * Create a TCP listener on `Deno.listen`. Nothing is bound until `listen()`.
  *
@@ -101,11 +100,9 @@ class DenoTcpListenerAdapter implements Listener {
   }
 
   listen(accept: Accept): Promise<void> {
-    const { host, port, id } = this.#options;
+    const { host, port } = this.#options;
     if (this.#listener) {
-      return Promise.reject(
-        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
-      );
+      return Promise.reject(alreadyListening(this.#options));
     }
     let listener: DenoTcpListener;
     try {
@@ -116,7 +113,11 @@ class DenoTcpListenerAdapter implements Listener {
     this.#listener = listener;
     this.#host = listener.addr.hostname;
     this.#port = listener.addr.port;
-    void this.#acceptLoop(listener, accept);
+    void acceptEach(
+      listener,
+      () => this.#listener === listener,
+      (conn) => startConnection(conn, this.#options.highWaterMark, this.id, accept),
+    );
     return Promise.resolve();
   }
 
@@ -130,40 +131,24 @@ class DenoTcpListenerAdapter implements Listener {
     }
     return Promise.resolve();
   }
-
-  async #acceptLoop(listener: DenoTcpListener, accept: Accept): Promise<void> {
-    while (this.#listener === listener) {
-      let conn: DenoTcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        if (this.#listener !== listener || (error as Error).name === "BadResource") return;
-        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
-        continue;
-      }
-      if (this.#listener !== listener) {
-        closeQuietly(conn);
-        return;
-      }
-      const connection = new DenoTcpConnection(conn, this.#options.highWaterMark);
-      let handler: ConnectionHandler;
-      try {
-        handler = accept(connection, { listener: this.id });
-      } catch {
-        closeQuietly(conn);
-        continue;
-      }
-      connection.start(handler);
-    }
-  }
 }
 
-function closeQuietly(conn: DenoTcpConn): void {
+/** Wrap an accepted (for TLS: handshaken) socket and hand it to the broker; close it if `accept` throws. */
+export function startConnection(
+  conn: DenoTcpConn,
+  highWaterMark: number,
+  listener: string,
+  accept: Accept,
+): void {
+  const connection = new DenoTcpConnection(conn, highWaterMark);
+  let handler: ConnectionHandler;
   try {
-    conn.close();
+    handler = accept(connection, { listener });
   } catch {
-    // Already closed.
+    closeQuietly(conn);
+    return;
   }
+  connection.start(handler);
 }
 
 /** One accepted socket as a {@link Connection}; the TLS listener reuses it for secure sockets. */

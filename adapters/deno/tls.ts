@@ -7,9 +7,15 @@
  * @module
  */
 
-import type { Accept, ConnectionHandler, Listener } from "../../src/transport/connection.ts";
+import type { Accept, Listener } from "../../src/transport/connection.ts";
 import { resolveLimitOptions, withConnectionLimit } from "../_limit.ts";
-import { hostPort, listenError, type ResolvedTcpOptions, resolveTcpOptions } from "../_tcp_common.ts";
+import {
+  alreadyListening,
+  hostPort,
+  listenError,
+  type ResolvedTcpOptions,
+  resolveTcpOptions,
+} from "../_tcp_common.ts";
 import {
   DEFAULT_TLS_PORT,
   HANDSHAKE_TIMEOUT_MS,
@@ -18,11 +24,12 @@ import {
   type TlsListenerOptions,
 } from "../_tls_common.ts";
 import { createTlsListener as createNodeTlsListener } from "../node/tls.ts";
-import { DenoTcpConnection } from "./tcp.ts";
+import { startConnection } from "./tcp.ts";
+import { acceptEach, closeQuietly } from "./_accept.ts";
 
 export type { TlsListenerOptions } from "../_tls_common.ts";
 
-type DenoTlsConn = ConstructorParameters<typeof DenoTcpConnection>[0] & { handshake(): Promise<unknown> };
+type DenoTlsConn = Parameters<typeof startConnection>[0] & { handshake(): Promise<unknown> };
 interface DenoTlsListener {
   readonly addr: { hostname: string; port: number };
   accept(): Promise<DenoTlsConn>;
@@ -37,9 +44,6 @@ interface DenoApi {
 function deno(): DenoApi {
   return (globalThis as unknown as { Deno: DenoApi }).Deno;
 }
-
-/** Pause before accepting again after a transient accept error, so the loop does not spin. */
-const ACCEPT_RETRY_MS = 50;
 
 /**
  * Create a TLS listener on Deno.listenTls (default port 8883); with `tls.clientCa`, on node:tls. Nothing is
@@ -84,11 +88,9 @@ class DenoTlsListenerAdapter implements Listener {
   }
 
   listen(accept: Accept): Promise<void> {
-    const { host, port, id } = this.#options;
+    const { host, port } = this.#options;
     if (this.#listener) {
-      return Promise.reject(
-        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
-      );
+      return Promise.reject(alreadyListening(this.#options));
     }
     let listener: DenoTlsListener;
     try {
@@ -105,7 +107,12 @@ class DenoTlsListenerAdapter implements Listener {
     this.#listener = listener;
     this.#host = listener.addr.hostname;
     this.#port = listener.addr.port;
-    void this.#acceptLoop(listener, accept);
+    void acceptEach(
+      listener,
+      () => this.#listener === listener,
+      // Each handshake runs on its own, so a slow client never holds up the next accept.
+      (conn) => void this.#handshake(listener, conn, accept),
+    );
     return Promise.resolve();
   }
 
@@ -118,21 +125,6 @@ class DenoTlsListenerAdapter implements Listener {
       // Already closed.
     }
     return Promise.resolve();
-  }
-
-  async #acceptLoop(listener: DenoTlsListener, accept: Accept): Promise<void> {
-    while (this.#listener === listener) {
-      let conn: DenoTlsConn;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        if (this.#listener !== listener || (error as Error).name === "BadResource") return;
-        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
-        continue;
-      }
-      // Each handshake runs on its own, so a slow client never holds up the next accept.
-      void this.#handshake(listener, conn, accept);
-    }
   }
 
   async #handshake(listener: DenoTlsListener, conn: DenoTlsConn, accept: Accept): Promise<void> {
@@ -157,22 +149,6 @@ class DenoTlsListenerAdapter implements Listener {
       closeQuietly(conn);
       return;
     }
-    const connection = new DenoTcpConnection(conn, this.#options.highWaterMark);
-    let handler: ConnectionHandler;
-    try {
-      handler = accept(connection, { listener: this.id });
-    } catch {
-      closeQuietly(conn);
-      return;
-    }
-    connection.start(handler);
-  }
-}
-
-function closeQuietly(conn: { close(): void }): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
+    startConnection(conn, this.#options.highWaterMark, this.id, accept);
   }
 }

@@ -13,7 +13,7 @@
 
 import type { Accept, Listener } from "../../src/transport/connection.ts";
 import { ConnectionLimit } from "../_limit.ts";
-import { hostPort, listenError } from "../_tcp_common.ts";
+import { alreadyListening, hostPort, listenError } from "../_tcp_common.ts";
 import {
   BUSY,
   checkUpgrade,
@@ -109,11 +109,9 @@ class DenoWsListener implements Listener {
   }
 
   listen(accept: Accept): Promise<void> {
-    const { host, port, id, tls } = this.#options;
+    const { host, port, tls } = this.#options;
     if (this.#server) {
-      return Promise.reject(
-        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
-      );
+      return Promise.reject(alreadyListening(this.#options));
     }
     let server: DenoServer;
     try {

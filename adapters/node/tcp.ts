@@ -13,14 +13,15 @@ import type { Accept, Connection, ConnectionHandler, Listener } from "../../src/
 import { Outbox } from "../_outbox.ts";
 import { resolveLimitOptions, withConnectionLimit } from "../_limit.ts";
 import {
+  alreadyListening,
   asError,
   END_LINGER_MS,
   hostPort,
-  listenError,
   type ResolvedTcpOptions,
   resolveTcpOptions,
   type TcpListenerOptions,
 } from "../_tcp_common.ts";
+import { bindServer } from "./_bind.ts";
 
 export type { TcpListenerOptions } from "../_tcp_common.ts";
 
@@ -65,35 +66,22 @@ class NodeTcpListener implements Listener {
     return hostPort(this.#host, this.#port);
   }
 
-  listen(accept: Accept): Promise<void> {
-    const { host, port, id } = this.#options;
+  async listen(accept: Accept): Promise<void> {
+    const { host, port } = this.#options;
     if (this.#server) {
-      return Promise.reject(
-        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
-      );
+      throw alreadyListening(this.#options);
     }
     // allowHalfOpen: a peer's FIN must not end our side before our queued bytes went out (see #onPeerEnd).
     const server = createServer({ allowHalfOpen: true }, (socket) => this.#onSocket(server, socket, accept));
     this.#server = server;
-    return new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        if (this.#server === server) this.#server = undefined;
-        server.close();
-        reject(listenError(host, port, error));
-      };
-      server.once("error", onError);
-      server.listen({ host, port }, () => {
-        server.off("error", onError);
-        // Accept-time failures (EMFILE...) must not crash the process: the listener keeps going.
-        server.on("error", () => {});
-        const bound = server.address();
-        if (bound !== null && typeof bound === "object") {
-          this.#host = bound.address;
-          this.#port = bound.port;
-        }
-        resolve();
-      });
-    });
+    try {
+      const bound = await bindServer(server, host, port);
+      this.#host = bound.host;
+      this.#port = bound.port;
+    } catch (error) {
+      if (this.#server === server) this.#server = undefined;
+      throw error;
+    }
   }
 
   close(): Promise<void> {

@@ -8,7 +8,8 @@
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { Accept, ConnectionHandler, Listener } from "../../src/transport/connection.ts";
 import { resolveLimitOptions, withConnectionLimit } from "../_limit.ts";
-import { hostPort, listenError, type ResolvedTcpOptions, resolveTcpOptions } from "../_tcp_common.ts";
+import { alreadyListening, hostPort, type ResolvedTcpOptions, resolveTcpOptions } from "../_tcp_common.ts";
+import { bindServer } from "./_bind.ts";
 import {
   commonNameOf,
   DEFAULT_TLS_PORT,
@@ -65,12 +66,10 @@ class NodeTlsListener implements Listener {
     return hostPort(this.#host, this.#port);
   }
 
-  listen(accept: Accept): Promise<void> {
-    const { host, port, id } = this.#options;
+  async listen(accept: Accept): Promise<void> {
+    const { host, port } = this.#options;
     if (this.#server) {
-      return Promise.reject(
-        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
-      );
+      throw alreadyListening(this.#options);
     }
     const tls = this.#tls;
     const server = createServer({
@@ -87,24 +86,14 @@ class NodeTlsListener implements Listener {
     // A failed handshake (a wrong client certificate, a plain TCP client) concerns that socket only.
     server.on("tlsClientError", () => {});
     this.#server = server;
-    return new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        if (this.#server === server) this.#server = undefined;
-        server.close();
-        reject(listenError(host, port, error));
-      };
-      server.once("error", onError);
-      server.listen({ host, port }, () => {
-        server.off("error", onError);
-        server.on("error", () => {});
-        const bound = server.address();
-        if (bound !== null && typeof bound === "object") {
-          this.#host = bound.address;
-          this.#port = bound.port;
-        }
-        resolve();
-      });
-    });
+    try {
+      const bound = await bindServer(server, host, port);
+      this.#host = bound.host;
+      this.#port = bound.port;
+    } catch (error) {
+      if (this.#server === server) this.#server = undefined;
+      throw error;
+    }
   }
 
   close(): Promise<void> {

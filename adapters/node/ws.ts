@@ -18,7 +18,8 @@ import type { Buffer } from "node:buffer";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Accept, AcceptInfo, Listener } from "../../src/transport/connection.ts";
 import { ConnectionLimit } from "../_limit.ts";
-import { hostPort, listenError } from "../_tcp_common.ts";
+import { alreadyListening, hostPort } from "../_tcp_common.ts";
+import { bindServer } from "./_bind.ts";
 import { commonNameOf, HANDSHAKE_TIMEOUT_MS, tlsAcceptInfo } from "../_tls_common.ts";
 import {
   BUSY,
@@ -74,12 +75,10 @@ class NodeWsListener implements Listener {
     return hostPort(this.#host, this.#port);
   }
 
-  listen(accept: Accept): Promise<void> {
-    const { host, port, id, tls } = this.#options;
+  async listen(accept: Accept): Promise<void> {
+    const { host, port, tls } = this.#options;
     if (this.#front) {
-      return Promise.reject(
-        new Error(`Cannot listen on ${hostPort(host, port)}: listener "${id}" already listens`),
-      );
+      throw alreadyListening(this.#options);
     }
     const wss = new WebSocketServer({
       noServer: true,
@@ -117,24 +116,14 @@ class NodeWsListener implements Listener {
     }
     this.#http = http;
     this.#front = front;
-    return new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        if (this.#front === front) this.#front = this.#http = undefined;
-        front.close();
-        reject(listenError(host, port, error));
-      };
-      front.once("error", onError);
-      front.listen({ host, port }, () => {
-        front.off("error", onError);
-        front.on("error", () => {});
-        const bound = front.address();
-        if (bound !== null && typeof bound === "object") {
-          this.#host = bound.address;
-          this.#port = bound.port;
-        }
-        resolve();
-      });
-    });
+    try {
+      const bound = await bindServer(front, host, port);
+      this.#host = bound.host;
+      this.#port = bound.port;
+    } catch (error) {
+      if (this.#front === front) this.#front = this.#http = undefined;
+      throw error;
+    }
   }
 
   close(): Promise<void> {

@@ -1,0 +1,36 @@
+/**
+ * Bind a node:net / node:tls / node:http server, the one way every Node listener does it.
+ * @module
+ */
+
+import type { Server } from "node:net";
+import { listenError } from "../_tcp_common.ts";
+
+/**
+ * Listen on host:port. Resolves with the bound address (the real port when 0 was asked for); rejects with
+ * {@link listenError} and closes the server when binding fails. Once bound, accept-time errors (EMFILE...)
+ * are ignored so that they never crash the process: the listener keeps going.
+ */
+export function bindServer(
+  server: Server,
+  host: string,
+  port: number,
+): Promise<{ host: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      server.close();
+      reject(listenError(host, port, error));
+    };
+    server.once("error", onError);
+    server.listen({ host, port }, () => {
+      server.off("error", onError);
+      server.on("error", () => {});
+      const bound = server.address();
+      resolve(
+        bound !== null && typeof bound === "object"
+          ? { host: bound.address, port: bound.port }
+          : { host, port },
+      );
+    });
+  });
+}
