@@ -8,7 +8,6 @@ import type { Message } from "../message.ts";
 import type { QoS } from "../packets/types.ts";
 import type { PublishForms } from "./publish_forms.ts";
 import type { StorageOp, StoredInflight } from "../storage/storage.ts";
-import type { Subscription } from "./subscription.ts";
 
 /** One message on its way to one session, at the QoS and retain flag it is delivered with. */
 export interface Delivery {
@@ -396,4 +395,20 @@ function storedInflight(entry: InflightMessage): StoredInflight {
     state: entry.state,
     subscriptionIds: entry.subscriptionIds,
   };
+}
+
+/** A granted subscription. The index value points back at its session so routing needs no lookup. */
+export interface Subscription {
+  readonly session: Session;
+  readonly filter: string;
+  /** Granted maximum QoS. */
+  qos: QoS;
+  /** v5: do not deliver the subscriber's own messages. */
+  noLocal: boolean;
+  /** v5: keep the publisher's retain flag on delivery. */
+  retainAsPublished: boolean;
+  /** v5: 0 send retained on subscribe, 1 only for a new subscription, 2 never. */
+  retainHandling: 0 | 1 | 2;
+  /** v5 Subscription Identifier, when given. */
+  identifier?: number;
 }
