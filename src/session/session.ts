@@ -106,6 +106,9 @@ export class Session {
   #queueHead = 0;
   #queueSeq = 0;
   #nextId = 1;
+  /** Packet ids still to re-send after {@link attach}, and how far that got. */
+  #resend: number[] | undefined;
+  #resendAt = 0;
 
   constructor(clientId: string, expiryInterval: number, context: SessionContext) {
     this.clientId = clientId;
@@ -178,7 +181,19 @@ export class Session {
   attach(outlet: SessionOutlet): void {
     this.#outlet = outlet;
     this.disconnectedAt = undefined;
-    for (const entry of this.inflight.values()) {
+    // What was in flight goes again first, within the connection's back-pressure: pump() goes on after drain.
+    this.#resend = this.inflight.size === 0 ? undefined : [...this.inflight.keys()];
+    this.#resendAt = 0;
+    this.pump();
+  }
+
+  /** Re-send the in-flight messages of {@link attach} until the connection is congested; true once all went. */
+  #resendInflight(outlet: SessionOutlet): boolean {
+    const ids = this.#resend!;
+    while (this.#resendAt < ids.length) {
+      if (outlet.congested) return false;
+      const entry = this.inflight.get(ids[this.#resendAt++]!);
+      if (entry === undefined) continue; // acknowledged meanwhile
       if (entry.state === "pubrel") {
         outlet.sendPubrel(entry.packetId);
         continue;
@@ -192,7 +207,8 @@ export class Session {
       }
       outlet.send(withPacketId(prepared, entry.packetId));
     }
-    this.pump();
+    this.#resend = undefined;
+    return true;
   }
 
   /** Detach the connection; the session keeps its state. */
@@ -204,7 +220,7 @@ export class Session {
   /** Deliver a message, now when the connection and window allow it, else queued (bounded). */
   deliver(delivery: Delivery, forms?: PublishForms): void {
     const out = this.#outlet;
-    if (out !== undefined && this.#queueHead === this.#queue.length && !out.congested) {
+    if (out !== undefined && this.#queueHead === this.#queue.length && !out.congested && !this.#resend) {
       if (delivery.qos === 0 || this.inflight.size < out.sendQuota) {
         this.#send(out, delivery, forms);
         return;
@@ -261,6 +277,7 @@ export class Session {
   pump(): void {
     const out = this.#outlet;
     if (out === undefined) return;
+    if (this.#resend !== undefined && !this.#resendInflight(out)) return;
     const queue = this.#queue;
     while (this.#queueHead < queue.length && !out.congested) {
       const entry = queue[this.#queueHead]!;
