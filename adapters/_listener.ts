@@ -48,23 +48,27 @@ export function socketListener(
   return withConnectionLimit(bindingListener(identity, bind), resolveLimitOptions(limits, what));
 }
 
-class BindingListener implements Listener {
-  readonly id: string;
-  readonly protocol: string;
-  readonly #identity: ListenerIdentity;
-  readonly #bind: Bind;
+/**
+ * A server socket bound by `bind(arg)` on `listen(arg)`: the address before and after binding, a second
+ * `listen()` refused with `already()`, `close()` that allows listening again. Listeners and HTTP servers share it.
+ */
+export class BoundServer<T> {
+  readonly #bind: (arg: T) => Binding | Promise<Binding>;
+  readonly #already: () => Error;
   #binding: Binding | undefined;
   #started = false;
   #host: string;
   #port: number;
 
-  constructor(identity: ListenerIdentity, bind: Bind) {
-    this.id = identity.id;
-    this.protocol = identity.protocol;
-    this.#identity = identity;
+  constructor(
+    where: { readonly host: string; readonly port: number },
+    already: () => Error,
+    bind: (arg: T) => Binding | Promise<Binding>,
+  ) {
     this.#bind = bind;
-    this.#host = identity.host;
-    this.#port = identity.port;
+    this.#already = already;
+    this.#host = where.host;
+    this.#port = where.port;
   }
 
   get port(): number {
@@ -75,11 +79,11 @@ class BindingListener implements Listener {
     return hostPort(this.#host, this.#port);
   }
 
-  async listen(accept: Accept): Promise<void> {
-    if (this.#started) throw alreadyListening(this.#identity);
+  async listen(arg: T): Promise<void> {
+    if (this.#started) throw this.#already();
     this.#started = true;
     try {
-      this.#binding = await this.#bind(accept);
+      this.#binding = await this.#bind(arg);
     } catch (error) {
       this.#started = false;
       throw error;
@@ -93,5 +97,16 @@ class BindingListener implements Listener {
     this.#binding = undefined;
     this.#started = false;
     await binding?.close();
+  }
+}
+
+class BindingListener extends BoundServer<Accept> implements Listener {
+  readonly id: string;
+  readonly protocol: string;
+
+  constructor(identity: ListenerIdentity, bind: Bind) {
+    super(identity, () => alreadyListening(identity), bind);
+    this.id = identity.id;
+    this.protocol = identity.protocol;
   }
 }

@@ -21,13 +21,13 @@ import { ConnectionLimit } from "../_limit.ts";
 import { bindingListener } from "../_listener.ts";
 import { hostPort } from "../_tcp_common.ts";
 import { bindServer } from "./_bind.ts";
+import { refuse, requestParts } from "./_upgrade_request.ts";
 import { commonNameOf, HANDSHAKE_TIMEOUT_MS, tlsAcceptInfo } from "../_tls_common.ts";
 import {
   BUSY,
   checkUpgrade,
   chooseSubprotocol,
   CLOSING,
-  type Refusal,
   resolveWsOptions,
   type WsListenerOptions,
 } from "../_ws_common.ts";
@@ -154,31 +154,3 @@ function openWebSocket(
   });
   return connection;
 }
-
-function requestParts(req: IncomingMessage) {
-  return {
-    method: req.method ?? "GET",
-    url: req.url ?? "/",
-    upgrade: req.headers.upgrade,
-    protocol: req.headers["sec-websocket-protocol"],
-    origin: req.headers.origin,
-  };
-}
-
-/** Answer an upgrade request with an HTTP error and close the socket. */
-function refuse(socket: Socket, { status, message }: Refusal): void {
-  const reason = STATUS_TEXT[status] ?? "Error";
-  const body = new TextEncoder().encode(message);
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${body.byteLength}\r\n\r\n${message}`,
-  );
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  426: "Upgrade Required",
-  503: "Service Unavailable",
-};
