@@ -28,6 +28,8 @@ export interface ListenerIdentity {
   readonly protocol: string;
   readonly host: string;
   readonly port: number;
+  /** The address to show instead of `host:port` (a Unix socket's path). */
+  readonly address?: string;
 }
 
 /** A {@link Listener} around `bind`. */
@@ -59,9 +61,10 @@ export class BoundServer<T> {
   #started = false;
   #host: string;
   #port: number;
+  readonly #fixedAddress: string | undefined;
 
   constructor(
-    where: { readonly host: string; readonly port: number },
+    where: { readonly host: string; readonly port: number; readonly address?: string },
     already: () => Error,
     bind: (arg: T) => Binding | Promise<Binding>,
   ) {
@@ -69,6 +72,7 @@ export class BoundServer<T> {
     this.#already = already;
     this.#host = where.host;
     this.#port = where.port;
+    this.#fixedAddress = where.address;
   }
 
   get port(): number {
@@ -76,7 +80,7 @@ export class BoundServer<T> {
   }
 
   get address(): string {
-    return hostPort(this.#host, this.#port);
+    return this.#fixedAddress ?? hostPort(this.#host, this.#port);
   }
 
   async listen(arg: T): Promise<void> {

@@ -18,10 +18,12 @@ import type { Listener } from "../src/transport/connection.ts";
 import type { TcpListenerOptions } from "./_tcp_common.ts";
 import type { TlsListenerOptions } from "./_tls_common.ts";
 import type { WsListenerOptions } from "./_ws_common.ts";
+import type { UnixListenerOptions } from "./_unix_common.ts";
 
 export type { TcpListenerOptions } from "./_tcp_common.ts";
 export type { Pem, TlsListenerOptions, TlsOptions } from "./_tls_common.ts";
 export type { WsListenerOptions } from "./_ws_common.ts";
+export type { UnixListenerOptions } from "./_unix_common.ts";
 export type { ListenerLimitOptions } from "./_limit.ts";
 export { DEFAULT_HIGH_WATER_MARK } from "./_outbox.ts";
 
@@ -112,6 +114,26 @@ export async function createWsListener(options: WsListenerOptions = {}): Promise
       return (await import("./bun/ws.ts")).createWsListener(options);
     default:
       return (await import("./node/ws.ts")).createWsListener(options);
+  }
+}
+
+/**
+ * Create an MQTT listener on a Unix domain socket (`Deno.listen`, `Bun.listen`, `node:net`). A socket file left
+ * by a crash is replaced; one that a live process listens on is not (listen() rejects).
+ *
+ * @example
+ * ```ts
+ * const listener = await createUnixListener({ path: "/run/comqtt.sock", mode: 0o660 });
+ * ```
+ */
+export async function createUnixListener(options: UnixListenerOptions): Promise<Listener> {
+  switch (runtimeName()) {
+    case "deno":
+      return (await import("./deno/unix.ts")).createUnixListener(options);
+    case "bun":
+      return (await import("./bun/unix.ts")).createUnixListener(options);
+    default:
+      return (await import("./node/unix.ts")).createUnixListener(options);
   }
 }
 

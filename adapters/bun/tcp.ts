@@ -29,8 +29,10 @@ export interface BunSocket {
 }
 /** Bun.listen's options, for TCP and TLS. */
 export interface BunListenOptions<S> {
-  hostname: string;
-  port: number;
+  hostname?: string;
+  port?: number;
+  /** A Unix socket path instead of hostname and port. */
+  unix?: string;
   allowHalfOpen: boolean;
   tls?: { cert: string; key: string; ca?: string; requestCert: boolean; rejectUnauthorized: boolean };
   socket: {
@@ -55,7 +57,7 @@ export function bunListen<S extends BunSocket>(options: BunListenOptions<S>): Bi
     // allowHalfOpen (set by the caller): a peer's FIN must not close us before our queued bytes went out.
     server = bun.listen(options);
   } catch (error) {
-    throw listenError(options.hostname, options.port, error);
+    throw listenError(options.unix ?? options.hostname ?? "", options.port ?? 0, error);
   }
   // stop(false): stop accepting, keep the open connections (they are the broker's to close).
   return { host: server.hostname, port: server.port, close: () => server.stop(false) };
@@ -100,9 +102,13 @@ export function createTcpListener(options: TcpListenerOptions = {}): Listener {
 }
 
 /** A connection for a Bun socket, set as its `data` before the broker sees it (Bun calls back synchronously). */
-export function connect(socket: BunSocket, highWaterMark: number): SocketConnection {
+export function connect(
+  socket: BunSocket,
+  highWaterMark: number,
+  remote = hostPort(socket.remoteAddress, socket.remotePort),
+): SocketConnection {
   socket.setNoDelay(true);
-  const connection = new SocketConnection(hostPort(socket.remoteAddress, socket.remotePort), highWaterMark);
+  const connection = new SocketConnection(remote, highWaterMark);
   socket.data = connection;
   return connection.drive(new BunDriver(socket, connection));
 }

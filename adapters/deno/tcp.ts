@@ -46,16 +46,14 @@ export function startConnection(
   highWaterMark: number,
   accept: Accept,
   info: AcceptInfo,
+  remote = hostPort(conn.remoteAddr.hostname, conn.remoteAddr.port),
 ): void {
   try {
     conn.setNoDelay?.(true);
   } catch {
-    // The peer may already be gone; the read loop will notice.
+    // The peer may already be gone (or it is a Unix socket); the read loop will notice.
   }
-  const connection = new SocketConnection(
-    hostPort(conn.remoteAddr.hostname, conn.remoteAddr.port),
-    highWaterMark,
-  );
+  const connection = new SocketConnection(remote, highWaterMark);
   const driver = new DenoDriver(conn, connection);
   if (connection.drive(driver).open(accept, info)) void driver.readLoop();
 }

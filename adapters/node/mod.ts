@@ -7,5 +7,6 @@
 export { createTcpListener, type TcpListenerOptions } from "./tcp.ts";
 export { createTlsListener, type TlsListenerOptions } from "./tls.ts";
 export { createWsListener, type WsListenerOptions } from "./ws.ts";
+export { createUnixListener, type UnixListenerOptions } from "./unix.ts";
 export { createHttpServer, type HttpServer, type HttpServerOptions } from "./http.ts";
 export { openKv, openKvStorage } from "./kv.ts";

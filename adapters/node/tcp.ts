@@ -40,12 +40,15 @@ export function createTcpListener(options: TcpListenerOptions = {}): Listener {
 }
 
 /** Wrap an accepted node:net or node:tls socket and hand it to the broker. */
-export function startSocket(socket: Socket, highWaterMark: number, accept: Accept, info: AcceptInfo): void {
+export function startSocket(
+  socket: Socket,
+  highWaterMark: number,
+  accept: Accept,
+  info: AcceptInfo,
+  remote = hostPort(socket.remoteAddress ?? "unknown", socket.remotePort ?? 0),
+): void {
   socket.setNoDelay(true);
-  const connection = new SocketConnection(
-    hostPort(socket.remoteAddress ?? "unknown", socket.remotePort ?? 0),
-    highWaterMark,
-  );
+  const connection = new SocketConnection(remote, highWaterMark);
   if (!connection.drive(new NodeDriver(socket, connection)).open(accept, info)) return;
   socket.on("data", (bytes: Uint8Array) => connection.data(bytes));
   socket.on("drain", () => connection.writable());

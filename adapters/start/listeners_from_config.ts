@@ -16,7 +16,7 @@ import { readText } from "./files.ts";
  */
 const WS_MESSAGE_SLACK = 8;
 
-/** A listener from the running runtime's adapter: TCP, TLS, WebSocket or WSS, with its connection limit. */
+/** A listener from the running runtime's adapter: TCP, TLS, WebSocket, WSS or Unix socket, with its connection limit. */
 export async function listenerFromConfig(
   l: ListenerConfig,
   config: Config,
@@ -29,6 +29,10 @@ export async function listenerFromConfig(
     logger,
     ...(l.maxConnections === undefined ? {} : { maxConnections: l.maxConnections }),
   };
+  if (l.type === "unix") {
+    const { id, path, mode, maxConnections } = l;
+    return await adapters.createUnixListener({ id, path: path!, mode, logger, maxConnections });
+  }
   const tls = l.tls === undefined ? undefined : await readTls(l.tls);
   if (l.type === "tcp") {
     return tls === undefined

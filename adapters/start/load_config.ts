@@ -56,16 +56,16 @@ export async function loadConfig(
   return { config, authHook: await authHook(config, dir), fromFile: source !== undefined, dir: resolve(dir) };
 }
 
-/** `config` with the TLS and storage paths made absolute, relative to `dir`. */
+/** `config` with the TLS, Unix socket and storage paths made absolute, relative to `dir`. */
 function withAbsolutePaths(config: Config, dir: string): Config {
   if (config.storage.path !== undefined) {
     config = { ...config, storage: { ...config.storage, path: resolve(dir, config.storage.path) } };
   }
-  if (!config.listeners.some((l) => l.tls !== undefined)) return config;
+  if (!config.listeners.some((l) => l.tls !== undefined || l.type === "unix")) return config;
   return {
     ...config,
     listeners: config.listeners.map((l) =>
-      l.tls === undefined ? l : {
+      l.type === "unix" ? { ...l, path: resolve(dir, l.path!) } : l.tls === undefined ? l : {
         ...l,
         tls: {
           ...l.tls,

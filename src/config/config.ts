@@ -12,7 +12,7 @@ import type { Capabilities, Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
 
 /** Kinds of MQTT listener the config accepts. */
-export type ListenerType = "tcp" | "ws";
+export type ListenerType = "tcp" | "ws" | "unix";
 
 /** One MQTT listener. */
 export interface ListenerConfig {
@@ -22,8 +22,13 @@ export interface ListenerConfig {
   readonly host: string;
   /** 0 asks for an ephemeral port. */
   readonly port: number;
-  /** HTTP path of a WebSocket listener (default `/mqtt`); undefined for tcp. */
+  /**
+   * HTTP path of a WebSocket listener (default `/mqtt`); the socket file of a unix listener (its host is then
+   * `localhost` and its port 0: a Unix socket only takes connections from this machine).
+   */
   readonly path?: string;
+  /** unix only: permission bits of the socket file (who may connect), e.g. 0o660. */
+  readonly mode?: number;
   /** TLS: a tcp listener becomes MQTT over TLS, a ws listener WSS. Undefined for plain ones. */
   readonly tls?: ListenerTlsConfig;
   /** Most connections open at once on this listener; undefined (or 0) for no limit. */

@@ -10,8 +10,18 @@ import { formatAddress, parseAddress } from "./address.ts";
 import type { HostPort } from "./address.ts";
 import type { KeyPath } from "./yaml_source.ts";
 
-const LISTENER_TYPES: readonly ListenerType[] = ["tcp", "ws"];
-const LISTENER_KEYS = ["type", "id", "address", "path", "tls", "maxConnections", "auth", "allowedOrigins"];
+const LISTENER_TYPES: readonly ListenerType[] = ["tcp", "ws", "unix"];
+const LISTENER_KEYS = [
+  "type",
+  "id",
+  "address",
+  "path",
+  "mode",
+  "tls",
+  "maxConnections",
+  "auth",
+  "allowedOrigins",
+];
 const TLS_KEYS = ["cert", "key", "clientCa", "useIdentityAsUsername"];
 const MAX_CONNECTIONS = 10_000_000;
 
@@ -42,6 +52,14 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
         check.problem([...path, "id"], `duplicate id "${id}" (also listeners[${first}])`);
       } else ids.set(id, i);
     }
+    if (type === "unix") {
+      const unix = parseUnix(check, map, path);
+      if (id !== undefined && unix !== undefined) {
+        out.push({ type, id, host: "localhost", port: 0, ...unix, ...listenerExtras(check, map, path) });
+      }
+      return;
+    }
+    if ("mode" in map) check.problem([...path, "mode"], "only unix listeners take a mode");
     const address = "address" in map ? checkAddress(check, map.address, [...path, "address"]) : undefined;
     if (!("address" in map)) {
       const example = `0.0.0.0:${
@@ -60,10 +78,7 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
         );
       }
     }
-    const maxConnections = "maxConnections" in map
-      ? check.wholeNumber(map.maxConnections, [...path, "maxConnections"], 0, MAX_CONNECTIONS)
-      : undefined;
-    const auth = "auth" in map ? parseAuth(check, map.auth, [...path, "auth"]) : undefined;
+    const { maxConnections, auth } = listenerExtras(check, map, path);
     const allowedOrigins = "allowedOrigins" in map
       ? parseOrigins(check, map.allowedOrigins, [...path, "allowedOrigins"], type)
       : undefined;
@@ -89,6 +104,50 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
     } else seen.set(key, i);
   });
   return out;
+}
+
+/** `maxConnections` and `auth`, which every kind of listener takes. */
+function listenerExtras(
+  check: Checker,
+  map: Record<string, unknown>,
+  path: KeyPath,
+): { maxConnections?: number; auth?: AuthConfig } {
+  const maxConnections = "maxConnections" in map
+    ? check.wholeNumber(map.maxConnections, [...path, "maxConnections"], 0, MAX_CONNECTIONS)
+    : undefined;
+  const auth = "auth" in map ? parseAuth(check, map.auth, [...path, "auth"]) : undefined;
+  return {
+    ...(maxConnections === undefined ? {} : { maxConnections }),
+    ...(auth === undefined ? {} : { auth }),
+  };
+}
+
+/** A unix listener's `path` (the socket file) and `mode` ("0660" or 0o660 written as 432). */
+function parseUnix(
+  check: Checker,
+  map: Record<string, unknown>,
+  path: KeyPath,
+): { path: string; mode?: number } | undefined {
+  for (const key of ["address", "tls", "allowedOrigins"]) {
+    if (key in map) check.problem([...path, key], `a unix listener takes no ${key}`);
+  }
+  if (!("path" in map)) {
+    check.problem(path, `missing key "path" (the socket file, e.g. "/run/comqtt.sock")`);
+    return undefined;
+  }
+  const socketPath = check.string(map.path, [...path, "path"]);
+  let mode: number | undefined;
+  if ("mode" in map) {
+    const text = typeof map.mode === "number" ? map.mode.toString(8) : map.mode;
+    if (typeof text !== "string" || !/^0?[0-7]{3}$/.test(text)) {
+      check.problem(
+        [...path, "mode"],
+        `expected permission bits such as "0660", received ${JSON.stringify(map.mode)}`,
+      );
+    } else mode = parseInt(text, 8);
+  }
+  if (socketPath === undefined) return undefined;
+  return { path: socketPath, ...(mode === undefined ? {} : { mode }) };
 }
 
 /** A ws listener's `allowedOrigins`: browser origins such as "https://app.example.com", `*` as a wildcard. */

@@ -113,3 +113,53 @@ describe("listeners: tls, maxConnections and auth", () => {
     ]);
   });
 });
+
+describe("listeners: unix sockets and WebSocket origins", () => {
+  it("reads a unix listener's socket file and mode, and a ws listener's allowedOrigins", () => {
+    const config = parseConfig(
+      `listeners:
+  - { type: unix, path: /run/comqtt.sock, mode: "0660", maxConnections: 10 }
+  - { type: ws, address: ":1882", allowedOrigins: ["https://app.example.com", "*"] }
+`,
+      "config.yaml",
+    );
+    assert.deepEqual(config.listeners, [
+      {
+        type: "unix",
+        id: "unix1",
+        host: "localhost",
+        port: 0,
+        path: "/run/comqtt.sock",
+        mode: 0o660,
+        maxConnections: 10,
+      },
+      {
+        type: "ws",
+        id: "ws1",
+        host: "0.0.0.0",
+        port: 1882,
+        path: "/mqtt",
+        allowedOrigins: ["https://app.example.com", "*"],
+      },
+    ]);
+  });
+
+  it("names the key of every mistake", () => {
+    assert.deepEqual(
+      problems(`listeners:
+  - { type: unix }
+  - { type: unix, path: /a.sock, mode: "rw-rw----", address: ":1" }
+  - { type: tcp, address: ":1883", mode: "0600", allowedOrigins: ["*"] }
+  - { type: ws, address: ":1882", allowedOrigins: ["app.example.com"] }
+`),
+      [
+        'config.yaml:2: listeners[0]: missing key "path" (the socket file, e.g. "/run/comqtt.sock")',
+        "config.yaml:3: listeners[1].address: a unix listener takes no address",
+        'config.yaml:3: listeners[1].mode: expected permission bits such as "0660", received "rw-rw----"',
+        "config.yaml:4: listeners[2].mode: only unix listeners take a mode",
+        "config.yaml:4: listeners[2].allowedOrigins: only ws listeners take allowedOrigins (browsers use WebSocket)",
+        'config.yaml:5: listeners[3].allowedOrigins[0]: expected an origin such as "https://app.example.com" or "*", received "app.example.com"',
+      ],
+    );
+  });
+});
