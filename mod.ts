@@ -101,6 +101,7 @@ export type { RunningBroker, StartOptions } from "./adapters/start/start_broker.
 export { loadConfig } from "./adapters/start/load_config.ts";
 export type { ConfigSource, LoadedConfig } from "./adapters/start/load_config.ts";
 export type { ConfigOverrides } from "./src/config/cli_overrides.ts";
+export type { ReloadResult } from "./adapters/start/reload.ts";
 
 // `deno run -A jsr:@comqtt/broker` (or running this file) starts the standalone broker, as main.ts does.
 if (import.meta.main) {

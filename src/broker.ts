@@ -147,6 +147,37 @@ export class Broker implements BrokerCore {
     }
   }
 
+  /**
+   * Swap a hook for another in the same place of the chain, while clients stay connected (a reload of users,
+   * ACL rules or an auth backend): `fresh` is initialised first, then takes every later event; `old` is stopped.
+   */
+  async replaceHook(old: Hook, fresh: Hook): Promise<void> {
+    await fresh.init?.({ logger: this.logger });
+    this.hooks.replace(old, fresh);
+    await old.stop?.();
+  }
+
+  /**
+   * Swap a listener for another (new TLS certificates): `old` stops accepting, `fresh` starts; connections that
+   * `old` accepted stay. When `fresh` cannot listen, `old` listens again and the error is rethrown.
+   */
+  async replaceListener(old: Listener, fresh: Listener): Promise<void> {
+    const at = this.#listeners.indexOf(old);
+    if (at < 0) throw new TypeError(`Cannot replace listener "${old.id}": it is not added`);
+    if (this.#state !== "running") {
+      this.#listeners[at] = fresh;
+      return;
+    }
+    await old.close();
+    try {
+      await this.#startListener(fresh);
+    } catch (error) {
+      await this.#startListener(old);
+      throw error;
+    }
+    this.#listeners[at] = fresh;
+  }
+
   /** Add a listener; it starts with {@link listen} (or at once when the broker is already listening). */
   async addListener(listener: Listener): Promise<void> {
     if (this.#listeners.some((l) => l.id === listener.id)) {

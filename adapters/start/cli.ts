@@ -10,6 +10,7 @@ import pkg from "../../package.json" with { type: "json" };
 import * as adapters from "../mod.ts";
 import { DEFAULT_ITERATIONS } from "../../src/hooks/auth/password.ts";
 import { hashPasswordCommand } from "./hash_password.ts";
+import { checkConfig } from "./check_config.ts";
 import { loadConfig, type LoadedConfig } from "./load_config.ts";
 import { type RunningBroker, startBroker } from "./start_broker.ts";
 
@@ -27,6 +28,11 @@ Usage:
   comqtt hash-password [PASSWORD]  print an encoded hash for the users file
                                    (reads the password from stdin when PASSWORD is omitted, unechoed on a
                                    terminal; an argument is visible to other users in the process list)
+  comqtt check-config FILE         check a config, the users files and TLS files it names; exit 0 when
+                                   good, 2 with every problem (file:line: key: message) when not
+
+Signals: SIGINT and SIGTERM stop the broker; SIGHUP reads the users/ACL files and TLS certificates again
+(connected clients stay; a file that fails to load is refused and the old one kept).
 
 Options:
   -c, --config FILE       YAML config (see examples/config.yaml). Without it the broker listens on
@@ -81,6 +87,10 @@ export async function main(args: readonly string[]): Promise<number> {
     if (positionals.length > 2) return usageError("hash-password takes at most one password");
     return await hashPasswordCommand(positionals[1], values.iterations, usageError);
   }
+  if (positionals[0] === "check-config") {
+    if (positionals.length !== 2) return usageError("check-config takes one config file");
+    return await checkConfigCommand(positionals[1]);
+  }
   if (positionals.length > 0) return usageError(`unknown command ${JSON.stringify(positionals[0])}`);
   if (values.iterations !== undefined) return usageError("--iterations only goes with hash-password");
 
@@ -104,7 +114,11 @@ export async function main(args: readonly string[]): Promise<number> {
     stopped.dispose();
     return EXIT_FAILED; // startBroker logged why
   }
+  // SIGHUP: read the users/ACL files and TLS certificates again (Mosquitto's reload), clients stay connected.
+  const onHangup = () => void running.reload();
+  process.on("SIGHUP", onHangup);
   const signal = await stopped.promise;
+  process.off("SIGHUP", onHangup);
   running.logger.info("stopping", { signal });
   const timer = setTimeout(() => {
     running.logger.error("graceful stop took too long: exiting", { timeoutMs: STOP_TIMEOUT_MS });
@@ -140,6 +154,17 @@ function waitForSignal(): { promise: Promise<string>; dispose(): void } {
       for (const s of signals) process.off(s, onSignal);
     },
   };
+}
+
+/** `check-config FILE`: everything loadConfig checks, plus the TLS files; nothing listens. */
+async function checkConfigCommand(path: string): Promise<number> {
+  try {
+    process.stdout.write(`${await checkConfig(path)}\n`);
+    return EXIT_OK;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
 }
 
 function usageError(message: string): number {

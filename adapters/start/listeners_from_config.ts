@@ -16,11 +16,15 @@ import { readText } from "./files.ts";
  */
 const WS_MESSAGE_SLACK = 8;
 
-/** A listener from the running runtime's adapter: TCP, TLS, WebSocket, WSS or Unix socket, with its connection limit. */
+/**
+ * A listener from the running runtime's adapter: TCP, TLS, WebSocket, WSS or Unix socket, with its connection
+ * limit. `checkTls` may refuse the PEM files read before anything is created.
+ */
 export async function listenerFromConfig(
   l: ListenerConfig,
   config: Config,
   logger: Logger,
+  checkTls?: (tls: adapters.TlsOptions) => void,
 ): Promise<Listener> {
   const common = {
     id: l.id,
@@ -34,6 +38,7 @@ export async function listenerFromConfig(
     return await adapters.createUnixListener({ id, path: path!, mode, logger, maxConnections });
   }
   const tls = l.tls === undefined ? undefined : await readTls(l.tls);
+  if (tls !== undefined) checkTls?.(tls);
   if (l.type === "tcp") {
     return tls === undefined
       ? await adapters.createTcpListener(common)

@@ -18,6 +18,7 @@ import type { HttpServer } from "../mod.ts";
 import { describeAccess } from "./auth_from_config.ts";
 import { startDashboard } from "./dashboard.ts";
 import { listenerFromConfig } from "./listeners_from_config.ts";
+import { reload, type Reloadable, type ReloadResult } from "./reload.ts";
 import { type ConfigSource, loadConfig, type LoadedConfig } from "./load_config.ts";
 
 /** What {@link startFromConfig} and {@link startBroker} take besides the config. */
@@ -37,6 +38,11 @@ export interface RunningBroker {
   readonly logger: Logger;
   /** The dashboard's server, when the config has `http`. */
   readonly http: HttpServer | undefined;
+  /**
+   * Read the users/ACL files (and rebuild the auth backends) and the TLS certificates again, without dropping
+   * connected clients; what fails to load is logged and refused, and the old one stays. The CLI runs it on SIGHUP.
+   */
+  reload(): Promise<ReloadResult>;
   /** Stop the dashboard, then the broker (listeners, clients, storage). */
   close(): Promise<void>;
 }
@@ -130,11 +136,13 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
     version: pkg.version,
     runtime: `${adapters.runtimeName()} ${adapters.runtimeVersion()}`,
   });
+  const reloadable: Reloadable = { broker, config, dir: loaded.dir, logger, authHook: loaded.authHook };
   return {
     broker,
     config,
     logger,
     http,
+    reload: () => reload(reloadable),
     async close() {
       // The dashboard first: its live-update streams end, and /readyz says 503 no more (the server is gone).
       closeDashboard();

@@ -51,6 +51,17 @@ export class HookChain {
     this.#lists.clear();
   }
 
+  /** Put `fresh` where `old` stands in the chain (same position, so the order of answers is kept). */
+  replace(old: Hook, fresh: Hook): void {
+    const at = this.hooks.indexOf(old);
+    if (at < 0) throw new TypeError(`Cannot replace hook "${old.id}": it is not in the chain`);
+    if (this.hooks.some((h, i) => i !== at && h.id === fresh.id)) {
+      throw new TypeError(`Cannot add hook "${fresh.id}": a hook with that id is already added`);
+    }
+    this.hooks[at] = fresh;
+    this.#lists.clear();
+  }
+
   /** Hooks that implement `event`, in order. */
   list(event: keyof Hook): Hook[] {
     let list = this.#lists.get(event);

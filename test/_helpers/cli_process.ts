@@ -105,7 +105,7 @@ export function startCli(args: string[], options: { input?: string } = {}): Run 
  * Send `sig` to the child by its pid. Not `child.kill()`: Deno's node:child_process then reports the exit as
  * killed-by-signal even when the child handled the signal and exited 0 itself; `process.kill(pid)` does not.
  */
-export function signalProcess(run: Run, sig: "SIGINT" | "SIGTERM" | "SIGKILL"): void {
+export function signalProcess(run: Run, sig: "SIGINT" | "SIGTERM" | "SIGKILL" | "SIGHUP"): void {
   if (run.child.exitCode !== null || run.child.signalCode !== null || run.child.pid === undefined) return;
   try {
     process.kill(run.child.pid, sig);
