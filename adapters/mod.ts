@@ -159,3 +159,19 @@ export async function openKvStorage(path: string): Promise<Storage> {
       return (await import("./node/kv.ts")).openKvStorage(path);
   }
 }
+
+/**
+ * Open the SQLite database file at `path` as broker storage with the runtime's built-in SQLite: `bun:sqlite` on
+ * Bun, `node:sqlite` on Node and Deno. For platforms where `@deno/kv` has no build (linux-arm64 under Bun or Node).
+ * A file that is not a SQLite database rejects here; damaged records reject at `load()`.
+ */
+export async function openSqliteStorage(path: string): Promise<Storage> {
+  switch (runtimeName()) {
+    case "deno":
+      return (await import("./deno/sqlite.ts")).openSqliteStorage(path);
+    case "bun":
+      return (await import("./bun/sqlite.ts")).openSqliteStorage(path);
+    default:
+      return (await import("./node/sqlite.ts")).openSqliteStorage(path);
+  }
+}
