@@ -55,8 +55,8 @@ const SQL = {
  *
  * @example
  * ```ts
- * import { DatabaseSync } from "node:sqlite";
- * const storage = new SqliteStorage(new DatabaseSync("./comqtt.db"));
+ * // openSqlite from adapters/<runtime>/sqlite.ts: a bun:sqlite or node:sqlite handle
+ * const storage = new SqliteStorage(openSqlite("./comqtt.db"), { synchronous: "full" });
  * const state = await storage.load();
  * ```
  */
