@@ -89,7 +89,7 @@ export type {
 export { createHttpApp } from "./src/http/http_app.ts";
 export type { HttpApp, HttpAppOptions } from "./src/http/http_app.ts";
 export { storageLatency, timeStorage } from "./src/http/storage_timing.ts";
-export { createHttpServer, openKvStorage } from "./adapters/mod.ts";
+export { createHttpServer, openKvStorage, openSqliteStorage } from "./adapters/mod.ts";
 export type { HttpServer } from "./adapters/mod.ts";
 export { MemoryStorage } from "./src/storage/memory_storage.ts";
 export type { Storage, StorageOp, StoredState } from "./src/storage/storage.ts";

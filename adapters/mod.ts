@@ -166,6 +166,8 @@ export async function createHttpServer(
 }
 
 import type { Storage } from "../src/storage/storage.ts";
+import type { SqliteStorageOptions } from "../src/storage/sqlite_storage.ts";
+export type { SqliteStorageOptions } from "../src/storage/sqlite_storage.ts";
 
 /**
  * Open the Deno KV database file at `path` as broker storage with the runtime's KV: `Deno.openKv` on Deno,
@@ -179,5 +181,22 @@ export async function openKvStorage(path: string): Promise<Storage> {
       return (await import("./bun/kv.ts")).openKvStorage(path);
     default:
       return (await import("./node/kv.ts")).openKvStorage(path);
+  }
+}
+
+/**
+ * Open the SQLite database file at `path` as broker storage with the runtime's built-in SQLite: `bun:sqlite` on
+ * Bun, `node:sqlite` on Node and Deno. For platforms where `@deno/kv` has no build (linux-arm64 under Bun or Node).
+ * A file that is not a SQLite database rejects here; damaged records reject at `load()`. `options.synchronous`
+ * defaults to `full` (see src/storage/_sqlite_schema.ts for why).
+ */
+export async function openSqliteStorage(path: string, options: SqliteStorageOptions = {}): Promise<Storage> {
+  switch (runtimeName()) {
+    case "deno":
+      return (await import("./deno/sqlite.ts")).openSqliteStorage(path, options);
+    case "bun":
+      return (await import("./bun/sqlite.ts")).openSqliteStorage(path, options);
+    default:
+      return (await import("./node/sqlite.ts")).openSqliteStorage(path, options);
   }
 }

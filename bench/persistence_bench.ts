@@ -1,6 +1,6 @@
 /**
- * Persistent QoS 1 throughput: the same broker with no storage, with the in-memory storage and with Deno KV,
- * in one run. 4 persistent subscribers (clean session 0) and 4 publishers over real TCP on 127.0.0.1, QoS 1,
+ * Persistent QoS 1 throughput: the same broker with no storage, with the in-memory storage, with Deno KV and with
+ * SQLite (synchronous=FULL, the default, and NORMAL for comparison), in one run. 4 persistent subscribers (clean session 0) and 4 publishers over real TCP on 127.0.0.1, QoS 1,
  * 64-byte payloads, 64 unacknowledged messages per publisher; each configuration runs for a bounded time.
  *
  * Run: `node bench/persistence_bench.ts [seconds]`, `deno run -A bench/persistence_bench.ts`, `bun bench/persistence_bench.ts`.
@@ -14,7 +14,13 @@ import { Broker } from "../src/broker.ts";
 import { AllowHook } from "../src/hooks/auth/allow_hook.ts";
 import { MemoryStorage } from "../src/storage/memory_storage.ts";
 import type { Storage } from "../src/storage/storage.ts";
-import { createTcpListener, openKvStorage, runtimeName, runtimeVersion } from "../adapters/mod.ts";
+import {
+  createTcpListener,
+  openKvStorage,
+  openSqliteStorage,
+  runtimeName,
+  runtimeVersion,
+} from "../adapters/mod.ts";
 import { RawClient } from "../test/_helpers/raw_client.ts";
 
 const SECONDS = Number(process.argv[2] ?? 3);
@@ -85,8 +91,19 @@ try {
   const none = await measure("no storage", undefined);
   const memory = await measure("memory storage", new MemoryStorage());
   const kv = await measure("Deno KV storage", await openKvStorage(join(dir, "bench.kv")));
+  const sqlite = await measure("SQLite storage", await openSqliteStorage(join(dir, "bench.sqlite")));
+  const normal = await measure(
+    "SQLite sync=NORMAL",
+    await openSqliteStorage(join(dir, "normal.sqlite"), { synchronous: "normal" }),
+  );
   console.log(
     `Deno KV / memory storage: ${(kv / memory).toFixed(2)}; Deno KV / no storage: ${(kv / none).toFixed(2)}`,
+  );
+  console.log(
+    `SQLite / memory storage: ${(sqlite / memory).toFixed(2)}; SQLite / Deno KV: ${
+      (sqlite / kv).toFixed(2)
+    }; ` +
+      `SQLite NORMAL / FULL: ${(normal / sqlite).toFixed(2)}`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

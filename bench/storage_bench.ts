@@ -1,7 +1,7 @@
 /**
  * Persistent QoS 1 throughput: the storage operations of a stream of QoS 1 messages to persistent sessions
  * ("queued", then "queuedDelete" + "inflight" when sent, then "inflightDelete" when acknowledged), pushed through
- * the write-behind into MemoryStorage and into Deno KV (a temporary SQLite file), in one run.
+ * the write-behind into MemoryStorage, into Deno KV and into the SQLite backend (temporary files), in one run.
  *
  *   node bench/storage_bench.ts [seconds=2]
  *   deno run -A bench/storage_bench.ts [seconds]
@@ -21,7 +21,7 @@ import process from "node:process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openKvStorage, runtimeName, runtimeVersion } from "../adapters/mod.ts";
+import { openKvStorage, openSqliteStorage, runtimeName, runtimeVersion } from "../adapters/mod.ts";
 import { systemClock } from "../src/clock.ts";
 import { silentLogger } from "../src/logger.ts";
 import { MemoryStorage } from "../src/storage/memory_storage.ts";
@@ -118,6 +118,9 @@ try {
     const kv = await openKvStorage(join(dir, `bench-${lag}.db`));
     console.log(line("denokv", shape, await run(kv, lag)));
     await kv.close();
+    const sqlite = await openSqliteStorage(join(dir, `bench-${lag}.sqlite`));
+    console.log(line("sqlite", shape, await run(sqlite, lag)));
+    await sqlite.close();
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

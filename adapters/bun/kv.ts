@@ -5,18 +5,21 @@
  * @module
  */
 
-import { makeLimitedV8Serializer, openKv as openDenoKv } from "@deno/kv";
-import { type KvLike, kvOpenError, KvStorage } from "../../src/storage/kv_storage.ts";
+import { type KvLike, KvStorage } from "../../src/storage/kv_storage.ts";
+import { type DenoKvOpenOptions, openWithDenoKvPackage } from "../_deno_kv_package.ts";
 import type { Storage } from "../../src/storage/storage.ts";
 
-/** Open the KV database file at `path` (created if missing) and return the raw handle. */
-export async function openKv(path: string): Promise<KvLike> {
+/**
+ * Open the KV database file at `path` (created if missing) and return the raw handle. Where `@deno/kv` has no
+ * build (linux-arm64), this rejects with an error that names `storage.type: sqlite` as the way out.
+ */
+export async function openKv(path: string, options: DenoKvOpenOptions = {}): Promise<KvLike> {
   if (path === "") throw new TypeError("Cannot open a KV database: the path is empty");
-  try {
-    return await openDenoKv(path, makeLimitedV8Serializer());
-  } catch (err) {
-    throw kvOpenError(path, err);
-  }
+  return await openWithDenoKvPackage(
+    path,
+    (kv) => kv.openKv(path, kv.makeLimitedV8Serializer()),
+    options.load,
+  );
 }
 
 /**
@@ -29,6 +32,6 @@ export async function openKv(path: string): Promise<KvLike> {
  * const state = await storage.load();
  * ```
  */
-export async function openKvStorage(path: string): Promise<Storage> {
-  return new KvStorage(await openKv(path));
+export async function openKvStorage(path: string, options: DenoKvOpenOptions = {}): Promise<Storage> {
+  return new KvStorage(await openKv(path, options));
 }

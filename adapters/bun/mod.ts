@@ -1,5 +1,5 @@
 /**
- * The Bun adapters: listeners, HTTP serving and KV storage. Imported as `@comqtt/broker/bun` (or this folder) to pin
+ * The Bun adapters: listeners, HTTP serving, KV and SQLite storage. Imported as `@comqtt/broker/bun` (or this folder) to pin
  * the runtime statically, for bundling or compiling for one runtime; `adapters/mod.ts` picks one at run time.
  * @module
  */
@@ -10,3 +10,4 @@ export { createWsListener, type WsListenerOptions } from "./ws.ts";
 export { createUnixListener, type UnixListenerOptions } from "./unix.ts";
 export { createHttpServer, type HttpServer, type HttpServerOptions } from "./http.ts";
 export { openKv, openKvStorage } from "./kv.ts";
+export { openSqlite, openSqliteStorage } from "./sqlite.ts";

@@ -84,9 +84,10 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
     throw error;
   };
   let storage: Storage | undefined;
-  if (config.storage.type === "denokv") {
+  if (config.storage.type !== "memory") {
     try {
-      storage = await adapters.openKvStorage(config.storage.path!);
+      const open = config.storage.type === "sqlite" ? adapters.openSqliteStorage : adapters.openKvStorage;
+      storage = await open(config.storage.path!);
     } catch (error) {
       logger.error("cannot open storage", { path: config.storage.path, error: (error as Error).message });
       throw error;

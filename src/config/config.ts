@@ -117,8 +117,8 @@ export interface MqttConfig {
 
 /** `storage`: where sessions and messages are kept. */
 export interface StorageConfig {
-  readonly type: "memory" | "denokv";
-  /** Database file for `denokv` (relative paths are relative to the config file). */
+  readonly type: "memory" | "denokv" | "sqlite";
+  /** Database file for `denokv` and `sqlite` (relative paths are relative to the config file). */
   readonly path?: string;
   /** Acknowledge QoS 1/2 only once durable. */
   readonly durableAcks: boolean;

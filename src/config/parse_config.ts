@@ -170,19 +170,21 @@ function parseMqtt(check: Checker, value: unknown): MqttConfig {
   };
 }
 
-/** `storage`: `memory` (nothing kept across restarts, the default) or `denokv` with a file path. */
+/** `storage`: `memory` (nothing kept across restarts, the default), or `denokv` or `sqlite` with a file path. */
 function parseStorage(check: Checker, value: unknown, _source: string): StorageConfig {
   if (value === undefined) return DEFAULT_CONFIG.storage;
   const map = check.mapping(value, ["storage"], ["type", "path", "durableAcks", "maxDelay"]);
   if (!map) return DEFAULT_CONFIG.storage;
   const type = "type" in map
-    ? check.oneOf(map.type, ["storage", "type"], ["memory", "denokv"] as const)
+    ? check.oneOf(map.type, ["storage", "type"], ["memory", "denokv", "sqlite"] as const)
     : "memory";
   const path = "path" in map ? check.string(map.path, ["storage", "path"]) : undefined;
-  if (type === "denokv" && path === undefined && !("path" in map)) {
-    check.problem(["storage"], `type "denokv" needs a "path" to the database file`);
+  if ((type === "denokv" || type === "sqlite") && path === undefined && !("path" in map)) {
+    check.problem(["storage"], `type "${type}" needs a "path" to the database file`);
   }
-  if (type === "memory" && "path" in map) check.problem(["storage", "path"], `only used with type "denokv"`);
+  if (type === "memory" && "path" in map) {
+    check.problem(["storage", "path"], `only used with type "denokv" or "sqlite"`);
+  }
   const durableAcks = "durableAcks" in map
     ? check.boolean(map.durableAcks, ["storage", "durableAcks"])
     : true;

@@ -234,6 +234,31 @@ describe("config: capabilities and storage", () => {
     });
   });
 
+  it("reads a SQLite storage; sqlite needs a path and memory takes none", () => {
+    const config = parseConfig(
+      "storage:\n  type: sqlite\n  path: ./comqtt.db\n  durableAcks: false\n",
+      "c.yaml",
+    );
+    assert.deepEqual(config.storage, {
+      type: "sqlite",
+      path: "./comqtt.db",
+      durableAcks: false,
+      maxDelay: 5,
+    });
+    assert.throws(
+      () => parseConfig("storage:\n  type: sqlite\n", "s.yaml"),
+      /s\.yaml:1: storage: type "sqlite" needs a "path"/,
+    );
+    assert.throws(
+      () => parseConfig("storage:\n  type: memory\n  path: x.db\n", "m.yaml"),
+      /m\.yaml:3: storage\.path: only used with type "denokv" or "sqlite"/,
+    );
+    assert.throws(
+      () => parseConfig("storage:\n  type: sqlite3\n  path: x.db\n", "t.yaml"),
+      /t\.yaml:2: storage\.type: expected one of memory, denokv, sqlite, received "sqlite3"/,
+    );
+  });
+
   it("defaults to memory storage and every capability on", () => {
     const config = parseConfig("", "c.yaml");
     assert.equal(config.storage.type, "memory");

@@ -1,7 +1,7 @@
 /**
  * A broker with storage restarted in the same process: sessions, subscriptions, queued and inflight messages,
  * inbound QoS 2 state, retained messages and delayed wills come back; expired ones do not. Runs against the
- * in-memory storage and against Deno KV through the running runtime's opener.
+ * in-memory storage and against Deno KV and SQLite through the running runtime's openers.
  */
 
 import { describe, it } from "node:test";
@@ -11,7 +11,7 @@ import { AllowHook } from "../../src/hooks/auth/allow_hook.ts";
 import { FakeClock } from "../../src/clock.ts";
 import { MemoryStorage } from "../../src/storage/memory_storage.ts";
 import type { Storage } from "../../src/storage/storage.ts";
-import { openKvStorage } from "../../adapters/mod.ts";
+import { openKvStorage, openSqliteStorage } from "../../adapters/mod.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { until } from "../_helpers/broker.ts";
 import { tempDir } from "./_kv_files.ts";
@@ -45,13 +45,19 @@ function kvBackend(): Backend {
   return { name: "denokv", open: () => openKvStorage(file), cleanup: () => dir.remove() };
 }
 
+function sqliteBackend(): Backend {
+  const dir = tempDir();
+  const file = dir.file("restart.sqlite");
+  return { name: "sqlite", open: () => openSqliteStorage(file), cleanup: () => dir.remove() };
+}
+
 async function start(storage: Storage, clock?: FakeClock): Promise<Broker> {
   const broker = new Broker({ hooks: [new AllowHook()], storage, sysInterval: 0, sweepInterval: 50, clock });
   await broker.restore();
   return broker;
 }
 
-for (const make of [memoryBackend, kvBackend]) {
+for (const make of [memoryBackend, kvBackend, sqliteBackend]) {
   describe(`broker restart with ${make().name} storage`, () => {
     it("restores a persistent session with its subscriptions and the QoS 1/2 messages queued for it", async () => {
       const backend = make();

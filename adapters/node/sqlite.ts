@@ -1,0 +1,49 @@
+/**
+ * SQLite storage on Node with the built-in `node:sqlite` (`DatabaseSync`). Deno runs this same file through its
+ * Node compatibility (adapters/deno/sqlite.ts re-exports it).
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import type { Storage } from "../../src/storage/storage.ts";
+import {
+  type SqliteLike,
+  sqliteOpenError,
+  SqliteStorage,
+  type SqliteStorageOptions,
+} from "../../src/storage/sqlite_storage.ts";
+
+/** Open the SQLite database file at `path` (created if missing) and return the raw handle. */
+export function openSqlite(path: string): SqliteLike {
+  if (path === "") throw new TypeError("Cannot open a SQLite database: the path is empty");
+  try {
+    return new DatabaseSync(path);
+  } catch (err) {
+    throw sqliteOpenError(path, err);
+  }
+}
+
+/**
+ * Open the SQLite database file at `path` as broker storage: WAL journal, `synchronous=FULL`, a busy timeout,
+ * and the tables created or checked. A file that is not a SQLite database, or one with a schema of another
+ * layout, rejects here; damaged records reject at `load()`.
+ *
+ * @example
+ * ```ts
+ * const storage = await openSqliteStorage("./comqtt.db");
+ * const state = await storage.load();
+ * ```
+ */
+export function openSqliteStorage(path: string, options: SqliteStorageOptions = {}): Promise<Storage> {
+  try {
+    const db = openSqlite(path);
+    try {
+      return Promise.resolve(new SqliteStorage(db, options));
+    } catch (err) {
+      db.close();
+      throw sqliteOpenError(path, err);
+    }
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
