@@ -17,6 +17,8 @@ step "deno lint"
 deno lint
 step "deno fmt --check"
 deno fmt --check
+step "deno publish --dry-run"
+deno publish --dry-run --allow-dirty --quiet
 
 step "deno test"
 deno test -A --quiet

@@ -9,8 +9,6 @@ import process from "node:process";
 import pkg from "../../package.json" with { type: "json" };
 import * as adapters from "../mod.ts";
 import { DEFAULT_ITERATIONS } from "../../src/hooks/auth/password.ts";
-import { hashPasswordCommand } from "./hash_password.ts";
-import { checkConfig } from "./check_config.ts";
 import { loadConfig, type LoadedConfig } from "./load_config.ts";
 import { type RunningBroker, startBroker } from "./start_broker.ts";
 
@@ -85,7 +83,11 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   if (positionals[0] === "hash-password") {
     if (positionals.length > 2) return usageError("hash-password takes at most one password");
-    return await hashPasswordCommand(positionals[1], values.iterations, usageError);
+    return await (await import("./hash_password.ts")).hashPasswordCommand(
+      positionals[1],
+      values.iterations,
+      usageError,
+    );
   }
   if (positionals[0] === "check-config") {
     if (positionals.length !== 2) return usageError("check-config takes one config file");
@@ -159,7 +161,7 @@ function waitForSignal(): { promise: Promise<string>; dispose(): void } {
 /** `check-config FILE`: everything loadConfig checks, plus the TLS files; nothing listens. */
 async function checkConfigCommand(path: string): Promise<number> {
   try {
-    process.stdout.write(`${await checkConfig(path)}\n`);
+    process.stdout.write(`${await (await import("./check_config.ts")).checkConfig(path)}\n`);
     return EXIT_OK;
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);

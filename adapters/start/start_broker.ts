@@ -16,9 +16,8 @@ import { storageLatency, timeStorage } from "../../src/http/storage_timing.ts";
 import * as adapters from "../mod.ts";
 import type { HttpServer } from "../mod.ts";
 import { describeAccess } from "./auth_from_config.ts";
-import { startDashboard } from "./dashboard.ts";
 import { listenerFromConfig } from "./listeners_from_config.ts";
-import { reload, type Reloadable, type ReloadResult } from "./reload.ts";
+import type { Reloadable, ReloadResult } from "./reload.ts";
 import { type ConfigSource, loadConfig, type LoadedConfig } from "./load_config.ts";
 
 /** What {@link startFromConfig} and {@link startBroker} take besides the config. */
@@ -124,7 +123,10 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
   let closeDashboard = (): void => {};
   try {
     // Built before listen() so that its observer hook sees the first client.
-    const dashboard = config.http ? startDashboard(broker, config, latency, logger) : undefined;
+    // Loaded only when asked for: Hono and the page stay out of a broker without a dashboard.
+    const dashboard = config.http
+      ? (await import("./dashboard.ts")).startDashboard(broker, config, latency, logger)
+      : undefined;
     closeDashboard = () => dashboard?.close();
     await broker.listen();
     http = await dashboard?.listen();
@@ -143,7 +145,7 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
     config,
     logger,
     http,
-    reload: () => reload(reloadable),
+    reload: async () => (await import("./reload.ts")).reload(reloadable),
     async close() {
       // The dashboard first: its live-update streams end, and /readyz says 503 no more (the server is gone).
       closeDashboard();
