@@ -45,6 +45,7 @@ import type { HttpApp } from "./src/http/http_app.ts";
 import { storageLatency, timeStorage } from "./src/http/storage_timing.ts";
 import type { StorageLatency } from "./src/http/storage_timing.ts";
 import type { HttpServer } from "./adapters/mod.ts";
+import { createAuthHook } from "./adapters/backends/auth_from_config.ts";
 
 /** Exit codes: 0 clean stop, 1 could not start or stop, 2 bad flags or config. */
 const EXIT_OK = 0;
@@ -285,6 +286,8 @@ async function hookForAuth(auth: AuthConfig, configPath: string | undefined): Pr
       const path = resolve(configPath === undefined ? "." : dirname(configPath), auth.file);
       return FileAuthHook.fromYaml(await readText(path, "users file"), path);
     }
+    default: // http, redis, postgres, mysql, jwt, chain (issue 14)
+      return await createAuthHook(auth, { configDir: configPath === undefined ? "." : dirname(configPath) });
   }
 }
 

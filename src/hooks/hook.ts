@@ -21,6 +21,7 @@ import type { Logger } from "../logger.ts";
 import type { Message } from "../message.ts";
 import type { ConnectPacket, ProtocolVersion, SubscriptionRequest } from "../packets/types.ts";
 import type { MqttError } from "../errors.ts";
+import type { Clock } from "../clock.ts";
 
 /** A gate's answer; `undefined` means no opinion. */
 export type Verdict = "allow" | "deny" | undefined;
@@ -73,6 +74,10 @@ export type EnhancedAuthResult =
 /** Passed to {@link Hook.init}. */
 export interface HookContext {
   readonly logger: Logger;
+  /** The broker's clock, for hooks that keep time (expiring credentials). */
+  readonly clock?: Clock;
+  /** Disconnect a connected client (v5: DISCONNECT with `reasonCode`); false when it is not connected. */
+  readonly disconnectClient?: (clientId: string, reasonCode?: number) => boolean;
 }
 
 /** An extension of the broker. Implement only the methods you need. */
