@@ -188,7 +188,7 @@ http: { address: "127.0.0.1:1884" }
       'config.yaml:1: auth.type: expected one of allow, deny, file, http, redis, postgres, mysql, jwt, received "ldap"',
     ]);
     assert.deepEqual(problems("auth: {}"), [
-      'config.yaml:1: auth: missing key "type" (one of allow, deny, file)',
+      'config.yaml:1: auth: missing key "type" (one of allow, deny, file, http, redis, postgres, mysql, jwt), or a "chain" list',
     ]);
   });
 
