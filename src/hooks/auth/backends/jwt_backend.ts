@@ -108,11 +108,11 @@ function keyResolver(o: JwtBackendOptions): (header: JWSHeaderParameters) => Pro
   const byAlg = new Map<string, Promise<CryptoKey>>();
   return (header) => {
     const alg = header.alg ?? "";
-    let key = byAlg.get(alg);
-    if (key === undefined) {
-      key = importSPKI(o.publicKey!, alg);
-      byAlg.set(alg, key);
-    }
+    const known = byAlg.get(alg);
+    if (known !== undefined) return known;
+    // jose's types name Node's CryptoKey under Deno; the value is the Web Crypto key either way.
+    const key = importSPKI(o.publicKey!, alg) as unknown as Promise<CryptoKey>;
+    byAlg.set(alg, key);
     return key;
   };
 }
