@@ -3,6 +3,7 @@
  * @module
  */
 
+import { collectAuthStats } from "../hooks/auth/backends/backend_stats.ts";
 import type { Broker } from "../broker.ts";
 import type { DropReason } from "../hooks/hook.ts";
 import type { ActivityHook, ChangeCounters } from "./activity_hook.ts";
@@ -67,6 +68,8 @@ export interface LiveUpdate {
   counters: Counters;
   /** Move when the clients, subscriptions or retained panels would show something else. */
   changes: ChangeCounters;
+  /** Per auth backend: calls, errors, cache hits and misses, latency (empty without backends). */
+  authBackends: Record<string, unknown>[];
 }
 
 /** The live update for `sample`. */
@@ -76,6 +79,7 @@ export function liveUpdate(broker: Broker, activity: ActivityHook, sample: RateS
     rates: sample,
     counters: counters(broker),
     changes: { ...activity.changes },
+    authBackends: collectAuthStats(broker.hooks.hooks).map((s) => s.toJSON()),
   };
 }
 
