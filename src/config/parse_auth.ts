@@ -117,7 +117,9 @@ function parseLink(
   }
   const type = check.oneOf(loose.type, [...path, "type"], TYPES);
   if (type === undefined) return undefined;
-  if ("file" in loose && type !== "file") check.problem([...path, "file"], `only auth type "file" takes a file`);
+  if ("file" in loose && type !== "file") {
+    check.problem([...path, "file"], `only auth type "file" takes a file`);
+  }
   const map = check.mapping(loose, path, ["type", "file", ...KEYS[type]])!;
   const before = check.problems.length;
   const at = (key: string): KeyPath => [...path, key];

@@ -67,7 +67,7 @@ describe("auth type http", () => {
     await checkCredentials(b.port);
   });
 
-  it("POSTs JSON with clientid, username, password, peerhost, protocol and listener", async () => {
+  it("POSTs JSON with clientid, username, password, peerhost, protocol and listener", () => {
     const seen = service.requests.find((r) => r.path === "/auth" && r.body.username === "alice")!;
     assert.equal(seen.method, "POST");
     assert.deepEqual(Object.keys(seen.body).sort(), [
