@@ -20,6 +20,9 @@ import {
   packetsOf,
 } from "./_scenarios.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
+import { makeTestPki } from "../_helpers/certs.ts";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
 
 function answer(request: SeenRequest): Reply {
   if (request.path === "/acl") {
@@ -152,6 +155,40 @@ describe("auth type http with GET", () => {
     } finally {
       await b.close();
       await service.stop();
+    }
+  });
+});
+
+describe("auth type http over HTTPS with a CA file", () => {
+  it("trusts the service's certificate through `ca`, and refuses it (onError deny) without", async () => {
+    const pki = await makeTestPki();
+    const server = https.createServer({ cert: pki.pem.serverCert, key: pki.pem.serverKey }, (req, res) => {
+      req.resume();
+      req.on("end", () => res.writeHead(204).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const port = (server.address() as AddressInfo).port;
+    const trusted = await authBroker(
+      `  type: http\n  url: https://127.0.0.1:${port}/auth\n  ca: ${pki.files.ca}\n`,
+    );
+    const untrusted = await authBroker(
+      `  type: http\n  url: https://127.0.0.1:${port}/auth\n  timeout: 2000\n`,
+    );
+    try {
+      assert.equal(await connackCode(trusted.port, 4, { username: "u", password: "p" }), 0);
+      assert.equal(
+        await connackCode(trusted.port, 4, { username: "u", password: "q" }),
+        0,
+        "pooled connection",
+      );
+      assert.equal(await connackCode(untrusted.port, 4, { username: "u", password: "p" }), 0x04);
+      assert.ok(untrusted.logs.some((l) => l.includes("auth backend http failed")));
+    } finally {
+      await trusted.close();
+      await untrusted.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pki.remove();
     }
   });
 });
