@@ -58,7 +58,8 @@ export class SqlUserStore implements UserStore {
         enableKeepAlive: true,
       });
       this.#query = async (sql, username) => {
-        const [rows] = await pool.query(sql, [username]);
+        // execute(): a server-side prepared statement, so the user name never enters the SQL text.
+        const [rows] = await pool.execute(sql, [username]);
         return rows as Record<string, unknown>[];
       };
       this.#end = () => pool.end();

@@ -5,12 +5,17 @@
  * @module
  */
 
-import { chmodSync, chownSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { execFileSync } from "node:child_process";
 import { freePort, type ServerProcess, spawnServer, tempDir, waitForPort } from "./_server_process.ts";
 
-const BIN = "/usr/lib/postgresql/15/bin";
+/** The newest PostgreSQL installed by Debian's packages (15 on bookworm). */
+const BIN = (() => {
+  const versions = readdirSync("/usr/lib/postgresql", { withFileTypes: true })
+    .filter((d) => d.isDirectory() && /^\d+$/.test(d.name)).map((d) => Number(d.name)).sort((a, b) => b - a);
+  return `/usr/lib/postgresql/${versions[0] ?? 15}/bin`;
+})();
 
 /** A running test PostgreSQL. */
 export interface TestPostgres {

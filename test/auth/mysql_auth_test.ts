@@ -51,7 +51,7 @@ async function authQueries(server: TestMariaDb): Promise<number> {
   const db = await root(server);
   try {
     const [rows] = await db.query(
-      "SELECT COUNT(*) AS n FROM mysql.general_log WHERE user_host LIKE 'broker%' AND argument LIKE '%FROM auth WHERE%'",
+      "SELECT COUNT(*) AS n FROM mysql.general_log WHERE user_host LIKE 'broker%' AND command_type = 'Execute' AND argument LIKE '%FROM auth WHERE%'",
     );
     return Number((rows as Array<{ n: number }>)[0]!.n);
   } finally {
