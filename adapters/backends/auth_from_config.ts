@@ -20,8 +20,6 @@ import type { PasswordCheck, PasswordFormat } from "../../src/hooks/auth/backend
 import { StoreBackend } from "../../src/hooks/auth/backends/store_backend.ts";
 import { JwtBackend } from "../../src/hooks/auth/backends/jwt_backend.ts";
 import { AuthChainHook } from "../../src/hooks/auth/backends/auth_chain.ts";
-import { RedisUserStore } from "./redis_user_store.ts";
-import { SqlUserStore } from "./sql_user_store.ts";
 import { fetchWithCa } from "./_ca_fetch.ts";
 
 /** Options of {@link createAuthHook}. */
@@ -71,6 +69,8 @@ async function linkHook(auth: AuthLinkConfig, dir: string, inChain: boolean, ind
       return new BackendAuthHook(backend, common(auth, `auth-http${suffix}`));
     }
     case "redis": {
+      // Loaded when used: a broker without Redis or SQL auth never loads ioredis, pg or mysql2.
+      const { RedisUserStore } = await import("./redis_user_store.ts");
       const store = new RedisUserStore({
         url: auth.url,
         authKey: auth.authKey,
@@ -85,6 +85,7 @@ async function linkHook(auth: AuthLinkConfig, dir: string, inChain: boolean, ind
     }
     case "postgres":
     case "mysql": {
+      const { SqlUserStore } = await import("./sql_user_store.ts");
       const store = new SqlUserStore({
         kind: auth.type,
         url: auth.url,
