@@ -68,18 +68,19 @@ export interface LiveUpdate {
   counters: Counters;
   /** Move when the clients, subscriptions or retained panels would show something else. */
   changes: ChangeCounters;
-  /** Per auth backend: calls, errors, cache hits and misses, latency (empty without backends). */
-  authBackends: Record<string, unknown>[];
+  /** Per auth backend: calls, errors, cache hits and misses, latency (absent without backends). */
+  authBackends?: Record<string, unknown>[];
 }
 
 /** The live update for `sample`. */
 export function liveUpdate(broker: Broker, activity: ActivityHook, sample: RateSample): LiveUpdate {
+  const auth = collectAuthStats(broker.hooks.hooks);
   return {
     uptime: Math.floor((broker.clock.now() - broker.stats.startedAt) / 1000),
     rates: sample,
     counters: counters(broker),
     changes: { ...activity.changes },
-    authBackends: collectAuthStats(broker.hooks.hooks).map((s) => s.toJSON()),
+    ...(auth.length === 0 ? {} : { authBackends: auth.map((s) => s.toJSON()) }),
   };
 }
 

@@ -21,6 +21,7 @@ import {
 } from "./_scenarios.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { makeTestPki } from "../_helpers/certs.ts";
+import { createHttpApp } from "../../src/http/http_app.ts";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 
@@ -130,6 +131,31 @@ describe("auth type http", () => {
     assert.match(line!, /"outcome":"deny"/);
     const stats = (b.hook as unknown as { stats: { errors: { auth: number } } }).stats;
     assert.ok(stats.errors.auth >= 1);
+  });
+
+  it("/metrics and the dashboard overview show the backend's calls, errors, cache hits and latency", async () => {
+    const app = createHttpApp({ broker: b.broker, runtime: { name: "test", version: "0" } });
+    try {
+      const metrics = await (await app.app.fetch(new Request("http://127.0.0.1/metrics"))).text();
+      assert.match(
+        metrics,
+        /comqtt_auth_backend_calls_total\{backend="auth-http",kind="http",op="auth"\} [1-9]/,
+      );
+      assert.match(
+        metrics,
+        /comqtt_auth_backend_errors_total\{backend="auth-http",kind="http",op="auth"\} [1-9]/,
+      );
+      assert.match(metrics, /comqtt_auth_cache_hits_total\{backend="auth-http",kind="http"\} [1-9]/);
+      assert.match(
+        metrics,
+        /comqtt_auth_backend_latency_seconds_count\{backend="auth-http",kind="http"\} [1-9]/,
+      );
+      const overview = await (await app.app.fetch(new Request("http://127.0.0.1/api/v1/overview"))).json();
+      assert.equal(overview.authBackends[0].name, "auth-http");
+      assert.ok(overview.authBackends[0].cacheHits >= 99);
+    } finally {
+      app.close();
+    }
   });
 
   it("the service stopped: connected clients are served, new CONNECTs denied, recovery after restart", async () => {
