@@ -14,6 +14,11 @@ import { RawClient } from "../_helpers/raw_client.ts";
 import type { AnyPacket } from "../_helpers/raw_client.ts";
 import type { Broker } from "../../src/broker.ts";
 import type { AclRule } from "../../src/hooks/auth/acl_rules.ts";
+import { hashPassword } from "../../src/hooks/auth/password.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { authBroker } from "./_auth_broker.ts";
 
 /** The rules of alice, as every store holds them. */
 export const ALICE_RULES: readonly AclRule[] = [
@@ -192,4 +197,45 @@ export async function checkOutage(
   }
   assert.equal(code, 0, "a new CONNECT succeeds once the backend is back");
   alice.destroy();
+}
+
+/**
+ * A chain of a users file (fred / `file-pw`) and then the backend `link` (a YAML flow mapping): each asks in
+ * order, a user the file does not know falls through to the backend, and what nobody knows is denied.
+ */
+export async function checkChainFallThrough(link: string, alicePassword = "alice-pw"): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "comqtt-chain-"));
+  const hash = await hashPassword("file-pw", { iterations: 1000 });
+  writeFileSync(join(dir, "users.yaml"), `users:\n  fred:\n    password: "${hash}"\n`);
+  const b = await authBroker(`  chain:\n    - { type: file, file: users.yaml }\n    - ${link}\n`, dir);
+  try {
+    assert.equal(
+      await connackCode(b.port, 4, { username: "fred", password: "file-pw" }),
+      0,
+      "the file's user",
+    );
+    assert.equal(
+      await connackCode(b.port, 4, { username: "fred", password: "nope" }),
+      0x04,
+      "the file denies",
+    );
+    assert.equal(
+      await connackCode(b.port, 5, { username: "alice", password: alicePassword }),
+      0,
+      "falls through",
+    );
+    assert.equal(
+      await connackCode(b.port, 5, { username: "alice", password: "wrong" }),
+      0x86,
+      "the backend denies",
+    );
+    assert.equal(
+      await connackCode(b.port, 4, { username: "stranger", password: "x" }),
+      0x04,
+      "last word: deny",
+    );
+  } finally {
+    await b.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { authBroker } from "./_auth_broker.ts";
 import type { AuthBroker } from "./_auth_broker.ts";
-import { ALICE_RULES, connackCode, freshId } from "./_scenarios.ts";
+import { ALICE_RULES, checkChainFallThrough, connackCode, freshId } from "./_scenarios.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 
 const SECRET = "a-shared-secret-of-enough-length-0123456789";
@@ -80,6 +80,10 @@ describe("auth type jwt", () => {
     assert.equal((await c.connect({ clientId: freshId("su"), username: "ops", password })).returnCode, 0);
     assert.deepEqual((await c.subscribe([["#", 0]])).granted, [0]);
     c.destroy();
+  });
+
+  it("in a chain after a users file, a token falls through to the JWT link", async () => {
+    await checkChainFallThrough(`{ type: jwt, secret: "${SECRET}" }`, await hs256({ username: "alice" }));
   });
 
   it("when exp passes the client is disconnected (5.0: DISCONNECT 0xA0)", async () => {

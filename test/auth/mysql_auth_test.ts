@@ -12,7 +12,14 @@ import { startMariaDb } from "../_helpers/mariadb_server.ts";
 import type { TestMariaDb } from "../_helpers/mariadb_server.ts";
 import { authBroker } from "./_auth_broker.ts";
 import type { AuthBroker } from "./_auth_broker.ts";
-import { ALICE_RULES_COMQTT, checkAcl, checkCache, checkCredentials, checkOutage } from "./_scenarios.ts";
+import {
+  ALICE_RULES_COMQTT,
+  checkAcl,
+  checkCache,
+  checkChainFallThrough,
+  checkCredentials,
+  checkOutage,
+} from "./_scenarios.ts";
 import { encodePassword } from "../../src/hooks/auth/backends/password_formats.ts";
 
 const HMAC = { format: "hmac-sha256", hashKey: "comqtt-key" } as const;
@@ -87,6 +94,12 @@ if (runsOn("node")) {
 
     it("the cache holds: one auth query for 100 CONNECTs", async () => {
       await checkCache(b.port, () => authQueries(server));
+    });
+
+    it("in a chain after a users file, a user the file does not know falls through to it", async () => {
+      await checkChainFallThrough(
+        `{ type: mysql, url: "mysql://broker:broker-pw@127.0.0.1:${server.port}/mqtt", passwordHash: hmac-sha256, hashKey: comqtt-key }`,
+      );
     });
 
     it("MariaDB stopped: onError deny, connected clients served, recovery after restart", async () => {

@@ -15,6 +15,7 @@ import {
   ALICE_RULES_COMQTT,
   checkAcl,
   checkCache,
+  checkChainFallThrough,
   checkCredentials,
   checkOutage,
   connected,
@@ -91,6 +92,12 @@ if (runsOn("node")) {
     it("the cache holds: one auth query for 100 CONNECTs", async () => {
       const queries = () => server.log().split("FROM auth WHERE").length - 1;
       await checkCache(b.port, queries);
+    });
+
+    it("in a chain after a users file, a user the file does not know falls through to it", async () => {
+      await checkChainFallThrough(
+        `{ type: postgres, url: "${server.url}", passwordHash: sha256, saltPosition: prefix, authQuery: "SELECT password, allow, salt FROM auth WHERE username = $1" }`,
+      );
     });
 
     it("PostgreSQL stopped: onError deny, connected clients served, recovery after restart", async () => {

@@ -16,6 +16,7 @@ import {
   ALICE_RULES_COMQTT,
   checkAcl,
   checkCache,
+  checkChainFallThrough,
   checkCredentials,
   checkOutage,
   connected,
@@ -85,6 +86,10 @@ if (runsOn("node")) {
 
     it("the cache holds: one HGET for 100 CONNECTs", async () => {
       await checkCache(b.port, () => hgetCalls(redis.url));
+    });
+
+    it("in a chain after a users file, a user the file does not know falls through to it", async () => {
+      await checkChainFallThrough(`{ type: redis, url: "${redis.url}" }`);
     });
 
     it("Redis killed: onError deny for new CONNECTs, connected clients served, recovery after restart", async () => {
