@@ -104,19 +104,17 @@ export class BackendAuthHook implements Hook {
     return [this.stats];
   }
 
-  async init(context: HookContext): Promise<void> {
+  init(context: HookContext): void {
     this.#logger = context.logger;
     if (context.clock) this.#clock = context.clock;
     this.#disconnect = context.disconnectClient;
     for (const warning of this.#warnings) this.#logger.warn(warning, { backend: this.id });
-    if (this.backend.open) {
-      try {
-        await this.backend.open();
-      } catch (err) {
-        // Not fatal: the backend may come up later; every call tries again.
-        this.#failures.failed("open", err, this.#onError);
-      }
-    }
+    // Opened in the background: a store that is down at start must not hold up the broker; every call
+    // connects on demand, and the failure is logged (and later the recovery).
+    this.backend.open?.().then(
+      () => this.#logger.info(`auth backend ${this.backend.kind} ready`, { backend: this.id }),
+      (err) => this.#failures.failed("open", err, this.#onError),
+    );
   }
 
   async stop(): Promise<void> {
