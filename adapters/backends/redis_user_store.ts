@@ -30,6 +30,7 @@ export class RedisUserStore implements UserStore {
   readonly #authKey: string;
   readonly #aclPrefix: string;
   #opened: Promise<void> | undefined;
+  #lastError: string | undefined;
 
   constructor(options: RedisUserStoreOptions) {
     this.#authKey = options.authKey ?? "comqtt:auth";
@@ -42,14 +43,16 @@ export class RedisUserStore implements UserStore {
       // Keep trying for ever, at most every 2 s: the store must come back on its own.
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
     });
-    // Failures reach the hook through the commands; without a listener ioredis would print each one.
-    this.#redis.on("error", () => {});
+    // Failures reach the hook through the commands; without a listener ioredis would print each one. The last
+    // one is kept: ioredis' own rejections ("Connection is closed.") do not say why.
+    this.#redis.on("error", (err: Error) => (this.#lastError = err.message));
+    this.#redis.on("ready", () => (this.#lastError = undefined));
   }
 
   open(): Promise<void> {
+    // ioredis goes on reconnecting in the background after a failed first connect.
     this.#opened ??= this.#redis.connect().catch((err: unknown) => {
-      // ioredis goes on reconnecting in the background after a failed first connect.
-      throw err;
+      throw this.#explain(err);
     });
     return this.#opened;
   }
@@ -84,6 +87,17 @@ export class RedisUserStore implements UserStore {
   /** A command; before the first connect has been asked for, ask for it (a failed open is retried in the background). */
   async #command<T>(run: () => Promise<T>): Promise<T> {
     if (this.#redis.status === "wait") await this.open();
-    return await run();
+    try {
+      return await run();
+    } catch (err) {
+      throw this.#explain(err);
+    }
+  }
+
+  /** Name the cause when ioredis only says it is not connected. */
+  #explain(err: unknown): Error {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.#redis.status === "ready") return error;
+    return new Error(`redis not connected (${this.#redis.status}): ${this.#lastError ?? error.message}`);
   }
 }

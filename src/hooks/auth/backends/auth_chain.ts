@@ -40,6 +40,7 @@ export class AuthChainHook implements Hook {
   }
 
   async init(context: HookContext): Promise<void> {
+    context.logger.info("authentication by a chain", { links: this.hooks.map((h) => h.id).join(" → ") });
     for (const hook of this.hooks) await hook.init?.(context);
   }
 

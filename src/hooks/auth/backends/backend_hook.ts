@@ -108,6 +108,13 @@ export class BackendAuthHook implements Hook {
     this.#logger = context.logger;
     if (context.clock) this.#clock = context.clock;
     this.#disconnect = context.disconnectClient;
+    // No URL here: a Redis or SQL URL may carry a password.
+    this.#logger.info(`authentication by ${this.backend.kind} backend`, {
+      backend: this.id,
+      timeoutMs: this.#timeoutMs,
+      cacheSeconds: this.#ttlMs / 1000,
+      onError: this.#onError,
+    });
     for (const warning of this.#warnings) this.#logger.warn(warning, { backend: this.id });
     // Opened in the background: a store that is down at start must not hold up the broker; every call
     // connects on demand, and the failure is logged (and later the recovery).
