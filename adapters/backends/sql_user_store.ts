@@ -44,6 +44,9 @@ export class SqlUserStore implements UserStore {
         connectionString: options.url,
         max: size,
         connectionTimeoutMillis: timeout,
+        // The hook gives up after its timeout; these free the pooled connection at the same time.
+        query_timeout: timeout,
+        statement_timeout: timeout,
         idleTimeoutMillis: 30_000,
       });
       // An idle connection that dies (server restart) is reported here; the pool drops it and opens another.
@@ -59,7 +62,7 @@ export class SqlUserStore implements UserStore {
       });
       this.#query = async (sql, username) => {
         // execute(): a server-side prepared statement, so the user name never enters the SQL text.
-        const [rows] = await pool.execute(sql, [username]);
+        const [rows] = await pool.execute({ sql, timeout }, [username]);
         return rows as Record<string, unknown>[];
       };
       this.#end = () => pool.end();

@@ -19,6 +19,7 @@ import {
   checkChainFallThrough,
   checkCredentials,
   checkOutage,
+  connackCode,
   connected,
 } from "./_scenarios.ts";
 import { encodePassword } from "../../src/hooks/auth/backends/password_formats.ts";
@@ -86,6 +87,17 @@ if (runsOn("node")) {
 
     it("the cache holds: one HGET for 100 CONNECTs", async () => {
       await checkCache(b.port, () => hgetCalls(redis.url));
+    });
+
+    it("a garbage record is a backend failure: onError deny and a log line that says what was wrong", async () => {
+      const client = new Redis(redis.url);
+      await client.hset("comqtt:auth", "mangled", "{not json");
+      client.disconnect();
+      assert.equal(await connackCode(b.port, 5, { username: "mangled", password: "x" }), 0x86);
+      assert.ok(
+        b.logs.some((l) => l.includes("garbage user record in redis comqtt:auth")),
+        b.logs.join("\n"),
+      );
     });
 
     it("in a chain after a users file, a user the file does not know falls through to it", async () => {
