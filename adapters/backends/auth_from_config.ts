@@ -141,9 +141,17 @@ function passwordCheck(
 }
 
 function plainWarning(auth: { passwordHash: string }): string[] {
-  return auth.passwordHash === "plain"
-    ? ["passwords are stored in plain text (passwordHash: plain): anyone who reads the store can log in"]
-    : [];
+  if (auth.passwordHash === "plain") {
+    return [
+      "passwords are stored in plain text (passwordHash: plain): anyone who reads the store can log in",
+    ];
+  }
+  if (["md5", "sha1", "sha256", "sha512"].includes(auth.passwordHash)) {
+    return [
+      `passwordHash ${auth.passwordHash} is a fast digest: a leaked store is cheap to brute-force; prefer bcrypt or pbkdf2`,
+    ];
+  }
+  return [];
 }
 
 async function readText(path: string, what: string): Promise<string> {

@@ -10,6 +10,7 @@ export type PasswordHashName =
   | "plain"
   | "bcrypt"
   | "pbkdf2"
+  | "md5"
   | "sha1"
   | "sha256"
   | "sha512"

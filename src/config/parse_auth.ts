@@ -27,6 +27,7 @@ const HASHES: readonly PasswordHashName[] = [
   "plain",
   "bcrypt",
   "pbkdf2",
+  "md5",
   "sha1",
   "sha256",
   "sha512",
@@ -34,10 +35,11 @@ const HASHES: readonly PasswordHashName[] = [
   "hmac-sha256",
   "hmac-sha512",
 ];
-/** CoMQTT's numeric `password-hash` codes; 2 (md5) is not offered. */
+/** CoMQTT's numeric `password-hash` codes. */
 const COMQTT_HASHES: Readonly<Record<number, PasswordHashName>> = {
   0: "plain",
   1: "bcrypt",
+  2: "md5",
   3: "sha1",
   4: "sha256",
   5: "sha512",
@@ -295,9 +297,7 @@ function parsePassword(check: Checker, map: Record<string, unknown>, path: KeyPa
       if (named === undefined) {
         check.problem(
           [...path, "passwordHash"],
-          `CoMQTT code ${raw} is not supported (${
-            raw === 2 ? "md5 is not offered" : "expected 0, 1 or 3 to 8"
-          })`,
+          `expected one of CoMQTT's codes 0 to 8 or a name (${HASHES.join(", ")}), received ${raw}`,
         );
       } else passwordHash = named;
     } else passwordHash = check.oneOf(raw, [...path, "passwordHash"], HASHES) ?? "auto";

@@ -39,6 +39,8 @@ describe("auth backends in the config", () => {
     assert.equal(auth.authQuery, "SELECT password AS password, allow AS allow FROM users WHERE username = ?");
     assert.equal(auth.aclQuery, "SELECT topic AS topic, access AS access FROM acl WHERE username = ?");
     assert.equal(auth.passwordHash, "bcrypt");
+    const md5 = parseConfig("auth:\n  type: redis\n  url: redis://h\n  passwordHash: 2\n", "config.yaml");
+    assert.equal((md5.auth as { passwordHash: string }).passwordHash, "md5", "CoMQTT's 2");
   });
 
   it("chain links inherit the chain's timeout, cache and onError", () => {
@@ -77,7 +79,7 @@ describe("auth backends in the config", () => {
     );
   });
 
-  it("more mistakes: a wrong scheme, a bad table name, md5, an HMAC without its key, two JWT keys", () => {
+  it("more mistakes: a wrong scheme, a bad table name, an unknown hash code, an HMAC without its key, two JWT keys", () => {
     assert.deepEqual(problems("auth:\n  type: redis\n  url: http://127.0.0.1:6379\n"), [
       'config.yaml:3: auth.url: expected a redis:// or rediss:// URL, received "http://127.0.0.1:6379"',
     ]);
@@ -86,8 +88,8 @@ describe("auth backends in the config", () => {
       /authTable: expected a plain SQL name/,
     );
     assert.match(
-      problems("auth:\n  type: redis\n  url: redis://h\n  passwordHash: 2\n")[0]!,
-      /md5 is not offered/,
+      problems("auth:\n  type: redis\n  url: redis://h\n  passwordHash: 9\n")[0]!,
+      /expected one of CoMQTT's codes 0 to 8 .* received 9/,
     );
     assert.match(
       problems("auth:\n  type: redis\n  url: redis://h\n  passwordHash: hmac-sha256\n")[0]!,

@@ -1,15 +1,16 @@
 /**
  * Stored password formats of the Redis and SQL backends, named as CoMQTT names them so a CoMQTT user can keep
- * the same rows: `plain` (CoMQTT 0), `bcrypt` (1), `sha1` (3), `sha256` (4), `sha512` (5), `hmac-sha1` (6),
+ * the same rows: `plain` (CoMQTT 0), `bcrypt` (1), `md5` (2), `sha1` (3), `sha256` (4), `sha512` (5), `hmac-sha1` (6),
  * `hmac-sha256` (7), `hmac-sha512` (8), plus our own `pbkdf2` (see ../password.ts) and `auto`, which tells bcrypt
  * and PBKDF2 apart by their prefix and accepts nothing else. Digests compare as hex, case-insensitively, as
  * CoMQTT writes them. Salted SHA digests take the salt before (`prefix`) or after (`suffix`) the password.
- * CoMQTT's `md5` (2) is not offered: Web Crypto has no MD5.
+ * Web Crypto has no MD5, so `md5` uses a small implementation of our own (md5.ts).
  * @module
  */
 
 import bcrypt from "bcryptjs";
 import { hashPassword, timingSafeEqual, verifyPassword } from "../password.ts";
+import { md5 } from "./md5.ts";
 
 /** Every format name accepted by `passwordHash`. */
 export const PASSWORD_FORMATS = [
@@ -17,6 +18,7 @@ export const PASSWORD_FORMATS = [
   "plain",
   "bcrypt",
   "pbkdf2",
+  "md5",
   "sha1",
   "sha256",
   "sha512",
@@ -28,10 +30,11 @@ export const PASSWORD_FORMATS = [
 /** How stored passwords are encoded. */
 export type PasswordFormat = typeof PASSWORD_FORMATS[number];
 
-/** CoMQTT's numeric `password-hash` codes, for configs copied from CoMQTT. 2 (md5) is absent on purpose. */
+/** CoMQTT's numeric `password-hash` codes, for configs copied from CoMQTT. */
 export const COMQTT_HASH_CODES: Readonly<Record<number, PasswordFormat>> = {
   0: "plain",
   1: "bcrypt",
+  2: "md5",
   3: "sha1",
   4: "sha256",
   5: "sha512",
@@ -73,14 +76,11 @@ export async function checkPassword(
       return await checkBcrypt(password, stored);
     case "pbkdf2":
       return await verifyPassword(password, stored);
+    case "md5":
     case "sha1":
     case "sha256":
-    case "sha512": {
-      const s = encoder.encode(salt ?? "");
-      const input = check.saltPosition === "prefix" ? concat(s, password) : concat(password, s);
-      const digest = await crypto.subtle.digest(SHA[check.format]!, input);
-      return sameHex(new Uint8Array(digest), stored);
-    }
+    case "sha512":
+      return sameHex(await digest(check, password, salt), stored);
     case "hmac-sha1":
     case "hmac-sha256":
     case "hmac-sha512": {
@@ -96,6 +96,18 @@ export async function checkPassword(
       return sameHex(new Uint8Array(mac), stored);
     }
   }
+}
+
+/** The salted digest of the `md5` and `sha*` formats. */
+async function digest(
+  check: PasswordCheck,
+  password: Uint8Array,
+  salt: string | undefined,
+): Promise<Uint8Array> {
+  const s = encoder.encode(salt ?? "");
+  const input = check.saltPosition === "prefix" ? concat(s, password) : concat(password, s);
+  if (check.format === "md5") return md5(input);
+  return new Uint8Array(await crypto.subtle.digest(SHA[check.format]!, input));
 }
 
 async function checkBcrypt(password: Uint8Array, stored: string): Promise<boolean> {
@@ -139,13 +151,11 @@ export async function encodePassword(
       return await bcrypt.hash(password, 10);
     case "pbkdf2":
       return await hashPassword(password, { iterations: options.iterations });
+    case "md5":
     case "sha1":
     case "sha256":
-    case "sha512": {
-      const s = encoder.encode(options.salt ?? "");
-      const input = check.saltPosition === "prefix" ? concat(s, bytes) : concat(bytes, s);
-      return toHex(new Uint8Array(await crypto.subtle.digest(SHA[check.format]!, input)));
-    }
+    case "sha512":
+      return toHex(await digest(check, bytes, options.salt));
     default: {
       const hash = SHA[check.format.slice(5)]!;
       const key = await crypto.subtle.importKey(

@@ -19,7 +19,12 @@ describe("checkPassword", () => {
       await checkPassword({ format: "hmac-sha256", hashKey: "j" }, bytes("password"), hmac),
       false,
     );
-    for (const format of ["sha1", "sha512", "hmac-sha1", "hmac-sha256", "hmac-sha512"] as const) {
+    // md5sum of "password" (CoMQTT's code 2).
+    assert.equal(
+      await checkPassword({ format: "md5" }, bytes("password"), "5f4dcc3b5aa765d61d8327deb882cf99"),
+      true,
+    );
+    for (const format of ["md5", "sha1", "sha512", "hmac-sha1", "hmac-sha256", "hmac-sha512"] as const) {
       const check: PasswordCheck = { format, hashKey: "key" };
       const stored = await encodePassword(check, "pw");
       assert.equal(await checkPassword(check, bytes("pw"), stored), true, format);
