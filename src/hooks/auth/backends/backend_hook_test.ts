@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { BackendAuthHook } from "./backend_hook.ts";
 import type { AclRequest, AuthAnswer, AuthBackend, AuthRequest } from "./backend.ts";
 import type { ClientInfo } from "../../hook.ts";
+import type { AclRule } from "../acl_rules.ts";
 import type { ConnectPacket } from "../../../packets/types.ts";
 import type { Clock } from "../../../clock.ts";
 
@@ -114,6 +115,34 @@ describe("BackendAuthHook", () => {
     await hook.onAuthenticate(su, connect("root", "p"));
     assert.equal(hook.onAclCheck(su, "anything", "write"), "allow");
     assert.equal(backend.aclCalls, 0);
+  });
+
+  it("rules given at CONNECT are reloaded in the background after the ttl, and kept while the store fails", async () => {
+    const clock = fakeClock();
+    const backend = new FakeBackend();
+    backend.answer = { result: "allow", acl: [{ topic: "a", access: "read" }] };
+    let rules: AclRule[] | Error = [{ topic: "b", access: "read" }];
+    let reloads = 0;
+    const withReload: AuthBackend = Object.assign(backend, {
+      reloadAcl: () => (reloads++, rules instanceof Error ? Promise.reject(rules) : Promise.resolve(rules)),
+    });
+    const hook = new BackendAuthHook(withReload, { clock, cache: { ttl: 10, size: 10 } });
+    const c = client("r");
+    await hook.onAuthenticate(c, connect("u", "p"));
+    assert.equal(hook.onAclCheck(c, "a", "read"), "allow");
+    assert.equal(reloads, 0, "fresh rules are not reloaded");
+    clock.advance(10_000);
+    assert.equal(hook.onAclCheck(c, "a", "read"), "allow", "the old rules answer while the reload runs");
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(reloads, 1);
+    assert.equal(hook.onAclCheck(c, "a", "read"), "deny");
+    assert.equal(hook.onAclCheck(c, "b", "read"), "allow", "the new rules");
+    rules = new Error("down");
+    clock.advance(10_000);
+    hook.onAclCheck(c, "b", "read");
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(reloads, 2);
+    assert.equal(hook.onAclCheck(c, "b", "read"), "allow", "a failed reload keeps the rules held");
   });
 
   it("credentials that expire disconnect the client with 0xA0 when the time comes", async () => {
