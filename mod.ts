@@ -5,6 +5,18 @@
  * running runtime's). With no authentication hook the library refuses every client: add {@link AllowHook},
  * {@link FileAuthHook} or your own {@link Hook}.
  *
+ * @example Start a broker from the user's config file, as the CLI would, with a hook of your own
+ * ```ts
+ * import { startFromConfig } from "@comqtt/broker";
+ *
+ * const running = await startFromConfig("./comqtt.yaml", {
+ *   hooks: [{ id: "audit", onConnected: (client) => console.log(`${client.id} connected`) }],
+ * });
+ * await running.broker.publish("status/service", "up", { retain: true });
+ * // ...
+ * await running.close();
+ * ```
+ *
  * @example Embed a broker and publish from your service
  * ```ts
  * import { AllowHook, Broker, createTcpListener } from "@comqtt/broker";
@@ -104,9 +116,15 @@ export type { Storage, StorageOp, StoredState } from "./src/storage/storage.ts";
 export type { Capabilities, SharedSubscriptionStrategy } from "./src/options.ts";
 export { DEFAULT_CAPABILITIES } from "./src/options.ts";
 
+export { startBroker, startFromConfig } from "./adapters/start/start_broker.ts";
+export type { RunningBroker, StartOptions } from "./adapters/start/start_broker.ts";
+export { loadConfig } from "./adapters/start/load_config.ts";
+export type { ConfigSource, LoadedConfig } from "./adapters/start/load_config.ts";
+export type { ConfigOverrides } from "./src/config/cli_overrides.ts";
+
 // `deno run -A jsr:@comqtt/broker` (or running this file) starts the standalone broker, as main.ts does.
 if (import.meta.main) {
-  const { main } = await import("./main.ts");
+  const { main } = await import("./adapters/start/cli.ts");
   const { default: process } = await import("node:process");
   process.exit(await main(process.argv.slice(2)));
 }

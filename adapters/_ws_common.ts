@@ -28,6 +28,14 @@ export interface WsListenerOptions extends ListenerLimitOptions {
    * Applied by Bun and by the `ws` adapter; Deno's server has no such setting (its own cap is 64 MiB).
    */
   maxMessageSize?: number;
+  /**
+   * Browser origins allowed to open a connection (the `Origin` header of the upgrade), as full origins
+   * (`https://app.example.com`) where `*` matches any run of characters (`http://localhost:*`). A request with
+   * no `Origin` (not a browser) is always allowed. Undefined: any origin. A refused origin gets HTTP 403, which
+   * stops cross-site WebSocket hijacking: a page elsewhere using the visitor's network position to reach a
+   * broker that trusts it.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** {@link WsListenerOptions} with every default filled in. */
@@ -39,6 +47,8 @@ export interface ResolvedWsOptions {
   tls?: ResolvedTls;
   highWaterMark: number;
   maxMessageSize: number;
+  /** Undefined: any origin. */
+  allowedOrigins?: readonly RegExp[];
   maxConnections: number;
   logger: Logger;
 }
@@ -86,7 +96,54 @@ export function resolveWsOptions(options: WsListenerOptions = {}): ResolvedWsOpt
   }
   const limits = resolveLimitOptions(options, what);
   const tls = secure ? resolveTls(options.tls, what) : undefined;
-  return { ...base, path, maxMessageSize, ...limits, ...(tls ? { tls } : {}) };
+  const origins = options.allowedOrigins === undefined
+    ? undefined
+    : originPatterns(options.allowedOrigins, what);
+  return {
+    ...base,
+    path,
+    maxMessageSize,
+    ...limits,
+    ...(tls ? { tls } : {}),
+    ...(origins ? { allowedOrigins: origins } : {}),
+  };
+}
+
+/** The origins browsers send for pages on this machine: the default for a loopback listener open to anyone. */
+export const LOOPBACK_ORIGINS: readonly string[] = [
+  "http://localhost",
+  "http://localhost:*",
+  "http://127.0.0.1",
+  "http://127.0.0.1:*",
+  "http://[::1]",
+  "http://[::1]:*",
+  "https://localhost",
+  "https://localhost:*",
+  "https://127.0.0.1",
+  "https://127.0.0.1:*",
+  "https://[::1]",
+  "https://[::1]:*",
+];
+
+function originPatterns(origins: readonly string[], what: string): RegExp[] {
+  if (!Array.isArray(origins)) {
+    throw new TypeError(
+      `Cannot create ${what}: allowedOrigins must be a list of origins, received ${JSON.stringify(origins)}`,
+    );
+  }
+  return origins.map((origin) => {
+    if (typeof origin !== "string" || origin === "" || /\s/.test(origin)) {
+      throw new TypeError(
+        `Cannot create ${what}: allowedOrigins holds ${
+          JSON.stringify(origin)
+        }, expected an origin such as "https://app.example.com"`,
+      );
+    }
+    const escaped = origin.toLowerCase().split("*").map((part) =>
+      part.replace(/[.+?^${}()|[\]\\/]/g, "\\$&")
+    );
+    return new RegExp(`^${escaped.join(".*")}$`);
+  });
 }
 
 /**
@@ -106,6 +163,8 @@ export interface UpgradeRequest {
   url: string;
   upgrade: string | null | undefined;
   protocol: string | null | undefined;
+  /** The `Origin` header, sent by browsers. */
+  origin?: string | null | undefined;
 }
 
 /** An HTTP answer that refuses a request. */
@@ -116,9 +175,14 @@ export interface Refusal {
 
 /**
  * Check a request against the endpoint: the subprotocol to answer with, or the HTTP refusal: 404 for another
- * path, 426 for a plain HTTP request, 400 for an upgrade that offers neither `mqtt` nor `mqttv3.1`.
+ * path, 426 for a plain HTTP request, 403 for a browser origin that is not allowed, 400 for an upgrade that
+ * offers neither `mqtt` nor `mqttv3.1`.
  */
-export function checkUpgrade(request: UpgradeRequest, path: string): { protocol: string } | Refusal {
+export function checkUpgrade(
+  request: UpgradeRequest,
+  path: string,
+  allowedOrigins?: readonly RegExp[],
+): { protocol: string } | Refusal {
   const target = request.url.startsWith("/") ? request.url : new URL(request.url).pathname;
   const pathname = target.split("?")[0];
   if (pathname !== path) {
@@ -126,6 +190,10 @@ export function checkUpgrade(request: UpgradeRequest, path: string): { protocol:
   }
   if (request.method !== "GET" || request.upgrade?.toLowerCase() !== "websocket") {
     return { status: 426, message: `Upgrade required: ${path} speaks MQTT over WebSocket only\n` };
+  }
+  const origin = request.origin;
+  if (allowedOrigins !== undefined && origin && !allowedOrigins.some((p) => p.test(origin.toLowerCase()))) {
+    return { status: 403, message: `Forbidden: pages from ${JSON.stringify(origin)} may not connect here\n` };
   }
   const protocol = chooseSubprotocol(request.protocol);
   if (protocol === undefined) {
@@ -143,3 +211,20 @@ export function checkUpgrade(request: UpgradeRequest, path: string): { protocol:
 export const BUSY: Refusal = { status: 503, message: "Service unavailable: too many connections\n" };
 /** The refusal while a listener is closing. */
 export const CLOSING: Refusal = { status: 503, message: "Service unavailable: the listener is closing\n" };
+
+/** The upgrade-relevant parts of a Web `Request` (Deno.serve, Bun.serve). */
+export function webUpgradeRequest(request: Request): UpgradeRequest {
+  const headers = request.headers;
+  return {
+    method: request.method,
+    url: request.url,
+    upgrade: headers.get("upgrade"),
+    protocol: headers.get("sec-websocket-protocol"),
+    origin: headers.get("origin"),
+  };
+}
+
+/** A refusal as a Web `Response`. */
+export function respond({ status, message }: Refusal): Response {
+  return new Response(message, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}

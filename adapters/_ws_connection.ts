@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Connection, ConnectionHandler } from "../src/transport/connection.ts";
+import type { Accept, AcceptInfo, Connection, ConnectionHandler } from "../src/transport/connection.ts";
 import { Outbox } from "./_outbox.ts";
 import { asError, END_LINGER_MS } from "./_tcp_common.ts";
 
@@ -60,15 +60,32 @@ export class WsConnection implements Connection {
   #linger: ReturnType<typeof setTimeout> | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
 
-  constructor(socket: WsSocket, remoteAddress: string, highWaterMark: number) {
+  readonly #maxMessageSize: number;
+
+  /** `maxMessageSize`: a larger message closes the connection (1009), for runtimes that cannot cap it earlier. */
+  constructor(
+    socket: WsSocket,
+    remoteAddress: string,
+    options: { highWaterMark: number; maxMessageSize: number },
+  ) {
     this.#socket = socket;
     this.remoteAddress = remoteAddress;
-    this.#outbox = new Outbox(highWaterMark);
+    this.#outbox = new Outbox(options.highWaterMark);
+    this.#maxMessageSize = options.maxMessageSize;
   }
 
-  /** Feed the handler the broker returned from accept(). */
-  attach(handler: ConnectionHandler): void {
-    this.#handler = handler;
+  /**
+   * Hand the connection to the broker: `accept` returns the handler to feed. If `accept` throws, the WebSocket
+   * is dropped and false returned.
+   */
+  open(accept: Accept, info: AcceptInfo): boolean {
+    try {
+      this.#handler = accept(this, info);
+      return true;
+    } catch {
+      this.destroy();
+      return false;
+    }
   }
 
   write(bytes: Uint8Array): boolean {
@@ -113,6 +130,15 @@ export class WsConnection implements Connection {
       this.#ending = true;
       this.#outbox.clear();
       this.#closeSocket(1003, "MQTT needs binary messages");
+      return;
+    }
+    if (data.byteLength > this.#maxMessageSize) {
+      this.#error ??= new Error(
+        `Closed the WebSocket: a message of ${data.byteLength} bytes is over the limit of ${this.#maxMessageSize}`,
+      );
+      this.#ending = true;
+      this.#outbox.clear();
+      this.#closeSocket(1009, "message too big");
       return;
     }
     try {

@@ -46,8 +46,8 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 describe("WsConnection", () => {
   it("MQTT-6.0.0-1 sends everything written in one turn as one binary message", async () => {
     const socket = fakeSocket();
-    const c = new WsConnection(socket, "127.0.0.1:1", 1024);
-    c.attach(handler().h);
+    const c = new WsConnection(socket, "127.0.0.1:1", { highWaterMark: 1024, maxMessageSize: 1 << 24 });
+    c.open(() => handler().h, { listener: "ws" });
     assert.equal(c.write(new Uint8Array([1, 2])), true);
     assert.equal(c.write(new Uint8Array([3])), true);
     assert.deepEqual(socket.sent, []);
@@ -57,8 +57,8 @@ describe("WsConnection", () => {
 
   it("MQTT-6.0.0-2 hands every binary message to the handler in order, whatever its bounds", () => {
     const { h, events } = handler();
-    const c = new WsConnection(fakeSocket(), "r", 1024);
-    c.attach(h);
+    const c = new WsConnection(fakeSocket(), "r", { highWaterMark: 1024, maxMessageSize: 1 << 24 });
+    c.open(() => h, { listener: "ws" });
     c.message(new Uint8Array([0x10]));
     c.message(new Uint8Array([0x0c, 0, 4]));
     assert.deepEqual(events.data, [[0x10], [0x0c, 0, 4]]);
@@ -67,8 +67,8 @@ describe("WsConnection", () => {
   it("MQTT-6.0.0-1 a text message closes the connection (1003) and reports an error once", async () => {
     const socket = fakeSocket();
     const { h, events } = handler();
-    const c = new WsConnection(socket, "r", 1024);
-    c.attach(h);
+    const c = new WsConnection(socket, "r", { highWaterMark: 1024, maxMessageSize: 1 << 24 });
+    c.open(() => h, { listener: "ws" });
     c.message("hello");
     c.message(new Uint8Array([1]));
     assert.deepEqual(socket.closes, [[1003, "MQTT needs binary messages"]]);
@@ -83,8 +83,8 @@ describe("WsConnection", () => {
   it("end() flushes, closes with 1000, refuses later writes; a clean close reports no error", async () => {
     const socket = fakeSocket();
     const { h, events } = handler();
-    const c = new WsConnection(socket, "r", 1024);
-    c.attach(h);
+    const c = new WsConnection(socket, "r", { highWaterMark: 1024, maxMessageSize: 1 << 24 });
+    c.open(() => h, { listener: "ws" });
     c.write(new Uint8Array([0xe0, 0]));
     c.end();
     c.end();
@@ -98,9 +98,9 @@ describe("WsConnection", () => {
 
   it("destroy() terminates; an abnormal close from the peer is an error", async () => {
     const socket = fakeSocket();
-    const c = new WsConnection(socket, "r", 1024);
+    const c = new WsConnection(socket, "r", { highWaterMark: 1024, maxMessageSize: 1 << 24 });
     const a = handler();
-    c.attach(a.h);
+    c.open(() => a.h, { listener: "ws" });
     c.write(new Uint8Array([1]));
     c.destroy();
     await tick();
@@ -110,9 +110,9 @@ describe("WsConnection", () => {
     await tick();
     assert.deepEqual(a.events.closed, [undefined]);
 
-    const other = new WsConnection(fakeSocket(), "r", 1024);
+    const other = new WsConnection(fakeSocket(), "r", { highWaterMark: 1024, maxMessageSize: 1 << 24 });
     const b = handler();
-    other.attach(b.h);
+    other.open(() => b.h, { listener: "ws" });
     other.socketClosed(1006, "");
     await tick();
     assert.equal(b.events.closed[0]?.message, "WebSocket closed with code 1006");
@@ -121,8 +121,8 @@ describe("WsConnection", () => {
   it("back-pressure: false above the high-water mark (queued plus buffered), drain() once below the low one", async () => {
     const socket = fakeSocket();
     const { h, events } = handler();
-    const c = new WsConnection(socket, "r", 100);
-    c.attach(h);
+    const c = new WsConnection(socket, "r", { highWaterMark: 100, maxMessageSize: 1 << 24 });
+    c.open(() => h, { listener: "ws" });
     socket.buffered = 80;
     assert.equal(c.write(new Uint8Array(30)), false);
     assert.equal(c.write(new Uint8Array(1)), false);

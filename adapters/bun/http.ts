@@ -8,10 +8,10 @@ import {
   type FetchApp,
   type HttpServer,
   type HttpServerOptions,
-  type ResolvedHttpOptions,
   resolveHttpOptions,
 } from "../_http_common.ts";
-import { hostPort, listenError } from "../_tcp_common.ts";
+import { listenError } from "../_tcp_common.ts";
+import { BoundServer } from "../_listener.ts";
 
 export type { FetchApp, HttpServer, HttpServerOptions } from "../_http_common.ts";
 
@@ -53,39 +53,13 @@ const IDLE_TIMEOUT_S = 120;
  * ```
  */
 export function createHttpServer(app: FetchApp, options: HttpServerOptions = {}): HttpServer {
-  return new BunHttpServerAdapter(app, resolveHttpOptions(app, options));
-}
-
-class BunHttpServerAdapter implements HttpServer {
-  #app: FetchApp;
-  #options: ResolvedHttpOptions;
-  #server: BunHttpServer | undefined;
-  #host: string;
-  #port: number;
-
-  constructor(app: FetchApp, options: ResolvedHttpOptions) {
-    this.#app = app;
-    this.#options = options;
-    this.#host = options.host;
-    this.#port = options.port;
-  }
-
-  get port(): number {
-    return this.#port;
-  }
-
-  get address(): string {
-    return hostPort(this.#host, this.#port);
-  }
-
-  listen(): Promise<void> {
-    if (this.#server) return Promise.reject(alreadyListening(this.#options));
-    const { host, port } = this.#options;
-    const app = this.#app;
+  const o = resolveHttpOptions(app, options);
+  return new BoundServer<void>(o, () => alreadyListening(o), () => {
+    let server: BunHttpServer;
     try {
-      this.#server = bun().serve({
-        hostname: host,
-        port,
+      server = bun().serve({
+        hostname: o.host,
+        port: o.port,
         idleTimeout: IDLE_TIMEOUT_S,
         // Bun.serve may turn SO_REUSEPORT on, and then a port in use "binds" without error.
         reusePort: false,
@@ -93,16 +67,9 @@ class BunHttpServerAdapter implements HttpServer {
         error: () => new Response("Internal Server Error", { status: 500 }),
       });
     } catch (error) {
-      return Promise.reject(listenError(host, port, error));
+      throw listenError(o.host, o.port, error);
     }
-    this.#port = this.#server.port;
-    return Promise.resolve();
-  }
-
-  async close(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
     // true: also end open connections (keep-alive and streaming responses), or stop() waits for them.
-    await server?.stop(true);
-  }
+    return { host: o.host, port: server.port, close: () => server.stop(true) };
+  });
 }

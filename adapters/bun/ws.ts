@@ -9,16 +9,17 @@
  * @module
  */
 
-import type { Accept, Listener } from "../../src/transport/connection.ts";
+import type { Listener } from "../../src/transport/connection.ts";
 import { ConnectionLimit } from "../_limit.ts";
-import { alreadyListening, hostPort, listenError } from "../_tcp_common.ts";
+import { bindingListener } from "../_listener.ts";
+import { hostPort, listenError } from "../_tcp_common.ts";
 import {
   BUSY,
   checkUpgrade,
   CLOSING,
-  type Refusal,
-  type ResolvedWsOptions,
   resolveWsOptions,
+  respond,
+  webUpgradeRequest,
   type WsListenerOptions,
 } from "../_ws_common.ts";
 import { WsConnection } from "../_ws_connection.ts";
@@ -66,10 +67,6 @@ interface BunApi {
   }): BunServer;
 }
 
-function bun(): BunApi {
-  return (globalThis as unknown as { Bun: BunApi }).Bun;
-}
-
 /**
  * Create a WebSocket listener (WSS with `tls`) on Bun.serve; with `tls.clientCa`, on node:http and `ws`.
  * Nothing is bound until `listen()`.
@@ -81,59 +78,25 @@ function bun(): BunApi {
  * ```
  */
 export function createWsListener(options: WsListenerOptions = {}): Listener {
-  const resolved = resolveWsOptions(options);
-  if (resolved.tls?.clientCa !== undefined) return createNodeWsListener(options);
-  return new BunWsListener(resolved);
-}
-
-class BunWsListener implements Listener {
-  readonly id: string;
-  readonly protocol: string;
-  readonly #options: ResolvedWsOptions;
-  readonly #limit: ConnectionLimit;
-  #server: BunServer | undefined;
-  #host: string;
-  #port: number;
-
-  constructor(options: ResolvedWsOptions) {
-    this.id = options.id;
-    this.protocol = options.tls ? "wss" : "ws";
-    this.#options = options;
-    this.#limit = new ConnectionLimit(options.id, options);
-    this.#host = options.host;
-    this.#port = options.port;
-  }
-
-  get port(): number {
-    return this.#port;
-  }
-
-  get address(): string {
-    return hostPort(this.#host, this.#port);
-  }
-
-  listen(accept: Accept): Promise<void> {
-    const { host, port, id, tls, path, maxMessageSize, highWaterMark } = this.#options;
-    if (this.#server) {
-      return Promise.reject(alreadyListening(this.#options));
-    }
-    const limit = this.#limit;
+  const o = resolveWsOptions(options);
+  if (o.tls?.clientCa !== undefined) return createNodeWsListener(options);
+  const bun = (globalThis as unknown as { Bun: BunApi }).Bun;
+  return bindingListener({ ...o, protocol: o.tls ? "wss" : "ws" }, (accept) => {
+    const limit = new ConnectionLimit(o.id, o);
+    let closing = false;
     let server: BunServer;
     try {
-      server = bun().serve({
-        hostname: host,
-        port,
+      server = bun.serve({
+        hostname: o.host,
+        port: o.port,
         development: false,
         // Bun 1.4.5 turns SO_REUSEPORT on when `development` is false, so a taken port would "bind" silently.
         reusePort: false,
-        ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+        ...(o.tls ? { tls: { cert: o.tls.cert, key: o.tls.key } } : {}),
         fetch: (request, server) => {
-          const check = this.#server !== server ? CLOSING : checkUpgrade({
-            method: request.method,
-            url: request.url,
-            upgrade: request.headers.get("upgrade"),
-            protocol: request.headers.get("sec-websocket-protocol"),
-          }, path);
+          const check = closing
+            ? CLOSING
+            : checkUpgrade(webUpgradeRequest(request), o.path, o.allowedOrigins);
           if ("status" in check) return respond(check);
           const ip = server.requestIP(request);
           const remote = hostPort(ip?.address ?? "unknown", ip?.port ?? 0);
@@ -147,7 +110,7 @@ class BunWsListener implements Listener {
         error: () => respond({ status: 500, message: "Internal server error\n" }),
         websocket: {
           idleTimeout: 0,
-          maxPayloadLength: maxMessageSize,
+          maxPayloadLength: o.maxMessageSize,
           perMessageDeflate: false,
           open: (ws) => {
             const connection = new WsConnection(
@@ -158,14 +121,10 @@ class BunWsListener implements Listener {
                 terminate: () => ws.terminate(),
               },
               ws.data.remote,
-              highWaterMark,
+              o,
             );
             ws.data.connection = connection;
-            try {
-              connection.attach(accept(connection, { listener: id }));
-            } catch {
-              connection.destroy();
-            }
+            connection.open(accept, { listener: o.id });
           },
           message: (ws, message) => ws.data.connection?.message(message),
           drain: (ws) => ws.data.connection?.writable(),
@@ -176,23 +135,16 @@ class BunWsListener implements Listener {
         },
       });
     } catch (error) {
-      return Promise.reject(listenError(host, port, error));
+      throw listenError(o.host, o.port, error);
     }
-    this.#server = server;
-    this.#host = server.hostname;
-    this.#port = server.port;
-    return Promise.resolve();
-  }
-
-  close(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    // false: stop accepting, keep the open WebSockets (they are the broker's to close).
-    server?.stop(false);
-    return Promise.resolve();
-  }
-}
-
-function respond({ status, message }: Refusal): Response {
-  return new Response(message, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+    return {
+      host: server.hostname,
+      port: server.port,
+      close() {
+        closing = true;
+        // false: stop accepting, keep the open WebSockets (they are the broker's to close).
+        server.stop(false);
+      },
+    };
+  });
 }

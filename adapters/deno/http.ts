@@ -12,10 +12,10 @@ import {
   type HttpServer,
   type HttpServerOptions,
   OpenBodies,
-  type ResolvedHttpOptions,
   resolveHttpOptions,
 } from "../_http_common.ts";
-import { hostPort, listenError } from "../_tcp_common.ts";
+import { listenError } from "../_tcp_common.ts";
+import { BoundServer } from "../_listener.ts";
 
 export type { FetchApp, HttpServer, HttpServerOptions } from "../_http_common.ts";
 
@@ -46,57 +46,27 @@ function deno(): DenoServeApi {
  * ```
  */
 export function createHttpServer(app: FetchApp, options: HttpServerOptions = {}): HttpServer {
-  return new DenoHttpServerAdapter(app, resolveHttpOptions(app, options));
-}
-
-class DenoHttpServerAdapter implements HttpServer {
-  #app: FetchApp;
-  #options: ResolvedHttpOptions;
-  #server: DenoHttpServer | undefined;
-  #bodies = new OpenBodies();
-  #host: string;
-  #port: number;
-
-  constructor(app: FetchApp, options: ResolvedHttpOptions) {
-    this.#app = app;
-    this.#options = options;
-    this.#host = options.host;
-    this.#port = options.port;
-  }
-
-  get port(): number {
-    return this.#port;
-  }
-
-  get address(): string {
-    return hostPort(this.#host, this.#port);
-  }
-
-  listen(): Promise<void> {
-    if (this.#server) return Promise.reject(alreadyListening(this.#options));
-    const { host, port } = this.#options;
-    const bodies = this.#bodies;
-    const app = this.#app;
+  const o = resolveHttpOptions(app, options);
+  return new BoundServer<void>(o, () => alreadyListening(o), () => {
+    const bodies = new OpenBodies();
+    let server: DenoHttpServer;
     try {
-      this.#server = deno().serve({
-        hostname: host,
-        port,
+      server = deno().serve({
+        hostname: o.host,
+        port: o.port,
         onListen() {}, // Deno logs "Listening on ..." by default; the caller logs instead.
         onError: () => new Response("Internal Server Error", { status: 500 }),
       }, async (request) => bodies.track(await app.fetch(request)));
     } catch (error) {
-      return Promise.reject(listenError(host, port, error));
+      throw listenError(o.host, o.port, error);
     }
-    this.#host = this.#server.addr.hostname;
-    this.#port = this.#server.addr.port;
-    return Promise.resolve();
-  }
-
-  async close(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (server === undefined) return;
-    this.#bodies.closeAll();
-    await server.shutdown();
-  }
+    return {
+      host: server.addr.hostname,
+      port: server.addr.port,
+      close() {
+        bodies.closeAll();
+        return server.shutdown();
+      },
+    };
+  });
 }

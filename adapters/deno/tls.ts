@@ -1,48 +1,32 @@
 /**
  * MQTT over TLS on `Deno.listenTls`. Each connection finishes its handshake (bounded) before it reaches the
- * broker as the same {@link DenoTcpConnection} the TCP listener uses.
+ * broker as the same connection the TCP listener makes.
  *
  * Deno.listenTls cannot request client certificates (Deno 2.9 has no option for it), so a listener with
  * `tls.clientCa` is the node:tls adapter, which Deno runs with client-certificate verification.
  * @module
  */
 
-import type { Accept, Listener } from "../../src/transport/connection.ts";
-import { resolveLimitOptions, withConnectionLimit } from "../_limit.ts";
-import {
-  alreadyListening,
-  hostPort,
-  listenError,
-  type ResolvedTcpOptions,
-  resolveTcpOptions,
-} from "../_tcp_common.ts";
+import type { Listener } from "../../src/transport/connection.ts";
+import { socketListener } from "../_listener.ts";
+import { listenError, resolveTcpOptions } from "../_tcp_common.ts";
 import {
   DEFAULT_TLS_PORT,
   HANDSHAKE_TIMEOUT_MS,
-  type ResolvedTls,
   resolveTls,
   type TlsListenerOptions,
 } from "../_tls_common.ts";
 import { createTlsListener as createNodeTlsListener } from "../node/tls.ts";
-import { startConnection } from "./tcp.ts";
-import { acceptEach, closeQuietly } from "./_accept.ts";
+import { type DenoConn, startConnection } from "./tcp.ts";
+import { closeQuietly, type DenoServerSocket, serveEach } from "./_accept.ts";
 
 export type { TlsListenerOptions } from "../_tls_common.ts";
 
-type DenoTlsConn = Parameters<typeof startConnection>[0] & { handshake(): Promise<unknown> };
-interface DenoTlsListener {
-  readonly addr: { hostname: string; port: number };
-  accept(): Promise<DenoTlsConn>;
-  close(): void;
-}
+type DenoTlsConn = DenoConn & { handshake(): Promise<unknown> };
 interface DenoApi {
   listenTls(
     options: { hostname: string; port: number; transport: "tcp"; cert: string; key: string },
-  ): DenoTlsListener;
-}
-
-function deno(): DenoApi {
-  return (globalThis as unknown as { Deno: DenoApi }).Deno;
+  ): DenoServerSocket<DenoTlsConn>;
 }
 
 /**
@@ -55,100 +39,58 @@ function deno(): DenoApi {
  * ```
  */
 export function createTlsListener(options: TlsListenerOptions): Listener {
-  const resolved = resolveTcpOptions(options, "TLS", DEFAULT_TLS_PORT);
-  const what = `TLS listener "${resolved.id}"`;
-  const tls = resolveTls(options?.tls, what);
+  const o = resolveTcpOptions(options, "TLS", DEFAULT_TLS_PORT);
+  const tls = resolveTls(options?.tls, `TLS listener "${o.id}"`);
   if (tls.clientCa !== undefined) return createNodeTlsListener(options);
-  return withConnectionLimit(new DenoTlsListenerAdapter(resolved, tls), resolveLimitOptions(options, what));
-}
-
-class DenoTlsListenerAdapter implements Listener {
-  readonly id: string;
-  readonly protocol = "tls";
-  readonly #options: ResolvedTcpOptions;
-  readonly #tls: ResolvedTls;
-  #listener: DenoTlsListener | undefined;
-  #host: string;
-  #port: number;
-
-  constructor(options: ResolvedTcpOptions, tls: ResolvedTls) {
-    this.id = options.id;
-    this.#options = options;
-    this.#tls = tls;
-    this.#host = options.host;
-    this.#port = options.port;
-  }
-
-  get port(): number {
-    return this.#port;
-  }
-
-  get address(): string {
-    return hostPort(this.#host, this.#port);
-  }
-
-  listen(accept: Accept): Promise<void> {
-    const { host, port } = this.#options;
-    if (this.#listener) {
-      return Promise.reject(alreadyListening(this.#options));
-    }
-    let listener: DenoTlsListener;
+  const deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
+  return socketListener({ ...o, protocol: "tls" }, options, (accept) => {
+    let server: DenoServerSocket<DenoTlsConn>;
     try {
-      listener = deno().listenTls({
-        hostname: host,
-        port,
+      server = deno.listenTls({
+        hostname: o.host,
+        port: o.port,
         transport: "tcp",
-        cert: this.#tls.cert,
-        key: this.#tls.key,
+        cert: tls.cert,
+        key: tls.key,
       });
     } catch (error) {
-      return Promise.reject(listenError(host, port, error));
+      throw listenError(o.host, o.port, error);
     }
-    this.#listener = listener;
-    this.#host = listener.addr.hostname;
-    this.#port = listener.addr.port;
-    void acceptEach(
-      listener,
-      () => this.#listener === listener,
+    let open = true;
+    const binding = serveEach(server, (conn) => {
       // Each handshake runs on its own, so a slow client never holds up the next accept.
-      (conn) => void this.#handshake(listener, conn, accept),
-    );
-    return Promise.resolve();
-  }
+      void handshake(conn).then((ok) => {
+        if (!ok || !open) return closeQuietly(conn);
+        startConnection(conn, o.highWaterMark, accept, { listener: o.id });
+      });
+    });
+    return {
+      ...binding,
+      close() {
+        open = false;
+        binding.close();
+      },
+    };
+  });
+}
 
-  close(): Promise<void> {
-    const listener = this.#listener;
-    this.#listener = undefined;
-    try {
-      listener?.close();
-    } catch {
-      // Already closed.
-    }
-    return Promise.resolve();
-  }
-
-  async #handshake(listener: DenoTlsListener, conn: DenoTlsConn, accept: Accept): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const handshake = conn.handshake();
-    // After a timeout the handshake may still fail: that must not become an unhandled rejection.
-    handshake.catch(() => {});
-    try {
-      await Promise.race([
-        handshake,
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error("TLS handshake timed out")), HANDSHAKE_TIMEOUT_MS);
-        }),
-      ]);
-    } catch {
-      closeQuietly(conn);
-      return;
-    } finally {
-      clearTimeout(timer);
-    }
-    if (this.#listener !== listener) {
-      closeQuietly(conn);
-      return;
-    }
-    startConnection(conn, this.#options.highWaterMark, this.id, accept);
+/** True once the handshake finished; false when it failed or took longer than {@link HANDSHAKE_TIMEOUT_MS}. */
+async function handshake(conn: DenoTlsConn): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const done = conn.handshake();
+  // After a timeout the handshake may still fail: that must not become an unhandled rejection.
+  done.catch(() => {});
+  try {
+    await Promise.race([
+      done,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("TLS handshake timed out")), HANDSHAKE_TIMEOUT_MS);
+      }),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
 }

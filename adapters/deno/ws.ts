@@ -7,20 +7,22 @@
  * - `info.remoteAddr` can only be read while the request is handled, not once the socket is open.
  * - The server-side `socket.protocol` stays "" although the handshake answered `mqtt`, and the `protocol` option
  *   of upgradeWebSocket only understands offers separated by ", " (so the header is set by hand).
+ * - Deno.serve has no message size limit of its own below 64 MiB: the shared connection enforces ours.
  * - Deno.serve cannot request client certificates: a listener with `tls.clientCa` is the `ws` adapter.
  * @module
  */
 
-import type { Accept, Listener } from "../../src/transport/connection.ts";
+import type { Listener } from "../../src/transport/connection.ts";
 import { ConnectionLimit } from "../_limit.ts";
-import { alreadyListening, hostPort, listenError } from "../_tcp_common.ts";
+import { bindingListener } from "../_listener.ts";
+import { hostPort, listenError } from "../_tcp_common.ts";
 import {
   BUSY,
   checkUpgrade,
   CLOSING,
-  type Refusal,
-  type ResolvedWsOptions,
   resolveWsOptions,
+  respond,
+  webUpgradeRequest,
   type WsListenerOptions,
 } from "../_ws_common.ts";
 import { WsConnection } from "../_ws_connection.ts";
@@ -39,10 +41,7 @@ interface DenoWebSocket {
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
-interface DenoServer {
-  readonly addr: { hostname: string; port: number };
-  shutdown(): Promise<void>;
-}
+type Handler = (request: Request, info: { remoteAddr: { hostname: string; port: number } }) => Response;
 interface DenoApi {
   serve(
     options: {
@@ -51,18 +50,14 @@ interface DenoApi {
       cert?: string;
       key?: string;
       onListen(): void;
-      onError(error: unknown): Response;
+      onError(): Response;
     },
-    handler: (request: Request, info: { remoteAddr: { hostname: string; port: number } }) => Response,
-  ): DenoServer;
+    handler: Handler,
+  ): { readonly addr: { hostname: string; port: number }; shutdown(): Promise<void> };
   upgradeWebSocket(
     request: Request,
     options: { idleTimeout: number },
   ): { socket: DenoWebSocket; response: Response };
-}
-
-function deno(): DenoApi {
-  return (globalThis as unknown as { Deno: DenoApi }).Deno;
 }
 
 /**
@@ -76,132 +71,75 @@ function deno(): DenoApi {
  * ```
  */
 export function createWsListener(options: WsListenerOptions = {}): Listener {
-  const resolved = resolveWsOptions(options);
-  if (resolved.tls?.clientCa !== undefined) return createNodeWsListener(options);
-  return new DenoWsListener(resolved);
-}
-
-class DenoWsListener implements Listener {
-  readonly id: string;
-  readonly protocol: string;
-  readonly #options: ResolvedWsOptions;
-  readonly #limit: ConnectionLimit;
-  #server: DenoServer | undefined;
-  #closing = false;
-  #host: string;
-  #port: number;
-
-  constructor(options: ResolvedWsOptions) {
-    this.id = options.id;
-    this.protocol = options.tls ? "wss" : "ws";
-    this.#options = options;
-    this.#limit = new ConnectionLimit(options.id, options);
-    this.#host = options.host;
-    this.#port = options.port;
-  }
-
-  get port(): number {
-    return this.#port;
-  }
-
-  get address(): string {
-    return hostPort(this.#host, this.#port);
-  }
-
-  listen(accept: Accept): Promise<void> {
-    const { host, port, tls } = this.#options;
-    if (this.#server) {
-      return Promise.reject(alreadyListening(this.#options));
-    }
-    let server: DenoServer;
+  const o = resolveWsOptions(options);
+  if (o.tls?.clientCa !== undefined) return createNodeWsListener(options);
+  const deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
+  return bindingListener({ ...o, protocol: o.tls ? "wss" : "ws" }, (accept) => {
+    const limit = new ConnectionLimit(o.id, o);
+    let closing = false;
+    const shutdownWhenIdle = () => {
+      if (closing && limit.open === 0) server.shutdown().catch(() => {});
+    };
+    const handler: Handler = (request, { remoteAddr }) => {
+      const check = closing ? CLOSING : checkUpgrade(webUpgradeRequest(request), o.path, o.allowedOrigins);
+      if ("status" in check) return respond(check);
+      const remote = hostPort(remoteAddr.hostname, remoteAddr.port);
+      if (!limit.admit(remote)) return respond(BUSY);
+      let upgraded: { socket: DenoWebSocket; response: Response };
+      try {
+        // idleTimeout 0: MQTT's keep-alive decides.
+        upgraded = deno.upgradeWebSocket(request, { idleTimeout: 0 });
+        // [MQTT-6.0.0-4] answer with the chosen subprotocol. Set here rather than through the `protocol` option,
+        // which splits the offered list on ", " only and so refuses "mqttv3.1,mqtt" (as the `ws` client sends it).
+        upgraded.response.headers.set("sec-websocket-protocol", check.protocol);
+      } catch (error) {
+        limit.release();
+        return respond({ status: 400, message: `Bad request: ${(error as Error).message}\n` });
+      }
+      const socket = upgraded.socket;
+      socket.binaryType = "arraybuffer";
+      const connection = new WsConnection(
+        {
+          send: (bytes) => socket.send(bytes),
+          bufferedAmount: () => socket.bufferedAmount,
+          // Deno's close() takes 1000 or 3000-4999 only (the browser API's rule): 1003 and 1009 become 1000 here.
+          close: (code, reason) => socket.close(code === 1000 || code >= 3000 ? code : 1000, reason),
+          // No way to drop a Deno WebSocket without the closing handshake.
+          terminate: () => socket.close(1000),
+        },
+        remote,
+        o,
+      );
+      socket.onopen = () => void connection.open(accept, { listener: o.id });
+      socket.onmessage = ({ data }) =>
+        connection.message(typeof data === "string" ? data : new Uint8Array(data));
+      socket.onerror = (event) => connection.error(new Error(event.message ?? "WebSocket error"));
+      socket.onclose = (event) => {
+        limit.release();
+        connection.socketClosed(event.code, event.reason);
+        shutdownWhenIdle();
+      };
+      return upgraded.response;
+    };
+    let server: ReturnType<DenoApi["serve"]>;
     try {
-      server = deno().serve({
-        hostname: host,
-        port,
-        ...(tls ? { cert: tls.cert, key: tls.key } : {}),
+      server = deno.serve({
+        hostname: o.host,
+        port: o.port,
+        ...(o.tls ? { cert: o.tls.cert, key: o.tls.key } : {}),
         onListen() {}, // Deno.serve logs "Listening on ..." unless told otherwise
         onError: () => respond({ status: 500, message: "Internal server error\n" }),
-      }, (request, info) => this.#request(request, info.remoteAddr, accept));
+      }, handler);
     } catch (error) {
-      return Promise.reject(listenError(host, port, error));
+      throw listenError(o.host, o.port, error);
     }
-    this.#server = server;
-    this.#closing = false;
-    this.#host = server.addr.hostname;
-    this.#port = server.addr.port;
-    return Promise.resolve();
-  }
-
-  close(): Promise<void> {
-    if (this.#server === undefined || this.#closing) return Promise.resolve();
-    this.#closing = true;
-    this.#shutdownWhenIdle();
-    return Promise.resolve();
-  }
-
-  #shutdownWhenIdle(): void {
-    const server = this.#server;
-    if (!this.#closing || server === undefined || this.#limit.open > 0) return;
-    this.#server = undefined;
-    server.shutdown().catch(() => {});
-  }
-
-  #request(request: Request, remoteAddr: { hostname: string; port: number }, accept: Accept): Response {
-    const check = this.#closing ? CLOSING : checkUpgrade({
-      method: request.method,
-      url: request.url,
-      upgrade: request.headers.get("upgrade"),
-      protocol: request.headers.get("sec-websocket-protocol"),
-    }, this.#options.path);
-    if ("status" in check) return respond(check);
-    const remote = hostPort(remoteAddr.hostname, remoteAddr.port);
-    if (!this.#limit.admit(remote)) return respond(BUSY);
-    let upgraded: { socket: DenoWebSocket; response: Response };
-    try {
-      // idleTimeout 0: MQTT's keep-alive decides.
-      upgraded = deno().upgradeWebSocket(request, { idleTimeout: 0 });
-      // [MQTT-6.0.0-4] answer with the chosen subprotocol. Set here rather than through the `protocol` option,
-      // which splits the offered list on ", " only and so refuses "mqttv3.1,mqtt" (as the `ws` client sends it).
-      upgraded.response.headers.set("sec-websocket-protocol", check.protocol);
-    } catch (error) {
-      this.#limit.release();
-      return respond({ status: 400, message: `Bad request: ${(error as Error).message}\n` });
-    }
-    const socket = upgraded.socket;
-    socket.binaryType = "arraybuffer";
-    const connection = new WsConnection(
-      {
-        send: (bytes) => socket.send(bytes),
-        bufferedAmount: () => socket.bufferedAmount,
-        // Deno's close() takes 1000 or 3000-4999 only (the browser API's rule): 1003 becomes 1000 here.
-        close: (code, reason) => socket.close(code === 1000 || code >= 3000 ? code : 1000, reason),
-        // No way to drop a Deno WebSocket without the closing handshake.
-        terminate: () => socket.close(1000),
+    return {
+      host: server.addr.hostname,
+      port: server.addr.port,
+      close() {
+        closing = true;
+        shutdownWhenIdle();
       },
-      remote,
-      this.#options.highWaterMark,
-    );
-    socket.onopen = () => {
-      try {
-        connection.attach(accept(connection, { listener: this.id }));
-      } catch {
-        connection.destroy();
-      }
     };
-    socket.onmessage = (event) => {
-      const data = event.data;
-      connection.message(typeof data === "string" ? data : new Uint8Array(data));
-    };
-    socket.onerror = (event) => connection.error(new Error(event.message ?? "WebSocket error"));
-    socket.onclose = (event) => {
-      this.#limit.release();
-      connection.socketClosed(event.code, event.reason);
-      this.#shutdownWhenIdle();
-    };
-    return upgraded.response;
-  }
-}
-
-function respond({ status, message }: Refusal): Response {
-  return new Response(message, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+  });
 }

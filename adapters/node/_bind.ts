@@ -5,9 +5,11 @@
 
 import type { Server } from "node:net";
 import { listenError } from "../_tcp_common.ts";
+import type { Binding } from "../_listener.ts";
 
 /**
- * Listen on host:port. Resolves with the bound address (the real port when 0 was asked for); rejects with
+ * Listen on host:port. Resolves with the bound address (the real port when 0 was asked for) and a `close` that
+ * stops accepting (its connections are the broker's to close); rejects with
  * {@link listenError} and closes the server when binding fails. Once bound, accept-time errors (EMFILE...)
  * are ignored so that they never crash the process: the listener keeps going.
  */
@@ -15,7 +17,7 @@ export function bindServer(
   server: Server,
   host: string,
   port: number,
-): Promise<{ host: string; port: number }> {
+): Promise<Binding> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
       server.close();
@@ -26,11 +28,13 @@ export function bindServer(
       server.off("error", onError);
       server.on("error", () => {});
       const bound = server.address();
-      resolve(
-        bound !== null && typeof bound === "object"
+      resolve({
+        ...(bound !== null && typeof bound === "object"
           ? { host: bound.address, port: bound.port }
-          : { host, port },
-      );
+          : { host, port }),
+        // server.close()'s callback would wait for every connection: only stop accepting.
+        close: () => void server.close(),
+      });
     });
   });
 }

@@ -11,10 +11,10 @@ import {
   type FetchApp,
   type HttpServer,
   type HttpServerOptions,
-  type ResolvedHttpOptions,
   resolveHttpOptions,
 } from "../_http_common.ts";
-import { hostPort, listenError } from "../_tcp_common.ts";
+import { listenError } from "../_tcp_common.ts";
+import { type Binding, BoundServer } from "../_listener.ts";
 
 export type { FetchApp, HttpServer, HttpServerOptions } from "../_http_common.ts";
 
@@ -29,64 +29,30 @@ export type { FetchApp, HttpServer, HttpServerOptions } from "../_http_common.ts
  * ```
  */
 export function createHttpServer(app: FetchApp, options: HttpServerOptions = {}): HttpServer {
-  return new NodeHttpServer(app, resolveHttpOptions(app, options));
-}
-
-class NodeHttpServer implements HttpServer {
-  #app: FetchApp;
-  #options: ResolvedHttpOptions;
-  #server: Server | undefined;
-  #host: string;
-  #port: number;
-
-  constructor(app: FetchApp, options: ResolvedHttpOptions) {
-    this.#app = app;
-    this.#options = options;
-    this.#host = options.host;
-    this.#port = options.port;
-  }
-
-  get port(): number {
-    return this.#port;
-  }
-
-  get address(): string {
-    return hostPort(this.#host, this.#port);
-  }
-
-  listen(): Promise<void> {
-    if (this.#server) return Promise.reject(alreadyListening(this.#options));
-    const { host, port } = this.#options;
-    const app = this.#app;
+  const o = resolveHttpOptions(app, options);
+  return new BoundServer<void>(o, () => alreadyListening(o), () => {
     const server = createAdaptorServer({
       fetch: (request: Request) => app.fetch(request),
       // The default swaps the process's global Request and Response for lighter ones; keep the globals intact.
       overrideGlobalObjects: false,
     }) as Server;
-    this.#server = server;
-    return new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => {
-        this.#server = undefined;
-        reject(listenError(host, port, error));
-      };
+    return new Promise<Binding>((resolve, reject) => {
+      const onError = (error: Error) => reject(listenError(o.host, o.port, error));
       server.once("error", onError);
-      server.listen(port, host, () => {
+      server.listen(o.port, o.host, () => {
         server.off("error", onError);
         const address = server.address();
-        if (address !== null && typeof address === "object") this.#port = address.port;
-        resolve();
+        resolve({
+          host: o.host,
+          port: address !== null && typeof address === "object" ? address.port : o.port,
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done());
+              // close() only stops accepting: end keep-alive and streaming (Server-Sent Events) connections too.
+              server.closeAllConnections();
+            }),
+        });
       });
     });
-  }
-
-  close(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (server === undefined) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // close() only stops accepting: end keep-alive and streaming (Server-Sent Events) connections too.
-      server.closeAllConnections();
-    });
-  }
+  });
 }

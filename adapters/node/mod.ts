@@ -1,5 +1,6 @@
 /**
- * The node:net adapters. Import this folder directly to pin the adapter; `adapters/mod.ts` picks one by runtime.
+ * The node:net adapters: listeners, HTTP serving and KV storage. Imported as `@comqtt/broker/node` (or this folder) to pin
+ * the runtime statically, for bundling or compiling for one runtime; `adapters/mod.ts` picks one at run time.
  * @module
  */
 
@@ -7,3 +8,4 @@ export { createTcpListener, type TcpListenerOptions } from "./tcp.ts";
 export { createTlsListener, type TlsListenerOptions } from "./tls.ts";
 export { createWsListener, type WsListenerOptions } from "./ws.ts";
 export { createHttpServer, type HttpServer, type HttpServerOptions } from "./http.ts";
+export { openKv, openKvStorage } from "./kv.ts";

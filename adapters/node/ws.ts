@@ -16,18 +16,18 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Buffer } from "node:buffer";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import type { Accept, AcceptInfo, Listener } from "../../src/transport/connection.ts";
+import type { AcceptInfo, Listener } from "../../src/transport/connection.ts";
 import { ConnectionLimit } from "../_limit.ts";
-import { alreadyListening, hostPort } from "../_tcp_common.ts";
+import { bindingListener } from "../_listener.ts";
+import { hostPort } from "../_tcp_common.ts";
 import { bindServer } from "./_bind.ts";
+import { refuse, requestParts } from "./_upgrade_request.ts";
 import { commonNameOf, HANDSHAKE_TIMEOUT_MS, tlsAcceptInfo } from "../_tls_common.ts";
 import {
   BUSY,
   checkUpgrade,
   chooseSubprotocol,
   CLOSING,
-  type Refusal,
-  type ResolvedWsOptions,
   resolveWsOptions,
   type WsListenerOptions,
 } from "../_ws_common.ts";
@@ -45,174 +45,112 @@ export type { WsListenerOptions } from "../_ws_common.ts";
  * ```
  */
 export function createWsListener(options: WsListenerOptions = {}): Listener {
-  return new NodeWsListener(resolveWsOptions(options));
-}
-
-class NodeWsListener implements Listener {
-  readonly id: string;
-  readonly protocol: string;
-  readonly #options: ResolvedWsOptions;
-  readonly #limit: ConnectionLimit;
-  #http: HttpServer | undefined;
-  #front: HttpServer | TlsServer | undefined;
-  #host: string;
-  #port: number;
-
-  constructor(options: ResolvedWsOptions) {
-    this.id = options.id;
-    this.protocol = options.tls ? "wss" : "ws";
-    this.#options = options;
-    this.#limit = new ConnectionLimit(options.id, options);
-    this.#host = options.host;
-    this.#port = options.port;
-  }
-
-  get port(): number {
-    return this.#port;
-  }
-
-  get address(): string {
-    return hostPort(this.#host, this.#port);
-  }
-
-  async listen(accept: Accept): Promise<void> {
-    const { host, port, tls } = this.#options;
-    if (this.#front) {
-      throw alreadyListening(this.#options);
-    }
+  const o = resolveWsOptions(options);
+  return bindingListener({ ...o, protocol: o.tls ? "wss" : "ws" }, async (accept) => {
+    const limit = new ConnectionLimit(o.id, o);
+    let closing = false;
+    const check = (req: IncomingMessage) =>
+      closing ? CLOSING : checkUpgrade(requestParts(req), o.path, o.allowedOrigins);
     const wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
-      maxPayload: this.#options.maxMessageSize,
+      maxPayload: o.maxMessageSize,
       // The same choice as checkUpgrade, which already refused requests offering neither [MQTT-6.0.0-4].
       handleProtocols: (offered: Set<string>) => chooseSubprotocol([...offered].join(",")) ?? false,
     });
     const http = createHttpServer();
     http.on("request", (req, res) => {
       // Not an upgrade (node:http routes those to "upgrade"): 404 for another path, else 426.
-      const check = this.#front === undefined ? CLOSING : checkUpgrade(requestParts(req), this.#options.path);
-      const { status, message } = "status" in check ? check : { status: 426, message: "Upgrade required\n" };
+      const checked = check(req);
+      const { status, message } = "status" in checked
+        ? checked
+        : { status: 426, message: "Upgrade required\n" };
       res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end(
         message,
       );
     });
-    http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.#upgrade(wss, req, socket as Socket, head, accept);
+    http.on("upgrade", (req: IncomingMessage, duplex: Duplex, head: Buffer) => {
+      const socket = duplex as Socket;
+      const checked = check(req);
+      if ("status" in checked) return refuse(socket, checked);
+      const remote = hostPort(socket.remoteAddress ?? "unknown", socket.remotePort ?? 0);
+      let info: AcceptInfo = { listener: o.id };
+      if (o.tls) {
+        const decided = tlsAcceptInfo(
+          o.id,
+          o.tls,
+          commonNameOf((socket as TLSSocket).getPeerCertificate?.()),
+        );
+        if ("refuse" in decided) {
+          return refuse(socket, { status: 403, message: `Forbidden: ${decided.refuse}\n` });
+        }
+        info = decided;
+      }
+      if (!limit.admit(remote)) return refuse(socket, BUSY);
+      let opened = false;
+      // ws answers a malformed handshake itself and never calls back: the admission ends with the socket.
+      socket.once("close", () => {
+        if (!opened) limit.release();
+      });
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        opened = true;
+        openWebSocket(ws, remote, o, () => limit.release()).open(accept, info);
+      });
     });
     http.on("clientError", (_error, socket) => socket.destroy());
     let front: HttpServer | TlsServer = http;
-    if (tls) {
+    if (o.tls) {
       front = createTlsServer({
-        cert: tls.cert,
-        key: tls.key,
-        ...(tls.clientCa === undefined
+        cert: o.tls.cert,
+        key: o.tls.key,
+        ...(o.tls.clientCa === undefined
           ? {}
-          : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+          : { ca: o.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       }, (socket) => http.emit("connection", socket));
       // A failed handshake (wrong client certificate, plain HTTP on the TLS port) concerns that socket only.
       front.on("tlsClientError", () => {});
     }
-    this.#http = http;
-    this.#front = front;
-    try {
-      const bound = await bindServer(front, host, port);
-      this.#host = bound.host;
-      this.#port = bound.port;
-    } catch (error) {
-      if (this.#front === front) this.#front = this.#http = undefined;
-      throw error;
-    }
-  }
-
-  close(): Promise<void> {
-    const front = this.#front;
-    this.#front = undefined;
-    // Stops accepting; upgraded sockets are no longer the HTTP server's, so they stay the broker's to close.
-    front?.close();
-    if (front !== this.#http) this.#http?.close();
-    this.#http = undefined;
-    return Promise.resolve();
-  }
-
-  #upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Socket, head: Buffer, accept: Accept): void {
-    const check = this.#front === undefined ? CLOSING : checkUpgrade(requestParts(req), this.#options.path);
-    if ("status" in check) return refuse(socket, check);
-    const remote = hostPort(socket.remoteAddress ?? "unknown", socket.remotePort ?? 0);
-    let info: AcceptInfo = { listener: this.id };
-    const tls = this.#options.tls;
-    if (tls) {
-      const decided = tlsAcceptInfo(this.id, tls, commonNameOf((socket as TLSSocket).getPeerCertificate?.()));
-      if ("refuse" in decided) {
-        return refuse(socket, { status: 403, message: `Forbidden: ${decided.refuse}\n` });
-      }
-      info = decided;
-    }
-    if (!this.#limit.admit(remote)) return refuse(socket, BUSY);
-    let opened = false;
-    // ws answers a malformed handshake itself and never calls back: the admission ends with the socket.
-    socket.once("close", () => {
-      if (!opened) this.#limit.release();
-    });
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      opened = true;
-      this.#open(ws, remote, info, accept);
-    });
-  }
-
-  #open(ws: WebSocket, remote: string, info: AcceptInfo, accept: Accept): void {
-    const connection = new WsConnection(
-      {
-        send: (bytes) => ws.send(bytes, { binary: true }),
-        bufferedAmount: () => ws.bufferedAmount,
-        close: (code, reason) => ws.close(code, reason),
-        terminate: () => ws.terminate(),
+    const binding = await bindServer(front, o.host, o.port);
+    return {
+      ...binding,
+      close() {
+        closing = true;
+        // Stops accepting; upgraded sockets are no longer the HTTP server's, so they stay the broker's to close.
+        binding.close();
+        if (front !== http) http.close();
       },
-      remote,
-      this.#options.highWaterMark,
-    );
-    // binaryType "nodebuffer" (the default): one Buffer per message.
-    ws.on(
-      "message",
-      (data: RawData, isBinary: boolean) => connection.message(isBinary ? data as Uint8Array : "text"),
-    );
-    ws.on("error", (error: Error) => connection.error(error));
-    ws.on("close", (code: number, reason: Uint8Array) => {
-      this.#limit.release();
-      connection.socketClosed(code, String(reason));
-    });
-    try {
-      connection.attach(accept(connection, info));
-    } catch {
-      connection.destroy();
-    }
-  }
+    };
+  });
 }
 
-function requestParts(req: IncomingMessage) {
-  return {
-    method: req.method ?? "GET",
-    url: req.url ?? "/",
-    upgrade: req.headers.upgrade,
-    protocol: req.headers["sec-websocket-protocol"],
-  };
-}
-
-/** Answer an upgrade request with an HTTP error and close the socket. */
-function refuse(socket: Socket, { status, message }: Refusal): void {
-  const reason = STATUS_TEXT[status] ?? "Error";
-  const body = new TextEncoder().encode(message);
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${body.byteLength}\r\n\r\n${message}`,
+/** A `ws` WebSocket as a {@link WsConnection}; `released` runs when it closes. */
+function openWebSocket(
+  ws: WebSocket,
+  remote: string,
+  options: { highWaterMark: number; maxMessageSize: number },
+  released: () => void,
+): WsConnection {
+  const connection = new WsConnection(
+    {
+      send: (bytes) => ws.send(bytes, { binary: true }),
+      bufferedAmount: () => ws.bufferedAmount,
+      close: (code, reason) => ws.close(code, reason),
+      terminate: () => ws.terminate(),
+    },
+    remote,
+    options,
   );
+  // binaryType "nodebuffer" (the default): one Buffer per message.
+  ws.on(
+    "message",
+    (data: RawData, isBinary: boolean) => connection.message(isBinary ? data as Uint8Array : "text"),
+  );
+  ws.on("error", (error: Error) => connection.error(error));
+  ws.on("close", (code: number, reason: Uint8Array) => {
+    released();
+    connection.socketClosed(code, String(reason));
+  });
+  return connection;
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  426: "Upgrade Required",
-  503: "Service Unavailable",
-};

@@ -11,9 +11,11 @@ import type { Logger } from "../logger.ts";
 import type { Message } from "../message.ts";
 import type { Capabilities, Limits } from "../options.ts";
 import type { QoS, SubscriptionRequest } from "../packets/types.ts";
-import type { Session } from "../session/session.ts";
+import type { Session, SessionOutlet } from "../session/session.ts";
 import type { BrokerStats } from "../sys/stats.ts";
-import type { Client } from "./client.ts";
+import type { Connection } from "../transport/connection.ts";
+import type { Packet, ProtocolVersion } from "../packets/types.ts";
+import type { PacketDecoder } from "../packets/decoder.ts";
 
 /** The broker as a client connection sees it. */
 export interface BrokerCore {
@@ -30,7 +32,11 @@ export interface BrokerCore {
   /** A unique client id for a client that sent an empty one [MQTT-3.1.3-6]. */
   generateClientId(): string;
   /** Take over any client with the same id and return the session to use. */
-  establish(client: Client, clean: boolean, expiryInterval: number): { session: Session; present: boolean };
+  establish(
+    client: ClientContext,
+    clean: boolean,
+    expiryInterval: number,
+  ): { session: Session; present: boolean };
   /** Route a message to every matching session; returns the number of sessions it went to. */
   route(message: Message, publisher: ClientInfo | undefined): number;
   /** Add or replace a subscription; returns true when it is new. */
@@ -46,9 +52,55 @@ export interface BrokerCore {
     identifier?: number,
   ): void;
   /** The client's connection is gone (called once per client that was accepted). */
-  clientClosed(client: Client, graceful: boolean, error: Error | undefined): void;
+  clientClosed(client: ClientContext, graceful: boolean, error: Error | undefined): void;
   /** With storage: a promise of durability for changes not yet written, which acknowledgements wait for. */
   durability(): Promise<void> | undefined;
   /** Publish a client's will (ACL-checked like a publish). */
   publishWill(info: ClientInfo, will: Message): void;
+}
+
+/** Where a client is in its life. */
+export type ClientState = "new" | "connecting" | "connected" | "closed";
+
+/**
+ * A client connection as the packet handlers (src/client/handlers) and the broker see it: the narrow side of
+ * `Client`, so that the handlers never import the class that dispatches to them.
+ */
+export interface ClientContext extends ClientInfo, SessionOutlet {
+  readonly broker: BrokerCore;
+  readonly connection: Connection;
+  /** The listener names the user after the certificate (AcceptInfo.useIdentityAsUsername). */
+  readonly useIdentityAsUsername: boolean;
+  readonly decoder: PacketDecoder;
+  id: string;
+  username: string | undefined;
+  protocolVersion: ProtocolVersion;
+  state: ClientState;
+  /** Negotiated keep-alive in seconds, 0 for none. */
+  keepAlive: number;
+  /** When CONNACK was sent (ms). */
+  connectedAt: number;
+  /** The session while connected. Cleared on takeover so the old connection no longer touches it. */
+  session: Session | undefined;
+  /** The will to publish if the connection ends without DISCONNECT [MQTT-3.1.2-8]. */
+  will: Message | undefined;
+  /** Outbound window: broker maxInflight, lowered to the client's v5 Receive Maximum. */
+  sendQuota: number;
+  congested: boolean;
+  /** v5: the largest packet the client accepts (Maximum Packet Size), 0 for no limit. */
+  maxPacketSizeOut: number;
+  /** v5: Topic Alias Maximum the client accepts from the broker; 0 sends none [MQTT-3.1.2-27]. */
+  topicAliasMaximumOut: number;
+  /** v5: Request Problem Information. */
+  problemInformation: boolean;
+  /** v5: Session Expiry Interval asked for in CONNECT. */
+  connectSessionExpiry: number;
+  /** v5: the authentication method of CONNECT, when enhanced authentication is used. */
+  authenticationMethod: string | undefined;
+  /** v5: inbound topic aliases of this connection. */
+  aliasesIn: Map<number, string> | undefined;
+  sendPacket(packet: Packet): void;
+  /** Send `send`'s acknowledgement once storage made what it acknowledges durable. */
+  acknowledgeWhenDurable(send: () => void): void;
+  close(graceful: boolean, error?: Error): void;
 }

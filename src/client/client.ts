@@ -5,33 +5,26 @@
  */
 
 import { MqttError } from "../errors.ts";
-import type { ClientInfo } from "../hooks/hook.ts";
 import { isPromise } from "../hooks/hook_chain.ts";
 import type { Message } from "../message.ts";
 import { PacketDecoder } from "../packets/decoder.ts";
 import { encodePacket } from "../packets/encoder.ts";
-import { DISCONNECT_REASON_CODES, RC } from "../packets/reason_codes.ts";
+import { disconnectCode, RC } from "../packets/reason_codes.ts";
 import type { DisconnectPacket, Packet, ProtocolVersion } from "../packets/types.ts";
 import type { Delivery, PreparedPublish, Session, SessionOutlet } from "../session/session.ts";
 import { outboundProperties, type PublishForms } from "../session/publish_forms.ts";
 import { encodePublish } from "../packets/encoder.ts";
 import type { AcceptInfo, Connection, ConnectionHandler } from "../transport/connection.ts";
-import type { BrokerCore } from "./broker_core.ts";
-import { handleAuth } from "./handlers/auth.ts";
+import type { BrokerCore, ClientContext, ClientState } from "./broker_core.ts";
+import { handleAuth, startEnhancedAuth } from "./handlers/auth.ts";
 import { handleConnect } from "./handlers/connect.ts";
 import { handleAck, handlePublish, handlePubrel } from "./handlers/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
 
-/** `code` when a DISCONNECT may carry it, else `fallback`. */
-export function disconnectCode(code: number, fallback: number): number {
-  return DISCONNECT_REASON_CODES.has(code) ? code : fallback;
-}
-
-/** Where a client is in its life. */
-export type ClientState = "new" | "connecting" | "connected" | "closed";
+export type { ClientState } from "./broker_core.ts";
 
 /** A client as hooks and the API see it, with the broker's mutable view of it. */
-export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
+export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
   readonly broker: BrokerCore;
   readonly connection: Connection;
   readonly remoteAddress: string;
@@ -318,7 +311,7 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
           `Expected CONNECT as the first packet, received ${packet.type}`,
         );
       }
-      return handleConnect(this, packet);
+      return handleConnect(this, packet, startEnhancedAuth);
     }
     if (this.state === "connecting") {
       // During enhanced authentication only AUTH and DISCONNECT may come before CONNACK [MQTT-3.1.2-30] (5.0).

@@ -31,6 +31,11 @@ export interface ListenerConfig {
   readonly maxConnections?: number;
   /** This listener's own authentication, used instead of the top-level `auth` for its clients. */
   readonly auth?: AuthConfig;
+  /**
+   * ws only: browser origins allowed to connect (`*` wildcards). Undefined: any origin, except on a listener
+   * that lets anonymous clients in (auth allow), where only pages from this machine (localhost) may connect.
+   */
+  readonly allowedOrigins?: readonly string[];
 }
 
 /**

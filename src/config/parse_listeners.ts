@@ -12,7 +12,7 @@ import type { KeyPath } from "./yaml_source.ts";
 import { parseAuth } from "./parse_auth.ts";
 
 const LISTENER_TYPES: readonly ListenerType[] = ["tcp", "ws"];
-const LISTENER_KEYS = ["type", "id", "address", "path", "tls", "maxConnections", "auth"];
+const LISTENER_KEYS = ["type", "id", "address", "path", "tls", "maxConnections", "auth", "allowedOrigins"];
 const TLS_KEYS = ["cert", "key", "clientCa", "useIdentityAsUsername"];
 const MAX_CONNECTIONS = 10_000_000;
 
@@ -65,6 +65,9 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
       ? check.wholeNumber(map.maxConnections, [...path, "maxConnections"], 0, MAX_CONNECTIONS)
       : undefined;
     const auth = "auth" in map ? parseAuth(check, map.auth, [...path, "auth"]) : undefined;
+    const allowedOrigins = "allowedOrigins" in map
+      ? parseOrigins(check, map.allowedOrigins, [...path, "allowedOrigins"], type)
+      : undefined;
     if (type === undefined || id === undefined || address === undefined) return;
     out.push({
       type,
@@ -74,6 +77,7 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
       ...(tls === undefined ? {} : { tls }),
       ...(maxConnections === undefined ? {} : { maxConnections }),
       ...(auth === undefined ? {} : { auth }),
+      ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
     });
   });
   const seen = new Map<string, number>();
@@ -84,6 +88,30 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
     if (first !== undefined) {
       check.problem(["listeners", i, "address"], `address ${key} is already used by listeners[${first}]`);
     } else seen.set(key, i);
+  });
+  return out;
+}
+
+/** A ws listener's `allowedOrigins`: browser origins such as "https://app.example.com", `*` as a wildcard. */
+function parseOrigins(
+  check: Checker,
+  value: unknown,
+  path: KeyPath,
+  type: ListenerType | undefined,
+): string[] | undefined {
+  if (type === "tcp") check.problem(path, "only ws listeners take allowedOrigins (browsers use WebSocket)");
+  const items = check.list(value, path);
+  if (!items) return undefined;
+  const out: string[] = [];
+  items.forEach((item, i) => {
+    const origin = check.string(item, [...path, i]);
+    if (origin === undefined) return;
+    if (origin !== "*" && !/^[a-z][a-z0-9+.-]*:\/\/[^\s/]+$/i.test(origin)) {
+      check.problem(
+        [...path, i],
+        `expected an origin such as "https://app.example.com" or "*", received ${JSON.stringify(origin)}`,
+      );
+    } else out.push(origin);
   });
   return out;
 }

@@ -172,3 +172,8 @@ export const DISCONNECT_REASON_CODES: ReadonlySet<number> = new Set([
 
 /** Reason codes a v5 AUTH may carry. */
 export const AUTH_REASON_CODES: ReadonlySet<number> = new Set([0x00, 0x18, 0x19]);
+
+/** `code` when a DISCONNECT may carry it, else `fallback`. */
+export function disconnectCode(code: number, fallback: number): number {
+  return DISCONNECT_REASON_CODES.has(code) ? code : fallback;
+}

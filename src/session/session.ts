@@ -8,7 +8,6 @@ import type { Message } from "../message.ts";
 import type { QoS } from "../packets/types.ts";
 import type { PublishForms } from "./publish_forms.ts";
 import type { StorageOp, StoredInflight } from "../storage/storage.ts";
-import type { Subscription } from "./subscription.ts";
 
 /** One message on its way to one session, at the QoS and retain flag it is delivered with. */
 export interface Delivery {
@@ -107,6 +106,9 @@ export class Session {
   #queueHead = 0;
   #queueSeq = 0;
   #nextId = 1;
+  /** Packet ids still to re-send after {@link attach}, and how far that got. */
+  #resend: number[] | undefined;
+  #resendAt = 0;
 
   constructor(clientId: string, expiryInterval: number, context: SessionContext) {
     this.clientId = clientId;
@@ -179,7 +181,19 @@ export class Session {
   attach(outlet: SessionOutlet): void {
     this.#outlet = outlet;
     this.disconnectedAt = undefined;
-    for (const entry of this.inflight.values()) {
+    // What was in flight goes again first, within the connection's back-pressure: pump() goes on after drain.
+    this.#resend = this.inflight.size === 0 ? undefined : [...this.inflight.keys()];
+    this.#resendAt = 0;
+    this.pump();
+  }
+
+  /** Re-send the in-flight messages of {@link attach} until the connection is congested; true once all went. */
+  #resendInflight(outlet: SessionOutlet): boolean {
+    const ids = this.#resend!;
+    while (this.#resendAt < ids.length) {
+      if (outlet.congested) return false;
+      const entry = this.inflight.get(ids[this.#resendAt++]!);
+      if (entry === undefined) continue; // acknowledged meanwhile
       if (entry.state === "pubrel") {
         outlet.sendPubrel(entry.packetId);
         continue;
@@ -193,7 +207,8 @@ export class Session {
       }
       outlet.send(withPacketId(prepared, entry.packetId));
     }
-    this.pump();
+    this.#resend = undefined;
+    return true;
   }
 
   /** Detach the connection; the session keeps its state. */
@@ -205,7 +220,7 @@ export class Session {
   /** Deliver a message, now when the connection and window allow it, else queued (bounded). */
   deliver(delivery: Delivery, forms?: PublishForms): void {
     const out = this.#outlet;
-    if (out !== undefined && this.#queueHead === this.#queue.length && !out.congested) {
+    if (out !== undefined && this.#queueHead === this.#queue.length && !out.congested && !this.#resend) {
       if (delivery.qos === 0 || this.inflight.size < out.sendQuota) {
         this.#send(out, delivery, forms);
         return;
@@ -262,6 +277,7 @@ export class Session {
   pump(): void {
     const out = this.#outlet;
     if (out === undefined) return;
+    if (this.#resend !== undefined && !this.#resendInflight(out)) return;
     const queue = this.#queue;
     while (this.#queueHead < queue.length && !out.congested) {
       const entry = queue[this.#queueHead]!;
@@ -396,4 +412,20 @@ function storedInflight(entry: InflightMessage): StoredInflight {
     state: entry.state,
     subscriptionIds: entry.subscriptionIds,
   };
+}
+
+/** A granted subscription. The index value points back at its session so routing needs no lookup. */
+export interface Subscription {
+  readonly session: Session;
+  readonly filter: string;
+  /** Granted maximum QoS. */
+  qos: QoS;
+  /** v5: do not deliver the subscriber's own messages. */
+  noLocal: boolean;
+  /** v5: keep the publisher's retain flag on delivery. */
+  retainAsPublished: boolean;
+  /** v5: 0 send retained on subscribe, 1 only for a new subscription, 2 never. */
+  retainHandling: 0 | 1 | 2;
+  /** v5 Subscription Identifier, when given. */
+  identifier?: number;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { KvLike } from "./kv_storage.ts";
+import type { KvLike } from "./kv_like.ts";
 import { type Key, keySize } from "./_kv_layout.ts";
 
 /** One set (with a value) or delete (without). */

@@ -14,7 +14,7 @@ import type {
   StoredState,
   StoredWill,
 } from "./storage.ts";
-import type { KvLike } from "./kv_storage.ts";
+import type { KvLike } from "./kv_like.ts";
 import {
   chunkKey,
   type ChunkRef,

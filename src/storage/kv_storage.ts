@@ -46,30 +46,12 @@ import {
   ROOT,
   SCHEMA_KEY,
 } from "./_kv_layout.ts";
+import type { KvLike } from "./kv_like.ts";
 import { commitAll, type Mutation } from "./_kv_commits.ts";
 import { loadKv, newerLayoutError, noSchemaError, readError } from "./_kv_load.ts";
 import { encodeInflight, encodeMessage, encodeQueued, encodeSession, encodeWill } from "./record_codec.ts";
 
-/** A KV key part, as both Deno's own KV and `@deno/kv` accept it. */
-export type KvKeyPart = Uint8Array | string | number | bigint | boolean;
-
-/** The part of an atomic operation this backend uses. */
-export interface KvAtomicLike {
-  set(key: readonly KvKeyPart[], value: Uint8Array): KvAtomicLike;
-  delete(key: readonly KvKeyPart[]): KvAtomicLike;
-  commit(): Promise<{ ok: boolean }>;
-}
-
-/** The part of Deno's `Kv` (and of `@deno/kv`'s) this backend uses. */
-export interface KvLike {
-  get(key: readonly KvKeyPart[]): Promise<{ value: unknown; versionstamp: string | null }>;
-  list(
-    selector: { prefix: readonly KvKeyPart[] },
-    options?: { batchSize?: number; limit?: number },
-  ): AsyncIterable<{ key: readonly unknown[]; value: unknown }>;
-  atomic(): KvAtomicLike;
-  close(): void;
-}
+export type { KvAtomicLike, KvKeyPart, KvLike } from "./kv_like.ts";
 
 /** Options of {@link KvStorage}. */
 export interface KvStorageOptions {

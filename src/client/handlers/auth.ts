@@ -6,9 +6,9 @@
 
 import { MqttError } from "../../errors.ts";
 import type { EnhancedAuthResult } from "../../hooks/hook.ts";
-import { RC } from "../../packets/reason_codes.ts";
+import { disconnectCode, RC } from "../../packets/reason_codes.ts";
 import type { AuthPacket } from "../../packets/types.ts";
-import { type Client, disconnectCode } from "../client.ts";
+import type { ClientContext as Client } from "../broker_core.ts";
 import { afterAuthentication, type PendingConnect, refuse } from "./connect.ts";
 
 /** Per-connection enhanced-authentication progress. */

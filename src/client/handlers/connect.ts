@@ -10,9 +10,8 @@ import { CONNACK_REASON_CODES, CONNACK_V3, connackCodeV3, RC } from "../../packe
 import type { ConnackPacket, ConnectPacket } from "../../packets/types.ts";
 import { SESSION_NEVER_EXPIRES } from "../../session/session.ts";
 import { checkTopicName } from "../../topics/topic_rules.ts";
-import type { Client } from "../client.ts";
+import type { ClientContext as Client } from "../broker_core.ts";
 import { checkPublishProperties } from "./publish.ts";
-import { startEnhancedAuth } from "./auth.ts";
 
 const encoder = new TextEncoder();
 
@@ -25,8 +24,20 @@ export interface PendingConnect {
   readonly sessionExpiryCapped: boolean;
 }
 
+/** How CONNECT hands over to v5 enhanced authentication (handlers/auth.ts, which calls back into this file). */
+export type EnhancedAuthStart = (
+  client: Client,
+  pending: PendingConnect,
+  method: string,
+  data: Uint8Array | undefined,
+) => Promise<void>;
+
 /** Handle the first packet of a connection. */
-export function handleConnect(client: Client, packet: ConnectPacket): void | Promise<void> {
+export function handleConnect(
+  client: Client,
+  packet: ConnectPacket,
+  startEnhancedAuth: EnhancedAuthStart,
+): void | Promise<void> {
   const broker = client.broker;
   const limits = broker.limits;
   const caps = broker.capabilities;

@@ -9,7 +9,7 @@ import type { Message } from "../../message.ts";
 import { PUBLISH_ACK_REASON_CODES, RC } from "../../packets/reason_codes.ts";
 import type { AckPacket, PublishPacket, PublishProperties } from "../../packets/types.ts";
 import { checkTopicName, type TopicLimits } from "../../topics/topic_rules.ts";
-import type { Client } from "../client.ts";
+import type { ClientContext as Client } from "../broker_core.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

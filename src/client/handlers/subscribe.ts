@@ -7,7 +7,7 @@ import { MqttError } from "../../errors.ts";
 import { RC, SUBACK_FAILURE_V3 } from "../../packets/reason_codes.ts";
 import type { QoS, SubscribePacket, SubscriptionRequest, UnsubscribePacket } from "../../packets/types.ts";
 import { checkTopicFilter, parseSharedFilter } from "../../topics/topic_rules.ts";
-import type { Client } from "../client.ts";
+import type { ClientContext as Client } from "../broker_core.ts";
 
 /**
  * Handle SUBSCRIBE as a series of single subscriptions answered by one SUBACK [MQTT-3.8.4-4] (5.0: 3.8.4-5), one code per

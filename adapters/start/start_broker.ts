@@ -1,0 +1,145 @@
+/**
+ * From a validated config to a running broker: storage, the broker with its hooks, listeners, the dashboard.
+ * The CLI is a thin shell over this (flags, signals, exit codes); embedders call {@link startFromConfig}.
+ * @module
+ */
+
+import pkg from "../../package.json" with { type: "json" };
+import { Broker } from "../../src/broker.ts";
+import type { Config } from "../../src/config/config.ts";
+import type { ConfigOverrides } from "../../src/config/cli_overrides.ts";
+import type { Hook } from "../../src/hooks/hook.ts";
+import { createLogger } from "../../src/logger.ts";
+import type { Logger } from "../../src/logger.ts";
+import type { Storage } from "../../src/storage/storage.ts";
+import { storageLatency, timeStorage } from "../../src/http/storage_timing.ts";
+import * as adapters from "../mod.ts";
+import type { HttpServer } from "../mod.ts";
+import { describeAccess } from "./auth_from_config.ts";
+import { startDashboard } from "./dashboard.ts";
+import { listenerFromConfig } from "./listeners_from_config.ts";
+import { type ConfigSource, loadConfig, type LoadedConfig } from "./load_config.ts";
+
+/** What {@link startFromConfig} and {@link startBroker} take besides the config. */
+export interface StartOptions {
+  /** Replace parts of the config, as the CLI's flags do (`--tcp`, `--ws`, `--http`, `--log-level`). */
+  overrides?: ConfigOverrides;
+  /** More hooks, run after the auth hook the config asks for. */
+  hooks?: readonly Hook[];
+  /** Where log lines go (one string per line). Default: standard output. */
+  writeLog?: (line: string) => void;
+}
+
+/** A broker started from a config. */
+export interface RunningBroker {
+  readonly broker: Broker;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The dashboard's server, when the config has `http`. */
+  readonly http: HttpServer | undefined;
+  /** Stop the dashboard, then the broker (listeners, clients, storage). */
+  close(): Promise<void>;
+}
+
+/**
+ * Start a broker exactly as the CLI does from the same config: a file path, YAML text, or undefined for the
+ * no-config default (127.0.0.1:1883, every client allowed, the dashboard on 127.0.0.1:8080).
+ *
+ * @example Load the user's comqtt.yaml and add a hook of your own
+ * ```ts
+ * import { startFromConfig } from "@comqtt/broker";
+ * const running = await startFromConfig("./comqtt.yaml", {
+ *   hooks: [{ id: "audit", onConnected: (client) => console.log("connected", client.id) }],
+ * });
+ * // ...
+ * await running.close();
+ * ```
+ */
+export async function startFromConfig(
+  source: ConfigSource,
+  options: StartOptions = {},
+): Promise<RunningBroker> {
+  return await startBroker(await loadConfig(source, options.overrides), options);
+}
+
+/**
+ * Start a broker from a loaded config. Logs and rethrows what stops it from starting (storage that cannot open,
+ * an address in use), after closing whatever had started.
+ */
+export async function startBroker(loaded: LoadedConfig, options: StartOptions = {}): Promise<RunningBroker> {
+  const { config } = loaded;
+  const logger = createLogger({
+    level: config.log.level,
+    format: config.log.format,
+    write: options.writeLog ?? ((line) => console.log(line)),
+  });
+  const fail = (error: unknown): never => {
+    logger.error("cannot start", { error: (error as Error).message });
+    throw error;
+  };
+  let storage: Storage | undefined;
+  if (config.storage.type === "denokv") {
+    try {
+      storage = await adapters.openKvStorage(config.storage.path!);
+    } catch (error) {
+      logger.error("cannot open storage", { path: config.storage.path, error: (error as Error).message });
+      throw error;
+    }
+  }
+  // Storage calls are timed for the dashboard's /metrics (two clock reads per batch).
+  const latency = storageLatency();
+  const broker = new Broker({
+    logger,
+    hooks: [loaded.authHook, ...(options.hooks ?? [])],
+    limits: config.limits,
+    capabilities: config.capabilities,
+    sharedSubscriptionStrategy: config.mqtt.sharedSubscriptionStrategy,
+    responseInformation: config.mqtt.responseInformation,
+    storage: storage === undefined ? undefined : timeStorage(storage, latency),
+    durableAcks: config.storage.durableAcks,
+    storageMaxDelay: config.storage.maxDelay,
+    sysInterval: config.sys.interval,
+    version: pkg.version,
+  });
+  try {
+    for (const l of config.listeners) await broker.addListener(await listenerFromConfig(l, config, logger));
+    if (broker.listeners.length === 0) {
+      throw new Error(
+        "no listener could be created: add a tcp listener (--tcp HOST:PORT or listeners in the config)",
+      );
+    }
+  } catch (error) {
+    await broker.close().catch(() => {});
+    return fail(error);
+  }
+  describeAccess(logger, config, loaded.authHook, loaded.fromFile);
+  let http: HttpServer | undefined;
+  let closeDashboard = (): void => {};
+  try {
+    // Built before listen() so that its observer hook sees the first client.
+    const dashboard = config.http ? startDashboard(broker, config, latency, logger) : undefined;
+    closeDashboard = () => dashboard?.close();
+    await broker.listen();
+    http = await dashboard?.listen();
+  } catch (error) {
+    closeDashboard();
+    await broker.close().catch(() => {});
+    return fail(error);
+  }
+  logger.info("broker started", {
+    version: pkg.version,
+    runtime: `${adapters.runtimeName()} ${adapters.runtimeVersion()}`,
+  });
+  return {
+    broker,
+    config,
+    logger,
+    http,
+    async close() {
+      // The dashboard first: its live-update streams end, and /readyz says 503 no more (the server is gone).
+      closeDashboard();
+      await http?.close();
+      await broker.close();
+    },
+  };
+}
