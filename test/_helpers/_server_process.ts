@@ -22,9 +22,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A new temp dir with `prefix`; `remove()` deletes it. */
-export function tempDir(prefix: string): { path: string; remove(): void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
+/** A new temp dir with `prefix` (under `base`, default the OS temp dir); `remove()` deletes it. */
+export function tempDir(prefix: string, base = tmpdir()): { path: string; remove(): void } {
+  const path = mkdtempSync(join(base, prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 

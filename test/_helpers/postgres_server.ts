@@ -41,9 +41,11 @@ function asUser(args: string[]): [string, string[]] {
 /** initdb and start. */
 export async function startPostgres(): Promise<TestPostgres> {
   const port = await freePort();
-  const dir = tempDir("comqtt-pg-");
-  chmodSync(dir.path, 0o777);
   const root = typeof process.getuid === "function" && process.getuid() === 0;
+  // As root the server runs as nobody, who must reach the data dir: /tmp is traversable by everyone, while
+  // a TMPDIR under /root may not be.
+  const dir = tempDir("comqtt-pg-", root ? "/tmp" : undefined);
+  chmodSync(dir.path, 0o777);
   if (root) chownSync(dir.path, 65534, 65534);
   const data = `${dir.path}/data`;
   const [cmd, args] = asUser([
