@@ -118,6 +118,7 @@ async function linkHook(auth: AuthLinkConfig, dir: string, inChain: boolean, ind
         jwks,
         algorithms: auth.algorithms,
         aclClaim: auth.aclClaim,
+        usernameClaim: auth.usernameClaim,
         issuer: auth.issuer,
         audience: auth.audience,
       });

@@ -99,6 +99,8 @@ export interface JwtAuthBackendConfig extends BackendCommonConfig {
   readonly algorithms: readonly string[];
   /** Default `acl`. */
   readonly aclClaim: string;
+  /** Claim that must equal the CONNECT user name when the token has it. Default `username`. */
+  readonly usernameClaim: string;
   readonly issuer?: string;
   readonly audience?: string;
 }

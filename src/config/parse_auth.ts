@@ -69,7 +69,17 @@ const KEYS: Record<AuthType, readonly string[]> = {
     ...PASSWORD_KEYS,
     ...COMMON_KEYS,
   ],
-  jwt: ["secret", "publicKey", "jwksFile", "algorithms", "aclClaim", "issuer", "audience", ...COMMON_KEYS],
+  jwt: [
+    "secret",
+    "publicKey",
+    "jwksFile",
+    "algorithms",
+    "aclClaim",
+    "usernameClaim",
+    "issuer",
+    "audience",
+    ...COMMON_KEYS,
+  ],
 };
 const JWT_ALGORITHMS = [
   "HS256",
@@ -254,6 +264,7 @@ function parseLink(
         ...(jwksFile === undefined ? {} : { jwksFile }),
         algorithms,
         aclClaim: str("aclClaim") ?? "acl",
+        usernameClaim: str("usernameClaim") ?? "username",
         ...(issuer === undefined ? {} : { issuer }),
         ...(audience === undefined ? {} : { audience }),
         ...parseCommon(check, map, path, defaults),
