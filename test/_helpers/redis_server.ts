@@ -33,6 +33,9 @@ export async function startRedis(): Promise<TestRedis> {
       "no",
       "--dir",
       dir.path,
+      // DEBUG SLEEP lets a test make the server slow.
+      "--enable-debug-command",
+      "yes",
     ]);
     const p = proc;
     await waitForPort(port, 10_000, () => p.alive(), "redis-server");

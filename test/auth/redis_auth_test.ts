@@ -100,6 +100,26 @@ if (runsOn("node")) {
       );
     });
 
+    it("a slow Redis (DEBUG SLEEP) times out: onError deny, and the next CONNECT works again", async () => {
+      const client = new Redis(redis.url);
+      try {
+        const stats = (b.hook as unknown as { stats: { errors: { auth: number } } }).stats;
+        const errors = stats.errors.auth;
+        const sleeping = client.call("DEBUG", "SLEEP", "1.5");
+        await new Promise((r) => setTimeout(r, 50));
+        const started = Date.now();
+        assert.equal(await connackCode(b.port, 4, { username: "alice", password: "alice-pw" }), 0x04);
+        const took = Date.now() - started;
+        assert.ok(took >= 900 && took < 1450, `refused at the 1000 ms timeout (after ${took} ms)`);
+        await sleeping;
+        assert.equal(await connackCode(b.port, 4, { username: "alice", password: "alice-pw" }), 0);
+        // The log line may be folded into the previous failure's (one per 10 s); the metric counts each one.
+        assert.equal(stats.errors.auth, errors + 1);
+      } finally {
+        client.disconnect();
+      }
+    });
+
     it("in a chain after a users file, a user the file does not know falls through to it", async () => {
       await checkChainFallThrough(`{ type: redis, url: "${redis.url}" }`);
     });
