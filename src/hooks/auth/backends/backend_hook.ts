@@ -42,6 +42,8 @@ interface ClientState {
   readonly owner: ClientInfo;
   readonly superuser: boolean;
   acl: readonly AclRule[] | undefined;
+  /** Verdicts of `acl` by access and topic: deliveries on a topic repeat the same check. */
+  memo: Map<string, Verdict>;
   aclLoadedAt: number;
   aclReloading: boolean;
   timer?: TimerHandle;
@@ -49,6 +51,8 @@ interface ClientState {
 
 /** Longest delay a timer is armed with (setTimeout's limit); a later expiry re-arms. */
 const MAX_TIMER_MS = 2_147_000_000;
+/** Most remembered ACL verdicts per client; past it the memo starts over. */
+const MEMO_ENTRIES = 1024;
 /** v5 reason code sent to a client whose credentials expired: Maximum connect time. */
 const RC_MAXIMUM_CONNECT_TIME = 0xa0;
 
@@ -164,8 +168,14 @@ export class BackendAuthHook implements Hook {
     if (filter === undefined) return "deny";
     if (state?.acl !== undefined) {
       this.#maybeReloadAcl(client, state);
+      const memoKey = access + filter;
+      const known = state.memo.get(memoKey);
+      if (known !== undefined) return known;
       const subject = { username: client.username, clientId: client.id };
-      return matchMostSpecific(state.acl, subject, filter, access) ?? "deny";
+      const verdict = matchMostSpecific(state.acl, subject, filter, access) ?? "deny";
+      if (state.memo.size >= MEMO_ENTRIES) state.memo.clear();
+      state.memo.set(memoKey, verdict);
+      return verdict;
     }
     if (!this.backend.checkAcl) return undefined;
     const request: AclRequest = { clientId: client.id, username: client.username, topic: filter, access };
@@ -259,6 +269,7 @@ export class BackendAuthHook implements Hook {
       owner: client,
       superuser: answer.superuser === true,
       acl: answer.acl,
+      memo: new Map(),
       aclLoadedAt: now,
       aclReloading: false,
     };
@@ -290,7 +301,10 @@ export class BackendAuthHook implements Hook {
       (rules) => {
         this.stats.observe((this.#clock.now() - started) / 1000);
         this.#failures.succeeded();
-        if (rules !== undefined) state.acl = rules;
+        if (rules !== undefined) {
+          state.acl = rules;
+          state.memo.clear();
+        }
         state.aclLoadedAt = this.#clock.now();
       },
       (err) => {
