@@ -89,7 +89,11 @@ export interface Hook {
   /** Called when the broker closes. */
   stop?(): void | Promise<void>;
 
-  /** Gate: may this client connect with these credentials? */
+  /**
+   * Gate: may this client connect with these credentials? Throwing (or rejecting with) an {@link MqttError}
+   * refuses with its reason code instead of "bad user name or password", e.g. 0x88 Server unavailable when the
+   * user store cannot be reached; any other error refuses with 0x88 too.
+   */
   onAuthenticate?(client: ClientInfo, packet: ConnectPacket): Verdict | Promise<Verdict>;
   /** Gate: may this client publish to (`write`) or subscribe to / receive from (`read`) this topic or filter? */
   onAclCheck?(client: ClientInfo, topic: string, access: Access): Verdict | Promise<Verdict>;

@@ -26,7 +26,7 @@ describe("auth backend metrics", () => {
     } as unknown as ConnectPacket;
     await http.onAuthenticate(client, packet);
     await http.onAuthenticate(client, packet);
-    await redis.onAuthenticate(client, packet);
+    await assert.rejects(Promise.resolve(redis.onAuthenticate(client, packet)), /auth-redis unavailable/);
     const hook = new ListenerAuthHook({
       listeners: { ws: new AuthChainHook([redis, http]) },
       fallback: new AllowHook(),

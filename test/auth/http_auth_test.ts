@@ -121,10 +121,14 @@ describe("auth type http", () => {
 
   it("garbage, an HTTP error and a timeout give the onError outcome and a log line naming the backend", async () => {
     const started = Date.now();
-    assert.equal(await connackCode(b.port, 4, { username: "slow", password: "x" }), 0x04);
+    assert.equal(
+      await connackCode(b.port, 4, { username: "slow", password: "x" }),
+      0x03,
+      "server unavailable",
+    );
     assert.ok(Date.now() - started < 1400, "refused at the 400 ms timeout, not after the service's 1.5 s");
-    assert.equal(await connackCode(b.port, 5, { username: "garbage", password: "x" }), 0x86);
-    assert.equal(await connackCode(b.port, 5, { username: "down", password: "x" }), 0x86);
+    assert.equal(await connackCode(b.port, 5, { username: "garbage", password: "x" }), 0x88);
+    assert.equal(await connackCode(b.port, 5, { username: "down", password: "x" }), 0x88);
     const line = b.logs.find((l) => l.includes("auth backend http failed"));
     assert.ok(line, `expected a failure line in ${JSON.stringify(b.logs)}`);
     assert.match(line!, /"backend":"auth-http"/);
@@ -158,7 +162,7 @@ describe("auth type http", () => {
     }
   });
 
-  it("the service stopped: connected clients are served, new CONNECTs denied, recovery after restart", async () => {
+  it("the service stopped: connected clients are served, new CONNECTs refused (0x03 / 0x88), recovery after restart", async () => {
     await checkOutage(b.port, () => service.stop(), () => service.start());
     assert.ok(b.logs.some((l) => l.includes("auth backend http answers again")), "the recovery is logged");
   });
@@ -207,7 +211,11 @@ describe("auth type http over HTTPS with a CA file", () => {
         0,
         "pooled connection",
       );
-      assert.equal(await connackCode(untrusted.port, 4, { username: "u", password: "p" }), 0x04);
+      assert.equal(
+        await connackCode(untrusted.port, 4, { username: "u", password: "p" }),
+        0x03,
+        "the TLS failure is an outage",
+      );
       assert.ok(untrusted.logs.some((l) => l.includes("auth backend http failed")));
     } finally {
       await trusted.close();

@@ -17,7 +17,8 @@ export interface AuthChainHookOptions {
 /**
  * Runs auth hooks in order.
  *
- * - `onAuthenticate`: the first `allow` or `deny` wins; when every link abstains, `deny` (the last word).
+ * - `onAuthenticate`: the first `allow` or `deny` wins; when every link abstains, `deny` (the last word). A link
+ *   that throws (a backend down with `onError: deny`) ends the chain with its refusal.
  * - `onAclCheck`: the link that admitted the client is asked first, then the others in order; the first
  *   definite answer wins, and with none the chain has no opinion (the broker then allows, as with no ACL).
  *   Defined only when some link checks ACLs, so a chain without ACLs costs deliveries nothing.

@@ -10,6 +10,7 @@ import type { Logger } from "../../../logger.ts";
 import { silentLogger } from "../../../logger.ts";
 import type { Clock, TimerHandle } from "../../../clock.ts";
 import { systemClock } from "../../../clock.ts";
+import { MqttError } from "../../../errors.ts";
 import type { AclRule } from "../acl_rules.ts";
 import { aclFilter } from "../acl_topic.ts";
 import { matchMostSpecific } from "./acl_match.ts";
@@ -53,6 +54,8 @@ interface ClientState {
 const MAX_TIMER_MS = 2_147_000_000;
 /** Most remembered ACL verdicts per client; past it the memo starts over. */
 const MEMO_ENTRIES = 1024;
+/** CONNACK code of a CONNECT refused because the backend failed (onError deny). */
+const RC_SERVER_UNAVAILABLE = 0x88;
 /** v5 reason code sent to a client whose credentials expired: Maximum connect time. */
 const RC_MAXIMUM_CONNECT_TIME = 0xa0;
 
@@ -65,8 +68,9 @@ const RC_MAXIMUM_CONNECT_TIME = 0xa0;
  *   filter wins; none matching → deny); the cached answer of the backend's own ACL call; a call. With none of
  *   these the hook has no opinion. So a delivery normally never waits for the backend.
  * - A failing backend: one log line naming the backend (then one per 10 s while it keeps failing, and one when
- *   it recovers), an error metric, and the `onError` answer. For connected clients an expired cached ACL answer
- *   is used instead, so they keep being served.
+ *   it recovers), an error metric, and the `onError` answer: `deny` refuses a CONNECT with 0x88 Server
+ *   unavailable (3.1.1: 0x03) and an ACL check with a plain deny; `ignore` has no opinion. For connected clients
+ *   an expired cached ACL answer is used instead, so they keep being served.
  */
 export class BackendAuthHook implements Hook {
   readonly id: string;
@@ -155,7 +159,12 @@ export class BackendAuthHook implements Hook {
         pending.finally(() => this.#inflight.delete(key));
       }
       const result = await pending;
-      if (result instanceof Error) return this.#onError === "deny" ? "deny" : undefined;
+      if (result instanceof Error) {
+        if (this.#onError === "ignore") return undefined;
+        // Refused as "server unavailable" (3.1.1: 0x03), not "bad user name or password": many clients give up
+        // for good on the latter, while this one is worth retrying.
+        throw new MqttError(RC_SERVER_UNAVAILABLE, `auth backend ${this.id} unavailable: ${result.message}`);
+      }
       answer = result;
     }
     return this.#admit(client, answer);

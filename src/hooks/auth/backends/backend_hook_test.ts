@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { BackendAuthHook } from "./backend_hook.ts";
+import type { MqttError } from "../../../errors.ts";
 import type { AclRequest, AuthAnswer, AuthBackend, AuthRequest } from "./backend.ts";
 import type { ClientInfo } from "../../hook.ts";
 import type { AclRule } from "../acl_rules.ts";
@@ -78,7 +79,12 @@ describe("BackendAuthHook", () => {
     const backend = new FakeBackend();
     backend.delayMs = 200;
     const deny = new BackendAuthHook(backend, { timeoutMs: 20 });
-    assert.equal(await deny.onAuthenticate(client("a"), connect("u", "p")), "deny");
+    await assert.rejects(
+      Promise.resolve(deny.onAuthenticate(client("a"), connect("u", "p"))),
+      (err: MqttError) =>
+        err.reasonCode === 0x88 && /auth-fake unavailable: no answer within 20 ms/.test(err.message),
+      "deny: refused as server unavailable",
+    );
     backend.delayMs = 0;
     backend.fail = true;
     const ignore = new BackendAuthHook(backend, { onError: "ignore" });
