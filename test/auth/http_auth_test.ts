@@ -108,6 +108,25 @@ describe("auth type http", () => {
     carol.destroy();
   });
 
+  it("messages matching a wildcard subscription the service allowed are delivered without asking again", async () => {
+    const carol = await connected(b.port, 5, "carol", "carol-pw");
+    assert.deepEqual((await carol.subscribe([["carol/w/#", 1]])).granted, [1]);
+    const before = service.requests.length;
+    for (const [i, topic] of ["carol/w/a", "carol/w/b", "carol/w/c"].entries()) {
+      carol.publish(topic, "x", { qos: 1, messageId: i + 1 });
+      const both = await packetsOf(carol, ["puback", "publish"]);
+      assert.equal(both.publish.topic, topic);
+      carol.send({ cmd: "puback", messageId: both.publish.messageId });
+    }
+    const asked = service.requests.slice(before).map((r) => `${r.body.access} ${r.body.topic}`);
+    assert.deepEqual(
+      asked,
+      ["write carol/w/a", "write carol/w/b", "write carol/w/c"],
+      "no read per delivery",
+    );
+    carol.destroy();
+  });
+
   it("a superuser passes every ACL check", async () => {
     const root = await connected(b.port, 4, "root", "root-pw");
     const subs = await root.subscribe([["#", 0], ["sensors/secret", 0]]);

@@ -12,7 +12,7 @@ import type { Clock, TimerHandle } from "../../../clock.ts";
 import { systemClock } from "../../../clock.ts";
 import { MqttError } from "../../../errors.ts";
 import type { AclRule } from "../acl_rules.ts";
-import { aclFilter } from "../acl_topic.ts";
+import { aclFilter, covers } from "../acl_topic.ts";
 import { matchMostSpecific } from "./acl_match.ts";
 import type { AclRequest, AuthAnswer, AuthBackend, AuthRequest } from "./backend.ts";
 import { AuthBackendStats } from "./backend_stats.ts";
@@ -45,6 +45,8 @@ interface ClientState {
   acl: readonly AclRule[] | undefined;
   /** Verdicts of `acl` by access and topic: deliveries on a topic repeat the same check. */
   memo: Map<string, Verdict>;
+  /** Wildcard filters the backend's ACL call allowed for reading (subscriptions of this connection). */
+  readonly readFilters: Set<string>;
   aclLoadedAt: number;
   aclReloading: boolean;
   timer?: TimerHandle;
@@ -65,8 +67,9 @@ const RC_MAXIMUM_CONNECT_TIME = 0xa0;
  * - CONNECT answers are cached per (client id, user name, password, listener); the password is kept only as an
  *   HMAC under a key made at start. Identical CONNECTs in flight share one backend call.
  * - ACL checks are answered, in order: superuser → allow; rules given with the CONNECT answer (most specific
- *   filter wins; none matching → deny); the cached answer of the backend's own ACL call; a call. With none of
- *   these the hook has no opinion. So a delivery normally never waits for the backend.
+ *   filter wins; none matching → deny); a wildcard subscription the backend's ACL call allowed, for the
+ *   messages it matches; the cached answer of the backend's own ACL call; a call. With none of these the hook
+ *   has no opinion. So a delivery never waits for the backend once the subscription was allowed.
  * - A failing backend: one log line naming the backend (then one per 10 s while it keeps failing, and one when
  *   it recovers), an error metric, and the `onError` answer: `deny` refuses a CONNECT with 0x88 Server
  *   unavailable (3.1.1: 0x03) and an ACL check with a plain deny; `ignore` has no opinion. For connected clients
@@ -187,6 +190,10 @@ export class BackendAuthHook implements Hook {
       return verdict;
     }
     if (!this.backend.checkAcl) return undefined;
+    // A message matching a wildcard subscription the backend allowed is delivered without asking again.
+    if (access === "read" && state !== undefined) {
+      for (const allowed of state.readFilters) if (covers(allowed, filter)) return "allow";
+    }
     const request: AclRequest = { clientId: client.id, username: client.username, topic: filter, access };
     const key = `${client.username ?? ""}\u0000${client.id}\u0000${access}\u0000${filter}`;
     const cached = this.#aclCache.get(key);
@@ -209,6 +216,10 @@ export class BackendAuthHook implements Hook {
           return stale === "ignore" ? undefined : stale;
         }
         return this.#onError === "deny" ? "deny" : undefined;
+      }
+      if (answer === "allow" && access === "read" && state !== undefined && /[+#]/.test(filter)) {
+        if (state.readFilters.size >= MEMO_ENTRIES) state.readFilters.clear();
+        state.readFilters.add(filter);
       }
       return answer === "ignore" ? undefined : answer;
     });
@@ -279,6 +290,7 @@ export class BackendAuthHook implements Hook {
       superuser: answer.superuser === true,
       acl: answer.acl,
       memo: new Map(),
+      readFilters: new Set(),
       aclLoadedAt: now,
       aclReloading: false,
     };
