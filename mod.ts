@@ -52,6 +52,26 @@ export { ListenerAuthHook } from "./src/hooks/auth/listener_auth_hook.ts";
 export type { ListenerAuthHookOptions } from "./src/hooks/auth/listener_auth_hook.ts";
 export type { FileAuthHookOptions } from "./src/hooks/auth/file_auth_hook.ts";
 export { hashPassword, verifyPassword } from "./src/hooks/auth/password.ts";
+// Auth backends (issue 14): the runtime-free decision logic; Redis and SQL stores and config → hook live in
+// adapters/backends/ (createAuthHook in auth_from_config.ts).
+export { BackendAuthHook } from "./src/hooks/auth/backends/backend_hook.ts";
+export type { BackendAuthHookOptions, OnError } from "./src/hooks/auth/backends/backend_hook.ts";
+export { HttpBackend } from "./src/hooks/auth/backends/http_backend.ts";
+export type { HttpBackendOptions } from "./src/hooks/auth/backends/http_backend.ts";
+export { JwtBackend } from "./src/hooks/auth/backends/jwt_backend.ts";
+export type { JwtBackendOptions } from "./src/hooks/auth/backends/jwt_backend.ts";
+export { StoreBackend } from "./src/hooks/auth/backends/store_backend.ts";
+export type { StoreBackendOptions } from "./src/hooks/auth/backends/store_backend.ts";
+export { AuthChainHook } from "./src/hooks/auth/backends/auth_chain.ts";
+export type {
+  AclRequest,
+  AuthAnswer,
+  AuthBackend,
+  AuthRequest,
+  StoredUser,
+  UserStore,
+} from "./src/hooks/auth/backends/backend.ts";
+export { createAuthHook } from "./adapters/backends/auth_from_config.ts";
 export { MqttError } from "./src/errors.ts";
 export { CONNACK_V3, RC } from "./src/packets/reason_codes.ts";
 export type * from "./src/packets/types.ts";

@@ -6,7 +6,7 @@
 import { Client } from "./client/client.ts";
 import type { BrokerCore } from "./client/broker_core.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
-import type { ClientInfo, DropReason, Hook } from "./hooks/hook.ts";
+import type { ClientInfo, DropReason, Hook, HookContext } from "./hooks/hook.ts";
 import { HookChain, isPromise } from "./hooks/hook_chain.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { Message } from "./message.ts";
@@ -143,7 +143,7 @@ export class Broker implements BrokerCore {
   addHook(hook: Hook): void {
     this.hooks.add(hook);
     if (this.#hooksReady) {
-      this.#hooksReady = this.#hooksReady.then(() => hook.init?.({ logger: this.logger }));
+      this.#hooksReady = this.#hooksReady.then(() => hook.init?.(this.#hookContext()));
     }
   }
 
@@ -736,11 +736,19 @@ export class Broker implements BrokerCore {
 
   // ---- private -----------------------------------------------------------------------------------------
 
+  #hookContext(): HookContext {
+    return {
+      logger: this.logger,
+      clock: this.clock,
+      disconnectClient: (id, reasonCode) => this.disconnectClient(id, reasonCode),
+    };
+  }
+
   #start(): void {
     if (this.#state !== "idle") return;
     this.#state = "running";
     this.#hooksReady = (async () => {
-      for (const hook of this.hooks.hooks) await hook.init?.({ logger: this.logger });
+      for (const hook of this.hooks.hooks) await hook.init?.(this.#hookContext());
     })();
     this.#sweepTimer = this.clock.every(this.#sweepInterval, () => this.#sweep());
     this.#sys.start();

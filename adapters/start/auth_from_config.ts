@@ -13,6 +13,7 @@ import { DenyHook } from "../../src/hooks/auth/deny_hook.ts";
 import { FileAuthHook } from "../../src/hooks/auth/file_auth_hook.ts";
 import { ListenerAuthHook } from "../../src/hooks/auth/listener_auth_hook.ts";
 import { readText } from "./files.ts";
+import { createAuthHook } from "../backends/auth_from_config.ts";
 
 /**
  * The top-level `auth` as a hook, or a {@link ListenerAuthHook} when listeners have their own. A relative users
@@ -37,6 +38,8 @@ async function hookForAuth(auth: AuthConfig, dir: string): Promise<Hook> {
       const path = resolve(dir, auth.file);
       return FileAuthHook.fromYaml(await readText(path, "users file"), path);
     }
+    default: // http, redis, postgres, mysql, jwt, chain (issue 14)
+      return await createAuthHook(auth, { configDir: dir });
   }
 }
 

@@ -10,6 +10,7 @@
 import { DEFAULT_CAPABILITIES, DEFAULT_LIMITS } from "../options.ts";
 import type { Capabilities, Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
+import type { AuthChainConfig, BackendAuthConfig } from "./auth_config.ts";
 
 /** Kinds of MQTT listener the config accepts. */
 export type ListenerType = "tcp" | "ws" | "unix";
@@ -87,7 +88,10 @@ export type AuthConfig =
   | { readonly type: "allow" }
   | { readonly type: "deny" }
   /** `file` as written in the config; the CLI resolves a relative path against the config file's folder. */
-  | { readonly type: "file"; readonly file: string };
+  | { readonly type: "file"; readonly file: string }
+  /** HTTP, Redis, PostgreSQL, MySQL, JWT, or several in order: see auth_config.ts. */
+  | BackendAuthConfig
+  | AuthChainConfig;
 
 /** A whole, validated configuration: every key present. */
 export interface Config {

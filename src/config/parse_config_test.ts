@@ -185,10 +185,10 @@ http: { address: "127.0.0.1:1884" }
       'config.yaml:1: auth.file: only auth type "file" takes a file',
     ]);
     assert.deepEqual(problems("auth: { type: ldap }"), [
-      'config.yaml:1: auth.type: expected one of allow, deny, file, received "ldap"',
+      'config.yaml:1: auth.type: expected one of allow, deny, file, http, redis, postgres, mysql, jwt, received "ldap"',
     ]);
     assert.deepEqual(problems("auth: {}"), [
-      'config.yaml:1: auth: missing key "type" (one of allow, deny, file)',
+      'config.yaml:1: auth: missing key "type" (one of allow, deny, file, http, redis, postgres, mysql, jwt), or a "chain" list',
     ]);
   });
 

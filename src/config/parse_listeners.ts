@@ -4,11 +4,12 @@
  */
 
 import type { Checker } from "./checker.ts";
-import { DEFAULT_CONFIG, DEFAULT_WS_PATH } from "./config.ts";
-import type { AuthConfig, ListenerConfig, ListenerTlsConfig, ListenerType } from "./config.ts";
+import { DEFAULT_WS_PATH } from "./config.ts";
+import type { ListenerConfig, ListenerTlsConfig, ListenerType } from "./config.ts";
 import { formatAddress, parseAddress } from "./address.ts";
 import type { HostPort } from "./address.ts";
 import type { KeyPath } from "./yaml_source.ts";
+import { parseAuth } from "./parse_auth.ts";
 
 const LISTENER_TYPES: readonly ListenerType[] = ["tcp", "ws", "unix"];
 const LISTENER_KEYS = [
@@ -207,28 +208,8 @@ function parseListenerTls(check: Checker, value: unknown, path: KeyPath): Listen
   };
 }
 
-/** `auth: { type: allow | deny | file, file }` at `path` (the top-level `auth`, or a listener's). */
-export function parseAuth(check: Checker, value: unknown, path: KeyPath = ["auth"]): AuthConfig {
-  const map = check.mapping(value, path, ["type", "file"]);
-  if (!map) return DEFAULT_CONFIG.auth;
-  if (!("type" in map)) {
-    check.problem(path, `missing key "type" (one of allow, deny, file)`);
-    return DEFAULT_CONFIG.auth;
-  }
-  const type = check.oneOf(map.type, [...path, "type"], ["allow", "deny", "file"] as const);
-  if (type === "file") {
-    if (!("file" in map)) {
-      check.problem(path, `missing key "file" (the users file, e.g. "./users.yaml")`);
-      return DEFAULT_CONFIG.auth;
-    }
-    const file = check.string(map.file, [...path, "file"]);
-    return file === undefined ? DEFAULT_CONFIG.auth : { type, file };
-  }
-  if ("file" in map && type !== undefined) {
-    check.problem([...path, "file"], `only auth type "file" takes a file`);
-  }
-  return type === undefined ? DEFAULT_CONFIG.auth : { type };
-}
+/** `auth` mappings are read by parse_auth.ts; re-exported here, where callers found it before. */
+export { parseAuth };
 
 /** A `host:port` value; a bare number (`address: 1883`, read by YAML as an integer) is a port. */
 export function checkAddress(check: Checker, value: unknown, path: KeyPath): HostPort | undefined {

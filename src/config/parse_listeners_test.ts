@@ -81,7 +81,7 @@ describe("listeners: tls, maxConnections and auth", () => {
         'config.yaml:4: listeners[0].tls.useIdentityAsUsername: needs "clientCa": the user name comes from a client ' +
         "certificate, which only a client CA asks for",
         "config.yaml:5: listeners[0].maxConnections: expected a whole number from 0 to 10000000, received -1",
-        'config.yaml:6: listeners[0].auth.type: expected one of allow, deny, file, received "ldap"',
+        'config.yaml:6: listeners[0].auth.type: expected one of allow, deny, file, http, redis, postgres, mysql, jwt, received "ldap"',
       ],
     );
     assert.deepEqual(problems("listeners:\n  - { type: tcp, tls: { cert: a, key: b } }"), [

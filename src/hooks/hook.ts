@@ -21,6 +21,7 @@ import type { Logger } from "../logger.ts";
 import type { Message } from "../message.ts";
 import type { ConnectPacket, ProtocolVersion, SubscriptionRequest } from "../packets/types.ts";
 import type { MqttError } from "../errors.ts";
+import type { Clock } from "../clock.ts";
 
 /** A gate's answer; `undefined` means no opinion. */
 export type Verdict = "allow" | "deny" | undefined;
@@ -73,6 +74,10 @@ export type EnhancedAuthResult =
 /** Passed to {@link Hook.init}. */
 export interface HookContext {
   readonly logger: Logger;
+  /** The broker's clock, for hooks that keep time (expiring credentials). */
+  readonly clock?: Clock;
+  /** Disconnect a connected client (v5: DISCONNECT with `reasonCode`); false when it is not connected. */
+  readonly disconnectClient?: (clientId: string, reasonCode?: number) => boolean;
 }
 
 /** An extension of the broker. Implement only the methods you need. */
@@ -84,7 +89,11 @@ export interface Hook {
   /** Called when the broker closes. */
   stop?(): void | Promise<void>;
 
-  /** Gate: may this client connect with these credentials? */
+  /**
+   * Gate: may this client connect with these credentials? Throwing (or rejecting with) an {@link MqttError}
+   * refuses with its reason code instead of "bad user name or password", e.g. 0x88 Server unavailable when the
+   * user store cannot be reached; any other error refuses with 0x88 too.
+   */
   onAuthenticate?(client: ClientInfo, packet: ConnectPacket): Verdict | Promise<Verdict>;
   /** Gate: may this client publish to (`write`) or subscribe to / receive from (`read`) this topic or filter? */
   onAclCheck?(client: ClientInfo, topic: string, access: Access): Verdict | Promise<Verdict>;

@@ -3,6 +3,7 @@
  * @module
  */
 
+import { collectAuthStats } from "../hooks/auth/backends/backend_stats.ts";
 import type { Broker } from "../broker.ts";
 import type { DropReason } from "../hooks/hook.ts";
 import type { ActivityHook, ChangeCounters } from "./activity_hook.ts";
@@ -67,15 +68,19 @@ export interface LiveUpdate {
   counters: Counters;
   /** Move when the clients, subscriptions or retained panels would show something else. */
   changes: ChangeCounters;
+  /** Per auth backend: calls, errors, cache hits and misses, latency (absent without backends). */
+  authBackends?: Record<string, unknown>[];
 }
 
 /** The live update for `sample`. */
 export function liveUpdate(broker: Broker, activity: ActivityHook, sample: RateSample): LiveUpdate {
+  const auth = collectAuthStats(broker.hooks.hooks);
   return {
     uptime: Math.floor((broker.clock.now() - broker.stats.startedAt) / 1000),
     rates: sample,
     counters: counters(broker),
     changes: { ...activity.changes },
+    ...(auth.length === 0 ? {} : { authBackends: auth.map((s) => s.toJSON()) }),
   };
 }
 

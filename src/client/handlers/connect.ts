@@ -126,8 +126,17 @@ export function handleConnect(
   if (v5 && props?.authenticationMethod !== undefined) {
     return startEnhancedAuth(client, pending, props.authenticationMethod, props.authenticationData);
   }
-  const allowed = broker.hooks.authenticate(client, packet);
-  if (isPromise(allowed)) return allowed.then((ok) => afterAuthentication(client, pending, ok));
+  // An auth hook that throws refuses with its MqttError's code (0x88 when its user store is down), with a CONNACK
+  // rather than a dropped socket.
+  let allowed: boolean | Promise<boolean>;
+  try {
+    allowed = broker.hooks.authenticate(client, packet);
+  } catch (err) {
+    return refuseByHook(client, err);
+  }
+  if (isPromise(allowed)) {
+    return allowed.then((ok) => afterAuthentication(client, pending, ok), (err) => refuseByHook(client, err));
+  }
   return afterAuthentication(client, pending, allowed);
 }
 

@@ -25,6 +25,11 @@ export interface FileAuthHookOptions {
   cacheSeconds?: number;
   /** Time source in milliseconds, for tests. */
   now?: () => number;
+  /**
+   * What a user name not in the file (or a client without one, when `anonymous` is off) gets: `deny` (default) or
+   * `ignore`, no opinion, so that the next auth of a chain decides.
+   */
+  unknownUser?: "deny" | "ignore";
 }
 
 // A well-formed hash that matches no password: unknown users are checked against it so that a login for a user
@@ -51,6 +56,7 @@ export class FileAuthHook implements Hook {
   readonly #file: AuthFile;
   readonly #hasRules: boolean;
   readonly #cache: VerifyCache | undefined;
+  readonly #unknown: "deny" | undefined;
 
   /**
    * Build from parsed data.
@@ -69,6 +75,7 @@ export class FileAuthHook implements Hook {
     if (!Number.isFinite(seconds) || seconds < 0) {
       throw new RangeError(`Cannot use cacheSeconds ${seconds}: expected a number >= 0`);
     }
+    this.#unknown = options.unknownUser === "ignore" ? undefined : "deny";
     this.#cache = seconds > 0 ? new VerifyCache({ ttlMs: seconds * 1000, now: options.now }) : undefined;
   }
 
@@ -107,13 +114,13 @@ export class FileAuthHook implements Hook {
 
   async onAuthenticate(_client: ClientInfo, packet: ConnectPacket): Promise<Verdict> {
     const name = packet.username;
-    if (name === undefined) return this.#file.anonymous ? "allow" : "deny";
+    if (name === undefined) return this.#file.anonymous ? "allow" : this.#unknown;
     const user = this.#file.users.get(name);
     const password = packet.password;
     if (password === undefined) return "deny";
     if (user === undefined) {
       await verifyPassword(password, DUMMY_HASH);
-      return "deny";
+      return this.#unknown;
     }
     if (this.#cache && (await this.#cache.has(name, user.password, password))) return "allow";
     if (!(await verifyPassword(password, user.password))) return "deny";

@@ -6,6 +6,7 @@
 import type {
   Access,
   ClientInfo,
+  DisconnectInfo,
   EnhancedAuthResult,
   EnhancedAuthStep,
   Hook,
@@ -50,6 +51,8 @@ export class ListenerAuthHook implements Hook {
     client: ClientInfo,
     step: EnhancedAuthStep,
   ) => EnhancedAuthResult | undefined | Promise<EnhancedAuthResult | undefined>;
+  /** Defined only when one of the hooks tracks connections (auth backends forget a client's rules then). */
+  readonly onDisconnected?: (client: ClientInfo, info: DisconnectInfo) => void | Promise<void>;
   readonly #byListener: ReadonlyMap<string, Hook>;
   readonly #fallback: Hook;
 
@@ -61,6 +64,9 @@ export class ListenerAuthHook implements Hook {
     if (this.hooks.some((h) => typeof h.onAclCheck === "function")) {
       this.onAclCheck = (client, topic, access) =>
         this.hookFor(client.listener).onAclCheck?.(client, topic, access);
+    }
+    if (this.hooks.some((h) => typeof h.onDisconnected === "function")) {
+      this.onDisconnected = (client, info) => this.hookFor(client.listener).onDisconnected?.(client, info);
     }
     if (this.hooks.some((h) => typeof h.onEnhancedAuth === "function")) {
       this.onEnhancedAuth = (client, step) => this.hookFor(client.listener).onEnhancedAuth?.(client, step);

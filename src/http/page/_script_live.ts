@@ -112,6 +112,7 @@ function onTick(update, fromHello) {
   setText("fact-connections", fmtCount(c.connectionsTotal));
   setText("fact-refused", fmtCount(c.connectsRefused));
   setText("fact-errors", fmtCount(c.protocolErrors));
+  drawAuthBackends(update.authBackends || []);
   drawCharts();
 
   const before = state.changes;
@@ -122,6 +123,21 @@ function onTick(update, fromHello) {
   if (state.tab === "clients" && (!before || before.clients !== now.clients || messagesMoved)) loadClients();
   if (state.tab === "subscriptions" && (!before || before.subscriptions !== now.subscriptions)) loadSubscriptions();
   if (state.tab === "retained" && (!before || before.retained !== now.retained)) loadRetained();
+}
+
+function drawAuthBackends(list) {
+  $("auth-box").hidden = list.length === 0;
+  $("auth-table").tBodies[0].replaceChildren(...list.map((b) => {
+    const mean = b.latencySeconds.count ? (1000 * b.latencySeconds.sum / b.latencySeconds.count).toFixed(1) + " ms" : "–";
+    return el("tr", null, [
+      cell("Backend", b.name, "mono"),
+      cell("Calls", fmtCount(b.calls.auth + b.calls.acl)),
+      cell("Errors", fmtCount(b.errors.auth + b.errors.acl)),
+      cell("Cache hits", fmtCount(b.cacheHits)),
+      cell("Misses", fmtCount(b.cacheMisses)),
+      cell("Mean latency", mean),
+    ]);
+  }));
 }
 
 // ---- charts -------------------------------------------------------------------------------------------

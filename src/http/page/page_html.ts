@@ -82,6 +82,14 @@ export const PAGE_HTML: string = `<!doctype html>
       </dl>
     </div>
   </div>
+
+  <div class="box" id="auth-box" hidden>
+    <h2>Auth backends</h2>
+    <table class="table compact" id="auth-table">
+      <thead><tr><th>Backend</th><th>Calls</th><th>Errors</th><th>Cache hits</th><th>Misses</th><th>Mean latency</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </div>
 </section>
 
 <section id="panel-clients" class="panel" data-panel="clients" hidden>
