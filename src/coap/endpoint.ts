@@ -18,7 +18,7 @@ export type Outcome = "ack" | "reset" | "timeout" | "dropped";
 /** A response to a request. */
 export interface Reply {
   readonly code: number;
-  readonly options?: CoapOption[];
+  readonly options?: readonly CoapOption[];
   readonly payload?: Uint8Array;
 }
 
@@ -35,7 +35,7 @@ export interface Outgoing {
   readonly type: typeof CON | typeof NON;
   readonly code: number;
   readonly token: Uint8Array;
-  readonly options: CoapOption[];
+  readonly options: readonly CoapOption[];
   readonly payload: Uint8Array;
 }
 

@@ -98,7 +98,7 @@ describe("CoAP message layer", () => {
     endpoint.send(peer, msg, (o) => outcomes.push(`a:${o}`));
     endpoint.send(peer, msg, (o) => outcomes.push(`b:${o}`));
     assert.equal(sent.length, 1);
-    const ack = (mid: number, type = ACK) =>
+    const ack = (mid: number, type: typeof ACK | typeof RST = ACK) =>
       endpoint.receive(
         serialize({ type, code: 0, messageId: mid, token: EMPTY, options: [], payload: EMPTY }),
         peer,

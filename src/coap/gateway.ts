@@ -1,0 +1,518 @@
+/**
+ * The CoAP gateway: CoAP requests become MQTT operations of a virtual client per CoAP identity, with EMQX's paths
+ * so devices can move between the two brokers:
+ *
+ * - `POST|PUT /ps/{topic}?qos=&retain=&expiry=` publishes (2.04 once the broker took it; a QoS 1/2 message only
+ *   after its PUBACK / PUBREC). Without `qos`, a CON request publishes at QoS 1 and a NON one at QoS 0 (EMQX's
+ *   `coap` default).
+ * - `GET /ps/{filter}` with Observe 0 subscribes (wildcards URL-encoded), Observe 1 unsubscribes; without Observe
+ *   it returns the retained message (4.04 when there is none).
+ * - `POST /mqtt/connection?clientid=&username=&password=` connects and answers 2.01 with a token; later requests
+ *   carry `clientid` and `token`; `PUT` is a heartbeat, `DELETE` disconnects. Without a connection, requests may
+ *   carry `clientid`, `username` and `password` themselves (or nothing: one anonymous client per remote address).
+ *
+ * A refused CONNECT is 4.01, a SUBACK or PUBACK saying Not authorized 4.03.
+ * @module
+ */
+
+import type { Clock, TimerHandle } from "../clock.ts";
+import type { Logger } from "../logger.ts";
+import type { QoS } from "../packets/types.ts";
+import type { Accept } from "../transport/connection.ts";
+import { Blockwise, decodeBlock } from "./blockwise.ts";
+import type { CoapEndpoint, Exchange, Reply } from "./endpoint.ts";
+import {
+  type CoapMessage,
+  type CoapOption,
+  CON,
+  DELETE,
+  encodeUint,
+  GET,
+  isCritical,
+  KNOWN_OPTIONS,
+  OPT,
+  optionText,
+  optionValue,
+  optionValues,
+  POST,
+  PUT,
+  RESPONSE,
+  uintOption,
+} from "./message.ts";
+import { LINK_CLOSED, MqttLink } from "./mqtt_link.ts";
+import { type Capture, type ObservedIdentity, type Observer, observerKey, Observers } from "./observers.ts";
+import { type Peer, peerKey } from "./datagram.ts";
+
+/** Options of {@link CoapGateway}. */
+export interface GatewayOptions {
+  readonly accept: Accept;
+  readonly listener: string;
+  readonly endpoint: CoapEndpoint;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Virtual clients at once (CoAP identities); more are answered 5.03. Default 10 000. */
+  readonly maxClients?: number;
+  /** Observations per remote endpoint; more are answered 5.03. Default 64. */
+  readonly maxObserversPerPeer?: number;
+  /** A client without observers and without a connection is disconnected after this idle time. Default 60 s. */
+  readonly idleMs?: number;
+  /** A `/mqtt/connection` client that sends no request or heartbeat for this long is disconnected. Default 120 s. */
+  readonly heartbeatMs?: number;
+  /** Largest request body (Block1) and delivered message. Default 1 MiB. */
+  readonly maxBodySize?: number;
+  /** QoS 1/2 notifications awaiting their CoAP ACK per virtual client. Default 16. */
+  readonly receiveMaximum?: number;
+}
+
+interface Identity extends ObservedIdentity {
+  readonly key: string;
+  /** Set for clients made by `POST /mqtt/connection`: later requests must carry it. */
+  readonly token?: string;
+  readonly credentials: string;
+  ready: Promise<Reply | undefined>;
+  lastUsed: number;
+  busy: number;
+}
+
+type Route = { reply: Reply; after?: () => void };
+
+const text = new TextEncoder();
+const DEFAULT_SZX = 6; // 1024-byte blocks
+
+/** Answers CoAP requests through virtual MQTT clients. */
+export class CoapGateway {
+  readonly #o: Required<GatewayOptions>;
+  readonly #identities = new Map<string, Identity>();
+  readonly #blockwise: Blockwise;
+  readonly #observers: Observers;
+  readonly #sweeper: TimerHandle;
+
+  constructor(options: GatewayOptions) {
+    this.#o = {
+      maxClients: 10_000,
+      maxObserversPerPeer: 64,
+      idleMs: 60_000,
+      heartbeatMs: 120_000,
+      maxBodySize: 1024 * 1024,
+      receiveMaximum: 16,
+      ...options,
+    };
+    this.#blockwise = new Blockwise({ clock: options.clock, maxBodySize: this.#o.maxBodySize });
+    this.#observers = new Observers({
+      endpoint: options.endpoint,
+      blockwise: this.#blockwise,
+      clock: options.clock,
+      logger: options.logger,
+      checkIntervalMs: 60_000,
+    });
+    this.#sweeper = options.clock.every(5_000, () => this.#sweep());
+  }
+
+  /** Virtual clients open now. */
+  get clientCount(): number {
+    return this.#identities.size;
+  }
+
+  /** Disconnect every virtual client and stop timers. */
+  close(): void {
+    this.#sweeper.cancel();
+    for (const identity of [...this.#identities.values()]) identity.link.disconnect();
+    this.#identities.clear();
+  }
+
+  /** The endpoint's request handler. */
+  handle(request: CoapMessage, exchange: Exchange): void {
+    const pk = peerKey(exchange.peer);
+    const bad = checkOptions(request);
+    if (bad !== undefined) return exchange.respond(bad);
+    const uri = readUri(request);
+    if ("error" in uri) return exchange.respond(diagnostic(RESPONSE.badRequest, uri.error));
+    const block2Value = optionValue(request, OPT.block2);
+    const block2 = block2Value === undefined ? undefined : decodeBlock(block2Value);
+    const block1Value = optionValue(request, OPT.block1);
+    const block1 = block1Value === undefined ? undefined : decodeBlock(block1Value);
+    if ((block2Value !== undefined && !block2) || (block1Value !== undefined && !block1)) {
+      return exchange.respond(diagnostic(RESPONSE.badRequest, "bad Block option"));
+    }
+    const observe = optionValue(request, OPT.observe) !== undefined;
+    if (request.code === GET && block2 !== undefined && block2.num > 0 && !observe) {
+      // The rest of a large response or notification [RFC 7959 2.4, 3.4].
+      const stored = this.#blockwise.next(pk, uri.resource, block2);
+      if (stored !== undefined) return exchange.respond(stored);
+    }
+    let body = request.payload;
+    let block1Option: CoapOption | undefined;
+    if (block1 !== undefined) {
+      const step = this.#blockwise.upload(
+        pk,
+        uri.resource,
+        block1,
+        request.payload,
+        uintOption(request, OPT.size1),
+      );
+      if (!step.done) return exchange.respond(step.reply);
+      body = step.body;
+      block1Option = step.option;
+    }
+    const szx = Math.min(block2?.szx ?? DEFAULT_SZX, DEFAULT_SZX);
+    this.#route(request, exchange.peer, uri, body).then(
+      ({ reply, after }) => {
+        const options = [...(reply.options ?? []), ...(block1Option === undefined ? [] : [block1Option])];
+        let out = this.#blockwise.first(pk, uri.resource, { ...reply, options }, szx);
+        if (block2 !== undefined && block2.num > 0) {
+          out = this.#blockwise.next(pk, uri.resource, block2) ?? out;
+        }
+        exchange.respond(out);
+        after?.();
+      },
+      (err) => {
+        this.#o.logger.warn("coap request failed", { peer: pk, error: (err as Error).message });
+        exchange.respond(diagnostic(RESPONSE.internalServerError, "internal error"));
+      },
+    );
+  }
+
+  async #route(request: CoapMessage, peer: Peer, uri: Uri, body: Uint8Array): Promise<Route> {
+    const { path, query } = uri;
+    if (path.length === 2 && path[0] === "mqtt" && path[1] === "connection") {
+      return { reply: await this.#connection(request, peer, query) };
+    }
+    if (path[0] !== "ps" || path.length < 2) {
+      return { reply: diagnostic(RESPONSE.notFound, "no such resource") };
+    }
+    const topic = path.slice(1).join("/");
+    if (request.code !== GET && request.code !== POST && request.code !== PUT) {
+      return { reply: { code: RESPONSE.methodNotAllowed } };
+    }
+    const identity = await this.#identify(peer, query);
+    if (!("link" in identity)) return { reply: identity };
+    identity.busy++;
+    try {
+      if (request.code !== GET) return { reply: await this.#publish(request, identity, topic, query, body) };
+      const observe = uintOption(request, OPT.observe);
+      if (observe === undefined) return { reply: await this.#read(identity, topic) };
+      if (observe === 0) return await this.#register(request, peer, identity, topic, query, uri.resource);
+      if (observe === 1) return { reply: this.#deregister(request, peer, identity, topic) };
+      return { reply: diagnostic(RESPONSE.badRequest, "Observe must be 0 or 1") };
+    } finally {
+      identity.busy--;
+      identity.lastUsed = this.#o.clock.now();
+    }
+  }
+
+  async #publish(
+    request: CoapMessage,
+    identity: Identity,
+    topic: string,
+    query: Map<string, string>,
+    body: Uint8Array,
+  ): Promise<Reply> {
+    const qos = readQos(query, request);
+    if (qos === undefined) return diagnostic(RESPONSE.badRequest, "qos must be 0, 1 or 2");
+    const expiryText = query.get("expiry");
+    const expiry = expiryText === undefined ? undefined : Number(expiryText);
+    if (expiry !== undefined && !(Number.isInteger(expiry) && expiry >= 0 && expiry <= 0xffffffff)) {
+      return diagnostic(RESPONSE.badRequest, "expiry must be a whole number of seconds");
+    }
+    // A topic name the broker would refuse would close the virtual client: answer 4.00 instead.
+    if (/[+#\u0000]/.test(topic)) return diagnostic(RESPONSE.badRequest, "a topic name has no wildcards");
+    const code = await identity.link.publish({
+      topic,
+      payload: body,
+      qos,
+      retain: query.get("retain") === "true",
+      ...(expiry === undefined ? {} : { expiry }),
+    });
+    return code < 0x80 ? { code: RESPONSE.changed } : refusal(code);
+  }
+
+  /** GET without Observe: the retained message of `topic`, through a SUBSCRIBE so that the ACL applies. */
+  async #read(identity: Identity, topic: string): Promise<Reply> {
+    const subscribed = identity.filters.get(topic);
+    const capture: Capture = { filter: topic, retainedOnly: true, messages: [] };
+    identity.captures.push(capture);
+    const code = await identity.link.subscribe(topic, subscribed?.qos ?? 0);
+    identity.captures.splice(identity.captures.indexOf(capture), 1);
+    for (const { done } of capture.messages) done();
+    if (code >= 0x80) return refusal(code);
+    if (!identity.filters.has(topic) && !identity.link.closed) void identity.link.unsubscribe(topic);
+    const first = capture.messages[0]?.message;
+    if (first === undefined) return diagnostic(RESPONSE.notFound, "no retained message");
+    const options = first.expiry === undefined
+      ? []
+      : [{ number: OPT.maxAge, value: encodeUint(first.expiry) }];
+    return { code: RESPONSE.content, options, payload: first.payload };
+  }
+
+  async #register(
+    request: CoapMessage,
+    peer: Peer,
+    identity: Identity,
+    filter: string,
+    query: Map<string, string>,
+    resource: string,
+  ): Promise<Route> {
+    if (request.token.length === 0) {
+      return { reply: diagnostic(RESPONSE.badRequest, "Observe needs a token") };
+    }
+    const qos = readQos(query, request);
+    if (qos === undefined) return { reply: diagnostic(RESPONSE.badRequest, "qos must be 0, 1 or 2") };
+    const key = observerKey(peer, request.token);
+    const existing = identity.observers.get(key);
+    if (existing !== undefined && existing.filter === filter) {
+      // Re-registration with the same token keeps the observation [RFC 7641 4.1].
+      return { reply: this.#observers.representation(existing, undefined) };
+    }
+    if (existing !== undefined) this.#observers.remove(identity, existing, "replaced");
+    const pk = peerKey(peer);
+    if ((this.#observers.perPeer.get(pk) ?? 0) >= this.#o.maxObserversPerPeer) {
+      return { reply: diagnostic(RESPONSE.serviceUnavailable, "too many observations from this address") };
+    }
+    const block2 = optionValue(request, OPT.block2);
+    const observer: Observer = {
+      key,
+      peer,
+      peerKey: pk,
+      token: request.token,
+      filter,
+      resource,
+      szx: Math.min((block2 && decodeBlock(block2)?.szx) ?? DEFAULT_SZX, DEFAULT_SZX),
+      seq: 0,
+      lastCon: this.#o.clock.now(),
+    };
+    const subscribed = identity.filters.get(filter);
+    if (subscribed !== undefined) {
+      subscribed.users++;
+      this.#observers.add(identity, observer);
+      return { reply: this.#observers.representation(observer, undefined) };
+    }
+    const capture: Capture = { filter, retainedOnly: false, messages: [] };
+    identity.captures.push(capture);
+    const code = await identity.link.subscribe(filter, qos);
+    identity.captures.splice(identity.captures.indexOf(capture), 1);
+    if (code >= 0x80 || identity.link.closed) {
+      for (const { done } of capture.messages) done();
+      return { reply: refusal(code) };
+    }
+    identity.filters.set(filter, { users: 1, qos });
+    this.#observers.add(identity, observer);
+    // The retained message (if any) is the current state: it is the initial response; later ones notify.
+    const [first, ...rest] = capture.messages;
+    first?.done();
+    return {
+      reply: this.#observers.representation(observer, first?.message),
+      after: () => {
+        for (const { message, done } of rest) this.#observers.deliver(identity, message, done);
+      },
+    };
+  }
+
+  #deregister(request: CoapMessage, peer: Peer, identity: Identity, filter: string): Reply {
+    const observer = identity.observers.get(observerKey(peer, request.token)) ??
+      [...identity.observers.values()].find((o) => o.peerKey === peerKey(peer) && o.filter === filter);
+    if (observer !== undefined) this.#observers.remove(identity, observer, "deregistered");
+    return { code: RESPONSE.content };
+  }
+
+  async #connection(request: CoapMessage, peer: Peer, query: Map<string, string>): Promise<Reply> {
+    const clientId = query.get("clientid");
+    if (clientId === undefined || clientId === "") {
+      return diagnostic(RESPONSE.badRequest, "clientid is required");
+    }
+    const key = `id:${clientId}`;
+    const existing = this.#identities.get(key);
+    if (request.code === POST) {
+      if (existing !== undefined) this.#drop(existing);
+      const token = randomToken();
+      const identity = this.#open(key, peer, clientId, query, token);
+      if (identity === undefined) return diagnostic(RESPONSE.serviceUnavailable, "too many clients");
+      const failed = await identity.ready;
+      return failed ?? { code: RESPONSE.created, payload: text.encode(token) };
+    }
+    if (existing?.token === undefined || query.get("token") !== existing.token) {
+      return diagnostic(RESPONSE.unauthorized, "unknown clientid or token");
+    }
+    if (request.code === PUT) {
+      existing.lastUsed = this.#o.clock.now();
+      return { code: RESPONSE.changed };
+    }
+    if (request.code === DELETE) {
+      this.#drop(existing);
+      return { code: RESPONSE.deleted };
+    }
+    return { code: RESPONSE.methodNotAllowed };
+  }
+
+  /** The identity a `/ps` request acts as, connecting it first when needed; a Reply when it may not. */
+  async #identify(peer: Peer, query: Map<string, string>): Promise<Identity | Reply> {
+    const clientId = query.get("clientid");
+    const key = clientId === undefined || clientId === "" ? `peer:${peerKey(peer)}` : `id:${clientId}`;
+    let identity = this.#identities.get(key);
+    const token = query.get("token");
+    if (identity?.token !== undefined || token !== undefined) {
+      // A connection made with /mqtt/connection is used only with its token.
+      if (identity?.token === undefined || token !== identity.token) {
+        return diagnostic(RESPONSE.unauthorized, "unknown clientid or token");
+      }
+    } else if (identity === undefined || identity.credentials !== credentials(query)) {
+      // New credentials for a client id connect again (the broker's session takeover closes the old one).
+      if (identity !== undefined) this.#drop(identity);
+      identity = this.#open(key, peer, clientId || `coap-${randomToken()}`, query, undefined);
+      if (identity === undefined) return diagnostic(RESPONSE.serviceUnavailable, "too many clients");
+    }
+    const failed = await identity.ready;
+    if (failed !== undefined) return failed;
+    identity.link.remoteAddress = peerKey(peer);
+    identity.lastUsed = this.#o.clock.now();
+    return identity;
+  }
+
+  #open(
+    key: string,
+    peer: Peer,
+    clientId: string,
+    query: Map<string, string>,
+    token: string | undefined,
+  ): Identity | undefined {
+    if (this.#identities.size >= this.#o.maxClients) return undefined;
+    const link: MqttLink = new MqttLink({
+      accept: this.#o.accept,
+      listener: this.#o.listener,
+      remoteAddress: peerKey(peer),
+      receiveMaximum: this.#o.receiveMaximum,
+      maximumPacketSize: this.#o.maxBodySize + 1024,
+      onMessage: (message, done) => this.#observers.deliver(identity, message, done),
+      onClosed: () => this.#closed(identity),
+    });
+    const identity: Identity = {
+      key,
+      link,
+      ...(token === undefined ? {} : { token }),
+      credentials: credentials(query),
+      observers: new Map(),
+      filters: new Map(),
+      captures: [],
+      ready: Promise.resolve(undefined),
+      lastUsed: this.#o.clock.now(),
+      busy: 0,
+    };
+    this.#identities.set(key, identity);
+    identity.ready = link.connect(clientId, query.get("username"), query.get("password")).then((code) => {
+      if (code === 0) return undefined;
+      if (this.#identities.get(key) === identity) this.#identities.delete(key);
+      link.disconnect();
+      // Bad user name or password, not authorized, banned: 4.01; a bad client id 4.00; busy 5.03.
+      if (code === 0x85) return diagnostic(RESPONSE.badRequest, "client identifier not valid");
+      if (code === 0x89 || code === 0x97 || code === 0x9f) {
+        return diagnostic(RESPONSE.serviceUnavailable, "busy");
+      }
+      return diagnostic(RESPONSE.unauthorized, "not authorized");
+    });
+    return identity;
+  }
+
+  #drop(identity: Identity): void {
+    if (this.#identities.get(identity.key) === identity) this.#identities.delete(identity.key);
+    identity.link.disconnect();
+  }
+
+  /** The broker closed a virtual client (takeover, admin disconnect, our own DISCONNECT): end its observations. */
+  #closed(identity: Identity): void {
+    if (this.#identities.get(identity.key) === identity) this.#identities.delete(identity.key);
+    for (const observer of [...identity.observers.values()]) {
+      this.#observers.remove(identity, observer, "client closed");
+      // A final response without Observe tells the client the observation is over [RFC 7641 3.2].
+      this.#o.endpoint.send(observer.peer, {
+        type: 1,
+        code: RESPONSE.serviceUnavailable,
+        token: observer.token,
+        options: [],
+        payload: new Uint8Array(),
+      });
+    }
+  }
+
+  #sweep(): void {
+    const now = this.#o.clock.now();
+    for (const identity of [...this.#identities.values()]) {
+      if (identity.busy > 0 || identity.observers.size > 0) continue;
+      const limit = identity.token === undefined ? this.#o.idleMs : this.#o.heartbeatMs;
+      if (now - identity.lastUsed > limit) this.#drop(identity);
+    }
+    this.#blockwise.sweep();
+  }
+}
+
+interface Uri {
+  readonly path: string[];
+  readonly query: Map<string, string>;
+  /** Path and query: the resource a block-wise transfer is about. */
+  readonly resource: string;
+}
+
+/** Uri-Path and Uri-Query, percent-decoded (as EMQX does, so that `%2B` and `%23` are wildcards). */
+function readUri(request: CoapMessage): Uri | { error: string } {
+  try {
+    const path = optionValues(request, OPT.uriPath).map((v) => decodeURIComponent(optionText(v)));
+    const query = new Map<string, string>();
+    const raw: string[] = [];
+    for (const v of optionValues(request, OPT.uriQuery)) {
+      const item = optionText(v);
+      raw.push(item);
+      const eq = item.indexOf("=");
+      const name = decodeURIComponent(eq === -1 ? item : item.slice(0, eq));
+      query.set(name, eq === -1 ? "" : decodeURIComponent(item.slice(eq + 1)));
+    }
+    return { path, query, resource: `${path.join("/")}?${raw.join("&")}` };
+  } catch {
+    return { error: "bad percent-encoding in the URI" };
+  }
+}
+
+/** Unknown critical options make a request 4.02 [RFC 7252 5.4.1]; a proxy request 5.05 [RFC 7252 5.7.2]. */
+function checkOptions(request: CoapMessage): Reply | undefined {
+  for (const o of request.options) {
+    if (o.number === OPT.proxyUri || o.number === OPT.proxyScheme) return { code: (5 << 5) | 5 };
+    if (isCritical(o.number) && !KNOWN_OPTIONS.has(o.number)) {
+      return diagnostic(RESPONSE.badOption, `unknown critical option ${o.number}`);
+    }
+    if (o.number === OPT.observe && o.value.length > 3) {
+      return diagnostic(RESPONSE.badOption, "Observe too long");
+    }
+  }
+  return undefined;
+}
+
+function readQos(query: Map<string, string>, request: CoapMessage): QoS | undefined {
+  const value = query.get("qos");
+  if (value === undefined) return request.type === CON ? 1 : 0;
+  return value === "0" || value === "1" || value === "2" ? (Number(value) as QoS) : undefined;
+}
+
+/** An MQTT refusal as a CoAP response code. */
+function refusal(code: number): Reply {
+  if (code === 0x87) return diagnostic(RESPONSE.forbidden, "not authorized");
+  if (code === 0x8f || code === 0x90 || code === 0x9e || code === 0xa1 || code === 0xa2) {
+    return diagnostic(RESPONSE.badRequest, `refused by the broker (reason code 0x${code.toString(16)})`);
+  }
+  if (code === 0x97 || code === 0x89 || code === LINK_CLOSED) {
+    return diagnostic(RESPONSE.serviceUnavailable, "the broker cannot take it now");
+  }
+  return diagnostic(
+    RESPONSE.internalServerError,
+    `refused by the broker (reason code 0x${code.toString(16)})`,
+  );
+}
+
+/** A response with a diagnostic payload [RFC 7252 5.5.2]. */
+function diagnostic(code: number, message: string): Reply {
+  return { code, payload: text.encode(message) };
+}
+
+function credentials(query: Map<string, string>): string {
+  return `${query.get("username") ?? ""}\u0000${query.get("password") ?? ""}`;
+}
+
+function randomToken(): string {
+  return String(crypto.getRandomValues(new Uint32Array(1))[0]);
+}
