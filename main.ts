@@ -332,7 +332,7 @@ function describeAccess(logger: Logger, config: Config, chosen: Hook, fromFile: 
   }
 }
 
-/** A listener from the running runtime's adapter: TCP, TLS, WebSocket or WSS, with its connection limit. */
+/** A listener from the running runtime's adapter: TCP, TLS, WebSocket, WSS or CoAP, with its connection limit. */
 async function createListener(l: ListenerConfig, logger: Logger, config: Config): Promise<Listener> {
   const common = {
     id: l.id,
@@ -341,6 +341,7 @@ async function createListener(l: ListenerConfig, logger: Logger, config: Config)
     logger,
     ...(l.maxConnections === undefined ? {} : { maxConnections: l.maxConnections }),
   };
+  if (l.type === "coap") return (await import("./adapters/coap.ts")).createCoapListener(common);
   const tls = l.tls === undefined ? undefined : await readTls(l.tls);
   if (l.type === "tcp") {
     return tls === undefined

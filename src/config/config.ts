@@ -11,8 +11,8 @@ import { DEFAULT_CAPABILITIES, DEFAULT_LIMITS } from "../options.ts";
 import type { Capabilities, Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
 
-/** Kinds of MQTT listener the config accepts. */
-export type ListenerType = "tcp" | "ws";
+/** Kinds of listener the config accepts: MQTT over TCP or WebSocket, and the CoAP gateway (UDP). */
+export type ListenerType = "tcp" | "ws" | "coap";
 
 /** One MQTT listener. */
 export interface ListenerConfig {

@@ -10,7 +10,7 @@ import { formatAddress, parseAddress } from "./address.ts";
 import type { HostPort } from "./address.ts";
 import type { KeyPath } from "./yaml_source.ts";
 
-const LISTENER_TYPES: readonly ListenerType[] = ["tcp", "ws"];
+const LISTENER_TYPES: readonly ListenerType[] = ["tcp", "ws", "coap"];
 const LISTENER_KEYS = ["type", "id", "address", "path", "tls", "maxConnections", "auth"];
 const TLS_KEYS = ["cert", "key", "clientCa", "useIdentityAsUsername"];
 const MAX_CONNECTIONS = 10_000_000;
@@ -24,6 +24,8 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
   if (!items) return [];
   if (items.length === 0) check.problem(["listeners"], "expected at least one listener");
   const out: ListenerConfig[] = [];
+  /** The input index of each entry of `out` (entries with problems are left out, so they differ). */
+  const at: number[] = [];
   const counters: Record<string, number> = {};
   const ids = new Map<string, number>();
   items.forEach((item, i) => {
@@ -32,7 +34,13 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
     if (!map) return;
     const type = "type" in map ? check.oneOf(map.type, [...path, "type"], LISTENER_TYPES) : undefined;
     if (!("type" in map)) check.problem(path, `missing key "type" (one of ${LISTENER_TYPES.join(", ")})`);
-    const tls = "tls" in map ? parseListenerTls(check, map.tls, [...path, "tls"]) : undefined;
+    // CoAP runs over plain UDP here: DTLS is not supported.
+    if (type === "coap" && "tls" in map) {
+      check.problem([...path, "tls"], "coap listeners take no tls (no DTLS)");
+    }
+    const tls = "tls" in map && type !== "coap"
+      ? parseListenerTls(check, map.tls, [...path, "tls"])
+      : undefined;
     const kind = type === undefined ? "?" : "tls" in map ? (type === "tcp" ? "tls" : "wss") : type;
     counters[kind] = (counters[kind] ?? 0) + 1;
     const id = "id" in map ? check.string(map.id, [...path, "id"]) : `${kind}${counters[kind]}`;
@@ -45,13 +53,15 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
     const address = "address" in map ? checkAddress(check, map.address, [...path, "address"]) : undefined;
     if (!("address" in map)) {
       const example = `0.0.0.0:${
-        ({ tls: 8883, ws: 1882, wss: 8884 } as Record<string, number>)[kind] ?? 1883
+        ({ tls: 8883, ws: 1882, wss: 8884, coap: 5683 } as Record<string, number>)[kind] ?? 1883
       }`;
       check.problem(path, `missing key "address" (e.g. "${example}")`);
     }
     let wsPath: string | undefined;
     if ("path" in map) {
-      if (type === "tcp") check.problem([...path, "path"], "only ws listeners take a path");
+      if (type === "tcp" || type === "coap") {
+        check.problem([...path, "path"], "only ws listeners take a path");
+      }
       wsPath = check.string(map.path, [...path, "path"]);
       if (wsPath !== undefined && !wsPath.startsWith("/")) {
         check.problem(
@@ -65,6 +75,7 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
       : undefined;
     const auth = "auth" in map ? parseAuth(check, map.auth, [...path, "auth"]) : undefined;
     if (type === undefined || id === undefined || address === undefined) return;
+    at.push(i);
     out.push({
       type,
       id,
@@ -76,12 +87,17 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
     });
   });
   const seen = new Map<string, number>();
-  out.forEach((l, i) => {
+  out.forEach((l, j) => {
+    const i = at[j];
     if (l.port === 0) return;
-    const key = formatAddress(l);
+    // A coap listener binds UDP, so it may share a port number with a TCP one.
+    const key = `${l.type === "coap" ? "udp" : "tcp"} ${formatAddress(l)}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      check.problem(["listeners", i, "address"], `address ${key} is already used by listeners[${first}]`);
+      check.problem(
+        ["listeners", i, "address"],
+        `address ${formatAddress(l)} is already used by listeners[${first}]`,
+      );
     } else seen.set(key, i);
   });
   return out;
