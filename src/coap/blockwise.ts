@@ -132,7 +132,8 @@ export class Blockwise {
 
   /**
    * The first block of `reply` when its payload is larger than one block of `szx`, storing the whole for later
-   * blocks; `reply` unchanged otherwise. `extra` options (Observe) go on the first block only.
+   * blocks; `reply` unchanged otherwise. Every block keeps the reply's options (the caller strips Observe from
+   * blocks asked for without it).
    */
   first(peer: string, resource: string, reply: Reply, szx: number): Reply {
     const payload = reply.payload ?? new Uint8Array();
@@ -169,7 +170,7 @@ export class Blockwise {
     const start = num * size;
     if (start >= payload.length && num > 0) return { code: RESPONSE.badOption };
     const end = Math.min(payload.length, start + size);
-    const options = (reply.options ?? []).filter((o) => num === 0 || o.number !== OPT.observe);
+    const options = [...(reply.options ?? [])];
     options.push(
       { number: OPT.etag, value: etag },
       blockOption(OPT.block2, { num, more: end < payload.length, szx }),

@@ -137,8 +137,14 @@ export class CoapGateway {
     const observe = optionValue(request, OPT.observe) !== undefined;
     if (request.code === GET && block2 !== undefined && block2.num > 0 && !observe) {
       // The rest of a large response or notification [RFC 7959 2.4, 3.4].
+      // Such a request carries no Observe, so neither does its answer.
       const stored = this.#blockwise.next(pk, uri.resource, block2);
-      if (stored !== undefined) return exchange.respond(stored);
+      if (stored !== undefined) {
+        return exchange.respond({
+          ...stored,
+          options: stored.options!.filter((o) => o.number !== OPT.observe),
+        });
+      }
     }
     let body = request.payload;
     let block1Option: CoapOption | undefined;
@@ -159,6 +165,8 @@ export class CoapGateway {
       ({ reply, after }) => {
         const options = [...(reply.options ?? []), ...(block1Option === undefined ? [] : [block1Option])];
         let out = this.#blockwise.first(pk, uri.resource, { ...reply, options }, szx);
+        // A later block asked for with Observe (as node-coap does for a large notification) keeps the Observe
+        // value of the notification it belongs to, so the client takes the whole as that notification.
         if (block2 !== undefined && block2.num > 0) {
           out = this.#blockwise.next(pk, uri.resource, block2) ?? out;
         }

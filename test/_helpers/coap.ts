@@ -14,7 +14,7 @@ import { createTcpListener } from "../../adapters/mod.ts";
 import type { CoapListenerOptions } from "../../src/coap/coap_listener.ts";
 import { parse, serialize } from "../../src/coap/codec.ts";
 import { ACK, type CoapMessage, type CoapOption, CON, NON } from "../../src/coap/message.ts";
-import { testBroker } from "./broker.ts";
+import { testBroker, until } from "./broker.ts";
 
 /** A broker with `coap` (UDP) and `tcp` listeners on ephemeral 127.0.0.1 ports. */
 export async function coapBroker(
@@ -54,6 +54,33 @@ export function run(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Start mosquitto_sub for `count` messages (10 s at most) and wait until its subscription is in the broker.
+ * The promise is wrapped: awaiting this function must not wait for mosquitto_sub to end.
+ */
+export async function mosquittoSub(
+  broker: Broker,
+  port: number,
+  topic: string,
+  count: number,
+): Promise<{ done: ReturnType<typeof run> }> {
+  const before = broker.subscriptionCount;
+  const done = run("mosquitto_sub", [
+    "-p",
+    String(port),
+    "-t",
+    topic,
+    "-C",
+    String(count),
+    "-W",
+    "10",
+    "-q",
+    "1",
+  ]);
+  await until(() => broker.subscriptionCount > before, 5000, "mosquitto_sub to subscribe");
+  return { done };
 }
 
 /** A seeded generator (mulberry32): the same drops and fuzz inputs on every run. */

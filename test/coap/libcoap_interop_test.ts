@@ -11,7 +11,7 @@ import type { Broker } from "../../src/broker.ts";
 import { FileAuthHook } from "../../src/hooks/auth/file_auth_hook.ts";
 import { hashPassword, MIN_ITERATIONS } from "../../src/hooks/auth/password.ts";
 import { until } from "../_helpers/broker.ts";
-import { COAP_CLIENT, coapBroker, run } from "../_helpers/coap.ts";
+import { COAP_CLIENT, coapBroker, mosquittoSub as subscribe, run } from "../_helpers/coap.ts";
 
 let dir: string;
 const big = Array.from({ length: 10 * 1024 }, (_, i) => String.fromCharCode(97 + (i * 7) % 26)).join("");
@@ -23,30 +23,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Start mosquitto_sub and wait until its subscription is in the broker. */
-async function subscribe(
-  broker: Broker,
-  port: number,
-  topic: string,
-  count: number,
-): Promise<{ done: ReturnType<typeof run> }> {
-  const before = broker.subscriptionCount;
-  const sub = run("mosquitto_sub", [
-    "-p",
-    String(port),
-    "-t",
-    topic,
-    "-C",
-    String(count),
-    "-W",
-    "10",
-    "-q",
-    "1",
-  ]);
-  await until(() => broker.subscriptionCount > before, 5000, "mosquitto_sub to subscribe");
-  return { done: sub }; // not the promise itself: awaiting this function would wait for mosquitto_sub to end
-}
 
 describe("CoAP gateway with coap-client and mosquitto", () => {
   let broker: Broker;
