@@ -119,7 +119,6 @@ export class CoapListener implements Listener {
     this.#endpoint = endpoint;
     this.#gateway = gateway;
     this.#port = socket.port;
-    logger.info("coap listener started", { id: this.id, address: this.address });
   }
 
   async close(): Promise<void> {
