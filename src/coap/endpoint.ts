@@ -52,9 +52,11 @@ export interface EndpointOptions {
   exchangeLifetimeMs?: number;
   /** Message ids remembered per remote; the oldest go first. */
   dedupPerPeer?: number;
+  /** Bytes of remembered responses (re-sent to duplicates) over all remotes; past it new ones are not kept. */
+  maxReplyBytes?: number;
   /** Remote endpoints tracked at once; datagrams from more are dropped until some go idle. */
   maxPeers?: number;
-  /** Confirmable messages queued per remote behind the one in flight (NSTART = 1). */
+  /** Messages queued per remote behind the Confirmable one in flight (NSTART = 1); more are dropped. */
   maxQueuePerPeer?: number;
   /** Requests being processed per remote; more are answered 5.03. */
   maxPendingPerPeer?: number;
@@ -115,6 +117,8 @@ export class CoapEndpoint {
   readonly #peers = new Map<string, PeerState>();
   #sweeper: TimerHandle;
   #closed = false;
+  /** Bytes held in `Seen.reply` over all peers. */
+  #replyBytes = 0;
 
   constructor(options: EndpointOptions) {
     this.#o = {
@@ -123,7 +127,8 @@ export class CoapEndpoint {
       ackRandomFactor: 1.5,
       maxRetransmit: 4,
       exchangeLifetimeMs: 247_000,
-      dedupPerPeer: 256,
+      dedupPerPeer: 64,
+      maxReplyBytes: 8 * 1024 * 1024,
       maxPeers: 10_000,
       maxQueuePerPeer: 64,
       maxPendingPerPeer: 32,
@@ -169,27 +174,49 @@ export class CoapEndpoint {
     }
     const entry: Seen = { at: state.lastSeen };
     state.seen.set(m.messageId, entry);
-    if (state.seen.size > this.#o.dedupPerPeer) state.seen.delete(state.seen.keys().next().value!);
+    if (state.seen.size > this.#o.dedupPerPeer) this.#forget(state, state.seen.keys().next().value!);
     this.#exchange(state, m, entry);
   }
 
-  /** Send a message to `peer`: CON ones wait their turn (one in flight per peer) and are retransmitted. */
+  /**
+   * Send a message to `peer`: CON ones wait their turn (one in flight per peer) and are retransmitted. A NON one
+   * goes at once unless messages are waiting, then after them, so that the remote sees them in order (Observe
+   * sequence numbers would otherwise make a client discard an older notification that arrives late).
+   */
   send(peer: Peer, message: Outgoing, onOutcome?: (outcome: Outcome) => void): void {
     if (this.#closed) return onOutcome?.("dropped");
     const state = this.#state(peer);
     if (state === undefined) return onOutcome?.("dropped");
-    if (message.type === NON) {
-      const mid = this.#mid(state);
-      this.#o.send(serialize({ ...message, messageId: mid }), peer);
-      if (onOutcome !== undefined) {
-        state.nonSent.set(mid, { at: this.#o.clock.now(), onOutcome });
-        if (state.nonSent.size > NON_TRACKED) state.nonSent.delete(state.nonSent.keys().next().value!);
-      }
-      return;
+    if (message.type === NON && state.inflight === undefined && state.queue.length === 0) {
+      return this.#sendNon(state, message, onOutcome);
     }
     if (state.queue.length >= this.#o.maxQueuePerPeer) return onOutcome?.("dropped");
     state.queue.push({ message, onOutcome });
     this.#pump(state);
+  }
+
+  #sendNon(state: PeerState, message: Outgoing, onOutcome?: (outcome: Outcome) => void): void {
+    const mid = this.#mid(state);
+    this.#o.send(serialize({ ...message, messageId: mid }), state.peer);
+    if (onOutcome === undefined) return;
+    // Remembered only to match an RST, which ends an observation [RFC 7641 3.6].
+    state.nonSent.set(mid, { at: this.#o.clock.now(), onOutcome });
+    if (state.nonSent.size > NON_TRACKED) state.nonSent.delete(state.nonSent.keys().next().value!);
+  }
+
+  /** Keep `bytes` to answer duplicates of a request with, within the global budget. */
+  #remember(seen: Seen, bytes: Uint8Array): void {
+    if (seen.reply !== undefined) this.#replyBytes -= seen.reply.length;
+    seen.reply = undefined;
+    if (this.#replyBytes + bytes.length > this.#o.maxReplyBytes) return;
+    seen.reply = bytes;
+    this.#replyBytes += bytes.length;
+  }
+
+  #forget(state: PeerState, mid: number): void {
+    const seen = state.seen.get(mid);
+    if (seen?.reply !== undefined) this.#replyBytes -= seen.reply.length;
+    state.seen.delete(mid);
   }
 
   /** Stop timers and forget every peer (no callbacks run). */
@@ -198,13 +225,15 @@ export class CoapEndpoint {
     this.#sweeper.cancel();
     for (const state of this.#peers.values()) state.inflight?.timer.cancel();
     this.#peers.clear();
+    this.#replyBytes = 0;
   }
 
   #exchange(state: PeerState, request: CoapMessage, seen: Seen): void {
     const peer = state.peer;
     if (state.pending >= this.#o.maxPendingPerPeer) {
-      seen.reply = this.#replyBytes(state, request, { code: RESPONSE.serviceUnavailable }, false);
-      this.#o.send(seen.reply, peer);
+      const bytes = this.#reply(state, request, { code: RESPONSE.serviceUnavailable }, request.type === NON);
+      this.#remember(seen, bytes);
+      this.#o.send(bytes, peer);
       return;
     }
     state.pending++;
@@ -215,7 +244,7 @@ export class CoapEndpoint {
         if (done) return;
         // Not ready in time: acknowledge now so the client stops retransmitting [RFC 7252 5.2.2].
         separate = true;
-        seen.reply = serialize({
+        const ack = serialize({
           type: ACK,
           code: 0,
           messageId: request.messageId,
@@ -223,7 +252,8 @@ export class CoapEndpoint {
           options: [],
           payload: EMPTY,
         });
-        this.#o.send(seen.reply, peer);
+        this.#remember(seen, ack);
+        this.#o.send(ack, peer);
       })
       : undefined;
     const exchange: Exchange = {
@@ -245,8 +275,9 @@ export class CoapEndpoint {
           });
           return;
         }
-        seen.reply = this.#replyBytes(state, request, reply, request.type === NON);
-        this.#o.send(seen.reply, peer);
+        const bytes = this.#reply(state, request, reply, request.type === NON);
+        this.#remember(seen, bytes);
+        this.#o.send(bytes, peer);
       },
     };
     try {
@@ -257,7 +288,7 @@ export class CoapEndpoint {
   }
 
   /** A piggy-backed ACK for a CON request, or a NON response with a new id for a NON one. */
-  #replyBytes(state: PeerState, request: CoapMessage, reply: Reply, non: boolean): Uint8Array {
+  #reply(state: PeerState, request: CoapMessage, reply: Reply, non: boolean): Uint8Array {
     return serialize({
       type: non ? NON : ACK,
       code: reply.code,
@@ -287,7 +318,11 @@ export class CoapEndpoint {
 
   #pump(state: PeerState): void {
     if (state.inflight !== undefined || this.#closed) return;
-    const next = state.queue.shift();
+    let next = state.queue.shift();
+    while (next !== undefined && next.message.type === NON) {
+      this.#sendNon(state, next.message, next.onOutcome);
+      next = state.queue.shift();
+    }
     if (next === undefined) return;
     const mid = this.#mid(state);
     const bytes = serialize({ ...next.message, messageId: mid });
@@ -366,7 +401,7 @@ export class CoapEndpoint {
     for (const [key, state] of this.#peers) {
       for (const [mid, seen] of state.seen) {
         if (now - seen.at < lifetime) break; // insertion order is arrival order
-        state.seen.delete(mid);
+        this.#forget(state, mid);
       }
       for (const [mid, non] of state.nonSent) {
         if (now - non.at < lifetime) break;

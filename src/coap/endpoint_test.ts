@@ -8,10 +8,11 @@ import { ACK, type CoapMessage, CON, GET, NON, RESPONSE, RST } from "./message.t
 const peer = { address: "127.0.0.1", port: 40000 };
 const EMPTY = new Uint8Array();
 
-function setup(random = () => 0) {
+function setup(random = () => 0, extra: { maxReplyBytes?: number } = {}) {
   const clock = new FakeClock();
   const sent: Array<{ at: number; m: CoapMessage }> = [];
   const endpoint = new CoapEndpoint({
+    ...extra,
     clock,
     random,
     send(bytes) {
@@ -142,5 +143,40 @@ describe("CoAP message layer", () => {
     clock.advance(300_000);
     assert.equal(endpoint.peerCount, 0);
     endpoint.close();
+  });
+
+  it("keeps a NON message behind a CON in flight, so the remote sees them in order", () => {
+    const { sent, endpoint } = setup();
+    const msg = (type: 0 | 1, n: number) =>
+      ({ type, code: RESPONSE.content, token: EMPTY, options: [], payload: Uint8Array.of(n) }) as const;
+    endpoint.send(peer, msg(CON, 1));
+    endpoint.send(peer, msg(NON, 2));
+    endpoint.send(peer, msg(CON, 3));
+    assert.deepEqual(sent.map((s) => s.m.payload[0]), [1]);
+    endpoint.receive(
+      serialize({
+        type: ACK,
+        code: 0,
+        messageId: sent[0].m.messageId,
+        token: EMPTY,
+        options: [],
+        payload: EMPTY,
+      }),
+      peer,
+    );
+    assert.deepEqual(sent.map((s) => [s.m.type, s.m.payload[0]]), [[CON, 1], [NON, 2], [CON, 3]]);
+  });
+
+  it("remembers responses for duplicates only within the byte budget", () => {
+    const { sent, endpoint, requests } = setup(() => 0, { maxReplyBytes: 100 });
+    endpoint.receive(request(CON, 20), peer);
+    requests[0].respond({ code: RESPONSE.content, payload: new Uint8Array(200) });
+    endpoint.receive(request(CON, 20), peer);
+    assert.equal(sent.length, 1, "a duplicate is not answered when its response was not kept");
+    assert.equal(requests.length, 1, "and not processed again");
+    endpoint.receive(request(CON, 21), peer);
+    requests[1].respond({ code: RESPONSE.changed });
+    endpoint.receive(request(CON, 21), peer);
+    assert.equal(sent.length, 3);
   });
 });

@@ -30,6 +30,7 @@ import {
   GET,
   isCritical,
   KNOWN_OPTIONS,
+  NON,
   OPT,
   optionText,
   optionValue,
@@ -83,6 +84,11 @@ const DEFAULT_SZX = 6; // 1024-byte blocks
 export class CoapGateway {
   readonly #o: Required<GatewayOptions>;
   readonly #identities = new Map<string, Identity>();
+  /**
+   * Identities still connecting, by key, credentials and token. One only replaces the identity of its key once the
+   * broker accepted it: a request with wrong credentials for a client id must not disconnect the real client.
+   */
+  readonly #connecting = new Map<string, Identity>();
   readonly #blockwise: Blockwise;
   readonly #observers: Observers;
   readonly #sweeper: TimerHandle;
@@ -116,8 +122,11 @@ export class CoapGateway {
   /** Disconnect every virtual client and stop timers. */
   close(): void {
     this.#sweeper.cancel();
-    for (const identity of [...this.#identities.values()]) identity.link.disconnect();
+    for (const identity of [...this.#identities.values(), ...this.#connecting.values()]) {
+      identity.link.disconnect();
+    }
     this.#identities.clear();
+    this.#connecting.clear();
   }
 
   /** The endpoint's request handler. */
@@ -332,7 +341,6 @@ export class CoapGateway {
     const key = `id:${clientId}`;
     const existing = this.#identities.get(key);
     if (request.code === POST) {
-      if (existing !== undefined) this.#drop(existing);
       const token = randomToken();
       const identity = this.#open(key, peer, clientId, query, token);
       if (identity === undefined) return diagnostic(RESPONSE.serviceUnavailable, "too many clients");
@@ -365,9 +373,9 @@ export class CoapGateway {
         return diagnostic(RESPONSE.unauthorized, "unknown clientid or token");
       }
     } else if (identity === undefined || identity.credentials !== credentials(query)) {
-      // New credentials for a client id connect again (the broker's session takeover closes the old one).
-      if (identity !== undefined) this.#drop(identity);
-      identity = this.#open(key, peer, clientId || `coap-${randomToken()}`, query, undefined);
+      // New credentials for a client id connect again; the new client replaces the old one once accepted.
+      identity = this.#connecting.get(`${key}\u0000${credentials(query)}\u0000`) ??
+        this.#open(key, peer, clientId || `coap-${randomToken()}`, query, undefined);
       if (identity === undefined) return diagnostic(RESPONSE.serviceUnavailable, "too many clients");
     }
     const failed = await identity.ready;
@@ -384,7 +392,7 @@ export class CoapGateway {
     query: Map<string, string>,
     token: string | undefined,
   ): Identity | undefined {
-    if (this.#identities.size >= this.#o.maxClients) return undefined;
+    if (this.#identities.size + this.#connecting.size >= this.#o.maxClients) return undefined;
     const link: MqttLink = new MqttLink({
       accept: this.#o.accept,
       listener: this.#o.listener,
@@ -406,10 +414,17 @@ export class CoapGateway {
       lastUsed: this.#o.clock.now(),
       busy: 0,
     };
-    this.#identities.set(key, identity);
+    const pending = `${key}\u0000${identity.credentials}\u0000${token ?? ""}`;
+    this.#connecting.set(pending, identity);
     identity.ready = link.connect(clientId, query.get("username"), query.get("password")).then((code) => {
-      if (code === 0) return undefined;
-      if (this.#identities.get(key) === identity) this.#identities.delete(key);
+      if (this.#connecting.get(pending) === identity) this.#connecting.delete(pending);
+      if (code === 0 && !link.closed) {
+        const old = this.#identities.get(key);
+        this.#identities.set(key, identity);
+        // With the same client id the broker's session takeover already closed the old one; not otherwise.
+        if (old !== undefined && old !== identity) old.link.disconnect();
+        return undefined;
+      }
       link.disconnect();
       // Bad user name or password, not authorized, banned: 4.01; a bad client id 4.00; busy 5.03.
       if (code === 0x85) return diagnostic(RESPONSE.badRequest, "client identifier not valid");
@@ -433,7 +448,7 @@ export class CoapGateway {
       this.#observers.remove(identity, observer, "client closed");
       // A final response without Observe tells the client the observation is over [RFC 7641 3.2].
       this.#o.endpoint.send(observer.peer, {
-        type: 1,
+        type: NON,
         code: RESPONSE.serviceUnavailable,
         token: observer.token,
         options: [],

@@ -142,8 +142,9 @@ export class Observers {
       payload: reply.payload ?? new Uint8Array(),
     } as const;
     const onOutcome = (outcome: Outcome) => {
-      // RST to any notification, or no ACK to a Confirmable one, ends the observation [RFC 7641 3.6, 4.5].
-      if (outcome !== "ack") this.remove(identity, observer, outcome);
+      // RST to any notification, or no ACK to a Confirmable one, ends the observation [RFC 7641 3.6, 4.5]. A
+      // notification dropped because the remote's queue is full is lost, and the observation goes on.
+      if (outcome === "reset" || outcome === "timeout") this.remove(identity, observer, outcome);
       if (confirmable) done();
     };
     this.#o.endpoint.send(observer.peer, outgoing, onOutcome);

@@ -26,15 +26,18 @@ import {
 } from "../../src/coap/message.ts";
 import { blockOption } from "../../src/coap/blockwise.ts";
 import { testBroker } from "../_helpers/broker.ts";
+import type { Hook } from "../../src/hooks/hook.ts";
+import { FileAuthHook } from "../../src/hooks/auth/file_auth_hook.ts";
+import { hashPassword, MIN_ITERATIONS } from "../../src/hooks/auth/password.ts";
 
 const P1: Peer = { address: "10.0.0.1", port: 5000 };
 const P2: Peer = { address: "10.0.0.2", port: 5000 };
 const EMPTY = new Uint8Array();
 const text = new TextEncoder();
 
-async function setup(options: Partial<CoapListenerOptions> = {}) {
+async function setup(options: Partial<CoapListenerOptions> = {}, auth?: Hook) {
   const clock = new FakeClock();
-  const broker = testBroker({ clock });
+  const broker = testBroker(auth === undefined ? { clock } : { clock, auth });
   const sent: Array<{ m: CoapMessage; peer: Peer }> = [];
   let deliver: (bytes: Uint8Array, peer: Peer) => void = () => {};
   const bind: BindDatagram = (_o, onMessage) => {
@@ -239,6 +242,26 @@ describe("CoAP gateway (in memory)", () => {
     clock.advance(30_000);
     await settle();
     assert.equal(broker.getClient("hb"), undefined);
+    await broker.close();
+  });
+
+  it("a request with wrong credentials for a connected client id is 4.01 and leaves that client connected", async () => {
+    const password = await hashPassword("right", { iterations: MIN_ITERATIONS });
+    const { broker, request } = await setup({}, new FileAuthHook({ users: { dev: { password } } }));
+    const ok = await request(PUT, "ps/a?clientid=dev&username=dev&password=right", {
+      payload: text.encode("1"),
+    });
+    assert.equal(ok.code, RESPONSE.changed);
+    const client = broker.getClient("dev");
+    assert.ok(client);
+    const bad = await request(PUT, "ps/a?clientid=dev&username=dev&password=wrong", { peer: P2 });
+    assert.equal(bad.code, RESPONSE.unauthorized);
+    assert.equal(broker.getClient("dev"), client);
+    const again = await request(PUT, "ps/a?clientid=dev&username=dev&password=right", {
+      payload: text.encode("2"),
+    });
+    assert.equal(again.code, RESPONSE.changed);
+    assert.equal(broker.getClient("dev"), client, "the same virtual client served it");
     await broker.close();
   });
 });
