@@ -17,32 +17,25 @@
 
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { Logger } from "../logger.ts";
-import type { QoS } from "../packets/types.ts";
 import type { Accept } from "../transport/connection.ts";
 import { Blockwise, decodeBlock } from "./blockwise.ts";
 import type { CoapEndpoint, Exchange, Reply } from "./endpoint.ts";
 import {
   type CoapMessage,
   type CoapOption,
-  CON,
-  DELETE,
   encodeUint,
   GET,
-  isCritical,
-  KNOWN_OPTIONS,
-  NON,
   OPT,
-  optionText,
   optionValue,
-  optionValues,
   POST,
   PUT,
   RESPONSE,
   uintOption,
 } from "./message.ts";
-import { LINK_CLOSED, MqttLink } from "./mqtt_link.ts";
-import { type Capture, type ObservedIdentity, type Observer, observerKey, Observers } from "./observers.ts";
+import { type Capture, type Observer, observerKey, Observers } from "./observers.ts";
 import { type Peer, peerKey } from "./datagram.ts";
+import { Identities, type Identity } from "./identities.ts";
+import { checkOptions, diagnostic, readQos, readUri, refusal, type Uri } from "./requests.ts";
 
 /** Options of {@link CoapGateway}. */
 export interface GatewayOptions {
@@ -65,30 +58,14 @@ export interface GatewayOptions {
   readonly receiveMaximum?: number;
 }
 
-interface Identity extends ObservedIdentity {
-  readonly key: string;
-  /** Set for clients made by `POST /mqtt/connection`: later requests must carry it. */
-  readonly token?: string;
-  readonly credentials: string;
-  ready: Promise<Reply | undefined>;
-  lastUsed: number;
-  busy: number;
-}
-
 type Route = { reply: Reply; after?: () => void };
 
-const text = new TextEncoder();
 const DEFAULT_SZX = 6; // 1024-byte blocks
 
 /** Answers CoAP requests through virtual MQTT clients. */
 export class CoapGateway {
   readonly #o: Required<GatewayOptions>;
-  readonly #identities = new Map<string, Identity>();
-  /**
-   * Identities still connecting, by key, credentials and token. One only replaces the identity of its key once the
-   * broker accepted it: a request with wrong credentials for a client id must not disconnect the real client.
-   */
-  readonly #connecting = new Map<string, Identity>();
+  readonly #identities: Identities;
   readonly #blockwise: Blockwise;
   readonly #observers: Observers;
   readonly #sweeper: TimerHandle;
@@ -111,7 +88,22 @@ export class CoapGateway {
       logger: options.logger,
       checkIntervalMs: 60_000,
     });
-    this.#sweeper = options.clock.every(5_000, () => this.#sweep());
+    this.#identities = new Identities({
+      accept: options.accept,
+      listener: options.listener,
+      clock: options.clock,
+      endpoint: options.endpoint,
+      observers: this.#observers,
+      maxClients: this.#o.maxClients,
+      idleMs: this.#o.idleMs,
+      heartbeatMs: this.#o.heartbeatMs,
+      receiveMaximum: this.#o.receiveMaximum,
+      maxBodySize: this.#o.maxBodySize,
+    });
+    this.#sweeper = options.clock.every(5_000, () => {
+      this.#identities.sweep();
+      this.#blockwise.sweep();
+    });
   }
 
   /** Virtual clients open now. */
@@ -122,11 +114,7 @@ export class CoapGateway {
   /** Disconnect every virtual client and stop timers. */
   close(): void {
     this.#sweeper.cancel();
-    for (const identity of [...this.#identities.values(), ...this.#connecting.values()]) {
-      identity.link.disconnect();
-    }
-    this.#identities.clear();
-    this.#connecting.clear();
+    this.#identities.close();
   }
 
   /** The endpoint's request handler. */
@@ -192,7 +180,7 @@ export class CoapGateway {
   async #route(request: CoapMessage, peer: Peer, uri: Uri, body: Uint8Array): Promise<Route> {
     const { path, query } = uri;
     if (path.length === 2 && path[0] === "mqtt" && path[1] === "connection") {
-      return { reply: await this.#connection(request, peer, query) };
+      return { reply: await this.#identities.connection(request.code, peer, query) };
     }
     if (path[0] !== "ps" || path.length < 2) {
       return { reply: diagnostic(RESPONSE.notFound, "no such resource") };
@@ -201,7 +189,7 @@ export class CoapGateway {
     if (request.code !== GET && request.code !== POST && request.code !== PUT) {
       return { reply: { code: RESPONSE.methodNotAllowed } };
     }
-    const identity = await this.#identify(peer, query);
+    const identity = await this.#identities.identify(peer, query);
     if (!("link" in identity)) return { reply: identity };
     identity.busy++;
     try {
@@ -332,212 +320,4 @@ export class CoapGateway {
     if (observer !== undefined) this.#observers.remove(identity, observer, "deregistered");
     return { code: RESPONSE.content };
   }
-
-  async #connection(request: CoapMessage, peer: Peer, query: Map<string, string>): Promise<Reply> {
-    const clientId = query.get("clientid");
-    if (clientId === undefined || clientId === "") {
-      return diagnostic(RESPONSE.badRequest, "clientid is required");
-    }
-    const key = `id:${clientId}`;
-    const existing = this.#identities.get(key);
-    if (request.code === POST) {
-      const token = randomToken();
-      const identity = this.#open(key, peer, clientId, query, token);
-      if (identity === undefined) return diagnostic(RESPONSE.serviceUnavailable, "too many clients");
-      const failed = await identity.ready;
-      return failed ?? { code: RESPONSE.created, payload: text.encode(token) };
-    }
-    if (existing?.token === undefined || query.get("token") !== existing.token) {
-      return diagnostic(RESPONSE.unauthorized, "unknown clientid or token");
-    }
-    if (request.code === PUT) {
-      existing.lastUsed = this.#o.clock.now();
-      return { code: RESPONSE.changed };
-    }
-    if (request.code === DELETE) {
-      this.#drop(existing);
-      return { code: RESPONSE.deleted };
-    }
-    return { code: RESPONSE.methodNotAllowed };
-  }
-
-  /** The identity a `/ps` request acts as, connecting it first when needed; a Reply when it may not. */
-  async #identify(peer: Peer, query: Map<string, string>): Promise<Identity | Reply> {
-    const clientId = query.get("clientid");
-    const key = clientId === undefined || clientId === "" ? `peer:${peerKey(peer)}` : `id:${clientId}`;
-    let identity = this.#identities.get(key);
-    const token = query.get("token");
-    if (identity?.token !== undefined || token !== undefined) {
-      // A connection made with /mqtt/connection is used only with its token.
-      if (identity?.token === undefined || token !== identity.token) {
-        return diagnostic(RESPONSE.unauthorized, "unknown clientid or token");
-      }
-    } else if (identity === undefined || identity.credentials !== credentials(query)) {
-      // New credentials for a client id connect again; the new client replaces the old one once accepted.
-      identity = this.#connecting.get(`${key}\u0000${credentials(query)}\u0000`) ??
-        this.#open(key, peer, clientId || `coap-${randomToken()}`, query, undefined);
-      if (identity === undefined) return diagnostic(RESPONSE.serviceUnavailable, "too many clients");
-    }
-    const failed = await identity.ready;
-    if (failed !== undefined) return failed;
-    identity.link.remoteAddress = peerKey(peer);
-    identity.lastUsed = this.#o.clock.now();
-    return identity;
-  }
-
-  #open(
-    key: string,
-    peer: Peer,
-    clientId: string,
-    query: Map<string, string>,
-    token: string | undefined,
-  ): Identity | undefined {
-    if (this.#identities.size + this.#connecting.size >= this.#o.maxClients) return undefined;
-    const link: MqttLink = new MqttLink({
-      accept: this.#o.accept,
-      listener: this.#o.listener,
-      remoteAddress: peerKey(peer),
-      receiveMaximum: this.#o.receiveMaximum,
-      maximumPacketSize: this.#o.maxBodySize + 1024,
-      onMessage: (message, done) => this.#observers.deliver(identity, message, done),
-      onClosed: () => this.#closed(identity),
-    });
-    const identity: Identity = {
-      key,
-      link,
-      ...(token === undefined ? {} : { token }),
-      credentials: credentials(query),
-      observers: new Map(),
-      filters: new Map(),
-      captures: [],
-      ready: Promise.resolve(undefined),
-      lastUsed: this.#o.clock.now(),
-      busy: 0,
-    };
-    const pending = `${key}\u0000${identity.credentials}\u0000${token ?? ""}`;
-    this.#connecting.set(pending, identity);
-    identity.ready = link.connect(clientId, query.get("username"), query.get("password")).then((code) => {
-      if (this.#connecting.get(pending) === identity) this.#connecting.delete(pending);
-      if (code === 0 && !link.closed) {
-        const old = this.#identities.get(key);
-        this.#identities.set(key, identity);
-        // With the same client id the broker's session takeover already closed the old one; not otherwise.
-        if (old !== undefined && old !== identity) old.link.disconnect();
-        return undefined;
-      }
-      link.disconnect();
-      // Bad user name or password, not authorized, banned: 4.01; a bad client id 4.00; busy 5.03.
-      if (code === 0x85) return diagnostic(RESPONSE.badRequest, "client identifier not valid");
-      if (code === 0x89 || code === 0x97 || code === 0x9f) {
-        return diagnostic(RESPONSE.serviceUnavailable, "busy");
-      }
-      return diagnostic(RESPONSE.unauthorized, "not authorized");
-    });
-    return identity;
-  }
-
-  #drop(identity: Identity): void {
-    if (this.#identities.get(identity.key) === identity) this.#identities.delete(identity.key);
-    identity.link.disconnect();
-  }
-
-  /** The broker closed a virtual client (takeover, admin disconnect, our own DISCONNECT): end its observations. */
-  #closed(identity: Identity): void {
-    if (this.#identities.get(identity.key) === identity) this.#identities.delete(identity.key);
-    for (const observer of [...identity.observers.values()]) {
-      this.#observers.remove(identity, observer, "client closed");
-      // A final response without Observe tells the client the observation is over [RFC 7641 3.2].
-      this.#o.endpoint.send(observer.peer, {
-        type: NON,
-        code: RESPONSE.serviceUnavailable,
-        token: observer.token,
-        options: [],
-        payload: new Uint8Array(),
-      });
-    }
-  }
-
-  #sweep(): void {
-    const now = this.#o.clock.now();
-    for (const identity of [...this.#identities.values()]) {
-      if (identity.busy > 0 || identity.observers.size > 0) continue;
-      const limit = identity.token === undefined ? this.#o.idleMs : this.#o.heartbeatMs;
-      if (now - identity.lastUsed > limit) this.#drop(identity);
-    }
-    this.#blockwise.sweep();
-  }
-}
-
-interface Uri {
-  readonly path: string[];
-  readonly query: Map<string, string>;
-  /** Path and query: the resource a block-wise transfer is about. */
-  readonly resource: string;
-}
-
-/** Uri-Path and Uri-Query, percent-decoded (as EMQX does, so that `%2B` and `%23` are wildcards). */
-function readUri(request: CoapMessage): Uri | { error: string } {
-  try {
-    const path = optionValues(request, OPT.uriPath).map((v) => decodeURIComponent(optionText(v)));
-    const query = new Map<string, string>();
-    const raw: string[] = [];
-    for (const v of optionValues(request, OPT.uriQuery)) {
-      const item = optionText(v);
-      raw.push(item);
-      const eq = item.indexOf("=");
-      const name = decodeURIComponent(eq === -1 ? item : item.slice(0, eq));
-      query.set(name, eq === -1 ? "" : decodeURIComponent(item.slice(eq + 1)));
-    }
-    return { path, query, resource: `${path.join("/")}?${raw.join("&")}` };
-  } catch {
-    return { error: "bad percent-encoding in the URI" };
-  }
-}
-
-/** Unknown critical options make a request 4.02 [RFC 7252 5.4.1]; a proxy request 5.05 [RFC 7252 5.7.2]. */
-function checkOptions(request: CoapMessage): Reply | undefined {
-  for (const o of request.options) {
-    if (o.number === OPT.proxyUri || o.number === OPT.proxyScheme) return { code: (5 << 5) | 5 };
-    if (isCritical(o.number) && !KNOWN_OPTIONS.has(o.number)) {
-      return diagnostic(RESPONSE.badOption, `unknown critical option ${o.number}`);
-    }
-    if (o.number === OPT.observe && o.value.length > 3) {
-      return diagnostic(RESPONSE.badOption, "Observe too long");
-    }
-  }
-  return undefined;
-}
-
-function readQos(query: Map<string, string>, request: CoapMessage): QoS | undefined {
-  const value = query.get("qos");
-  if (value === undefined) return request.type === CON ? 1 : 0;
-  return value === "0" || value === "1" || value === "2" ? (Number(value) as QoS) : undefined;
-}
-
-/** An MQTT refusal as a CoAP response code. */
-function refusal(code: number): Reply {
-  if (code === 0x87) return diagnostic(RESPONSE.forbidden, "not authorized");
-  if (code === 0x8f || code === 0x90 || code === 0x9e || code === 0xa1 || code === 0xa2) {
-    return diagnostic(RESPONSE.badRequest, `refused by the broker (reason code 0x${code.toString(16)})`);
-  }
-  if (code === 0x97 || code === 0x89 || code === LINK_CLOSED) {
-    return diagnostic(RESPONSE.serviceUnavailable, "the broker cannot take it now");
-  }
-  return diagnostic(
-    RESPONSE.internalServerError,
-    `refused by the broker (reason code 0x${code.toString(16)})`,
-  );
-}
-
-/** A response with a diagnostic payload [RFC 7252 5.5.2]. */
-function diagnostic(code: number, message: string): Reply {
-  return { code, payload: text.encode(message) };
-}
-
-function credentials(query: Map<string, string>): string {
-  return `${query.get("username") ?? ""}\u0000${query.get("password") ?? ""}`;
-}
-
-function randomToken(): string {
-  return String(crypto.getRandomValues(new Uint32Array(1))[0]);
 }
