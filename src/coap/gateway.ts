@@ -33,6 +33,7 @@ import {
   uintOption,
 } from "./message.ts";
 import { type Capture, type Observer, observerKey, Observers } from "./observers.ts";
+import type { QoS } from "../packets/types.ts";
 import { type Peer, peerKey } from "./datagram.ts";
 import { Identities, type Identity } from "./identities.ts";
 import { checkOptions, diagnostic, readQos, readUri, refusal, type Uri } from "./requests.ts";
@@ -236,14 +237,14 @@ export class CoapGateway {
   /** GET without Observe: the retained message of `topic`, through a SUBSCRIBE so that the ACL applies. */
   async #read(identity: Identity, topic: string): Promise<Reply> {
     const subscribed = identity.filters.get(topic);
-    const capture: Capture = { filter: topic, retainedOnly: true, messages: [] };
+    const capture: Capture = { filter: topic, retainedOnly: true, retained: [], live: [] };
     identity.captures.push(capture);
     const code = await identity.link.subscribe(topic, subscribed?.qos ?? 0);
     identity.captures.splice(identity.captures.indexOf(capture), 1);
-    for (const { done } of capture.messages) done();
+    for (const { done } of capture.retained) done();
     if (code >= 0x80) return refusal(code);
     if (!identity.filters.has(topic) && !identity.link.closed) void identity.link.unsubscribe(topic);
-    const first = capture.messages[0]?.message;
+    const first = capture.retained[0]?.message;
     if (first === undefined) return diagnostic(RESPONSE.notFound, "no retained message");
     const options = first.expiry === undefined
       ? []
@@ -287,29 +288,33 @@ export class CoapGateway {
       seq: 0,
       lastCon: this.#o.clock.now(),
     };
+    // SUBSCRIBE even when another observer of this client has the filter: the retained messages it brings are
+    // the new observer's current state. The QoS only ever goes up, so the other observers lose nothing.
     const subscribed = identity.filters.get(filter);
-    if (subscribed !== undefined) {
-      subscribed.users++;
-      this.#observers.add(identity, observer);
-      return { reply: this.#observers.representation(observer, undefined) };
-    }
-    const capture: Capture = { filter, retainedOnly: false, messages: [] };
+    const subscribeQos = Math.max(qos, subscribed?.qos ?? 0) as QoS;
+    const capture: Capture = { filter, retainedOnly: false, retained: [], live: [] };
     identity.captures.push(capture);
-    const code = await identity.link.subscribe(filter, qos);
+    const code = await identity.link.subscribe(filter, subscribeQos);
     identity.captures.splice(identity.captures.indexOf(capture), 1);
     if (code >= 0x80 || identity.link.closed) {
-      for (const { done } of capture.messages) done();
+      for (const { done } of capture.retained) done();
       return { reply: refusal(code) };
     }
-    identity.filters.set(filter, { users: 1, qos });
+    if (subscribed === undefined) identity.filters.set(filter, { users: 1, qos: subscribeQos });
+    else {
+      subscribed.users++;
+      subscribed.qos = subscribeQos;
+    }
     this.#observers.add(identity, observer);
-    // The retained message (if any) is the current state: it is the initial response; later ones notify.
-    const [first, ...rest] = capture.messages;
+    // The retained message (if any) is the current state: it is the initial response; the others, and what was
+    // published meanwhile, follow as notifications to this observer only.
+    const [first, ...rest] = capture.retained;
     first?.done();
     return {
       reply: this.#observers.representation(observer, first?.message),
       after: () => {
-        for (const { message, done } of rest) this.#observers.deliver(identity, message, done);
+        for (const { message, done } of rest) this.#observers.notify(identity, observer, message, done);
+        for (const message of capture.live) this.#observers.notify(identity, observer, message, () => {});
       },
     };
   }

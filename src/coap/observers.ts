@@ -28,12 +28,17 @@ export interface Observer {
   lastCon: number;
 }
 
-/** Deliveries that arrive while a SUBSCRIBE is pending: the retained messages it brings. */
+/**
+ * What arrives while a SUBSCRIBE is pending. The retained messages it brings (retain flag set: the gateway never
+ * asks for Retain As Published, so live deliveries have it clear) belong to it alone; live messages that match
+ * go to the active observers as usual, and a registration also keeps a copy for its new observer.
+ */
 export interface Capture {
   readonly filter: string;
-  /** Only retained messages (a GET reading the retained message beside live observers of the filter). */
+  /** True for a GET that reads the retained message: it keeps no live copies. */
   readonly retainedOnly: boolean;
-  readonly messages: Array<{ message: LinkMessage; done: () => void }>;
+  readonly retained: Array<{ message: LinkMessage; done: () => void }>;
+  readonly live: LinkMessage[];
 }
 
 /** What observers need from their identity. */
@@ -94,14 +99,16 @@ export class Observers {
 
   /** A delivery from the broker to `identity`'s virtual client. */
   deliver(identity: ObservedIdentity, message: LinkMessage, done: () => void): void {
-    // What answers a pending SUBSCRIBE belongs to it: the retained messages it brings (for the initial response
-    // or a GET), and for a registration also what was published while it was pending.
-    const capture = identity.captures.find((c) =>
-      (message.retain || !c.retainedOnly) && topicMatches(c.filter, message.topic)
-    );
-    if (capture !== undefined) {
-      capture.messages.push({ message, done });
-      return;
+    if (message.retain) {
+      const capture = identity.captures.find((c) => topicMatches(c.filter, message.topic));
+      if (capture !== undefined) {
+        capture.retained.push({ message, done });
+        return;
+      }
+    } else {
+      for (const c of identity.captures) {
+        if (!c.retainedOnly && topicMatches(c.filter, message.topic)) c.live.push(message);
+      }
     }
     const targets = [...identity.observers.values()].filter((o) => topicMatches(o.filter, message.topic));
     if (targets.length === 0) return done();

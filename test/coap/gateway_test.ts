@@ -264,4 +264,22 @@ describe("CoAP gateway (in memory)", () => {
     assert.equal(broker.getClient("dev"), client, "the same virtual client served it");
     await broker.close();
   });
+
+  it("a second observation of one client gets the retained message, the first gets no duplicate", async () => {
+    const { broker, sent, request, settle } = await setup();
+    await broker.publish("ov/a", "R", { retain: true });
+    const observe = [uintOpt(OPT.observe, 0)];
+    const first = await request(GET, "ps/ov/%23", { options: observe, token: Uint8Array.of(1) });
+    assert.equal(new TextDecoder().decode(first.payload), "R");
+    const from = sent.length;
+    const second = await request(GET, "ps/ov/a", { options: observe, token: Uint8Array.of(2) });
+    assert.equal(new TextDecoder().decode(second.payload), "R");
+    assert.equal(sent.length - from, 1, "only the response: no notification to the first observer");
+    await broker.publish("ov/a", "L", { qos: 0 });
+    await settle();
+    const live = sent.slice(from + 1).map((s) => [s.m.token[0], new TextDecoder().decode(s.m.payload)]);
+    assert.deepEqual(live.sort(), [[1, "L"], [2, "L"]]);
+    assert.equal(broker.subscriptionCount, 2);
+    await broker.close();
+  });
 });
