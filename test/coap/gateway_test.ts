@@ -282,4 +282,18 @@ describe("CoAP gateway (in memory)", () => {
     assert.equal(broker.subscriptionCount, 2);
     await broker.close();
   });
+
+  it("expiry= sets the Message Expiry Interval, which comes back as Max-Age", async () => {
+    const { broker, request } = await setup();
+    assert.equal(
+      (await request(PUT, "ps/exp?retain=true&expiry=30", { payload: text.encode("v") })).code,
+      RESPONSE.changed,
+    );
+    assert.equal(broker.getRetained("exp")?.properties?.messageExpiryInterval, 30);
+    const get = await request(GET, "ps/exp");
+    const maxAge = get.options.find((o) => o.number === OPT.maxAge);
+    assert.ok(maxAge !== undefined && maxAge.value.length > 0 && maxAge.value.at(-1)! <= 30);
+    assert.equal((await request(PUT, "ps/exp?expiry=soon")).code, RESPONSE.badRequest);
+    await broker.close();
+  });
 });
