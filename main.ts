@@ -341,7 +341,9 @@ async function createListener(l: ListenerConfig, logger: Logger, config: Config)
     logger,
     ...(l.maxConnections === undefined ? {} : { maxConnections: l.maxConnections }),
   };
-  if (l.type === "coap") return (await import("./adapters/coap.ts")).createCoapListener(common);
+  if (l.type === "coap") {
+    return (await import("./adapters/coap.ts")).createCoapListener({ ...common, limits: config.limits });
+  }
   const tls = l.tls === undefined ? undefined : await readTls(l.tls);
   if (l.type === "tcp") {
     return tls === undefined

@@ -13,6 +13,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import type { Accept, Listener } from "../transport/connection.ts";
+import type { Limits } from "../options.ts";
 import type { BindDatagram, DatagramSocket } from "./datagram.ts";
 import { CoapEndpoint, type EndpointOptions } from "./endpoint.ts";
 import { CoapGateway, type GatewayOptions } from "./gateway.ts";
@@ -36,6 +37,8 @@ export interface CoapListenerOptions {
   readonly random?: () => number;
   /** Most CoAP clients (virtual MQTT clients) at once; 0 or undefined for the default 10 000. */
   readonly maxConnections?: number;
+  /** The broker's limits, so that publishes it would refuse are answered 4.13 or 4.00 (see {@link GatewayOptions}). */
+  readonly limits?: Partial<Limits>;
   /** Message-layer tuning (timeouts, bounds); see {@link EndpointOptions}. */
   readonly endpoint?: Partial<Omit<EndpointOptions, "send" | "clock" | "random">>;
   /** Gateway tuning (idle times, body size, observers); see {@link GatewayOptions}. */
@@ -98,6 +101,7 @@ export class CoapListener implements Listener {
     const gateway = new CoapGateway({
       ...o.gateway,
       ...(o.maxConnections ? { maxClients: o.maxConnections } : {}),
+      ...(o.limits === undefined ? {} : { limits: o.limits }),
       accept,
       listener: this.id,
       endpoint,

@@ -34,6 +34,8 @@ import {
 } from "./message.ts";
 import { type Capture, type Observer, observerKey, Observers } from "./observers.ts";
 import type { QoS } from "../packets/types.ts";
+import { type Limits, resolveLimits } from "../options.ts";
+import { checkTopicName } from "../topics/topic_rules.ts";
 import { type Peer, peerKey } from "./datagram.ts";
 import { Identities, type Identity } from "./identities.ts";
 import { checkOptions, diagnostic, readQos, readUri, refusal, type Uri } from "./requests.ts";
@@ -55,6 +57,12 @@ export interface GatewayOptions {
   readonly heartbeatMs?: number;
   /** Largest request body (Block1) and delivered message. Default 1 MiB. */
   readonly maxBodySize?: number;
+  /**
+   * The broker's limits (`maxPacketSize`, `maxTopicLength`, `maxTopicLevels`): a publish the broker would answer
+   * by closing the virtual client (and ending its observations) is answered 4.13 or 4.00 here. Default: the
+   * broker's defaults.
+   */
+  readonly limits?: Partial<Limits>;
   /** QoS 1/2 notifications awaiting their CoAP ACK per virtual client. Default 16. */
   readonly receiveMaximum?: number;
 }
@@ -62,10 +70,14 @@ export interface GatewayOptions {
 type Route = { reply: Reply; after?: () => void };
 
 const DEFAULT_SZX = 6; // 1024-byte blocks
+/** A PUBLISH's bytes besides topic and payload, at most: fixed header 5, topic length 2, packet id 2, properties 6. */
+const PUBLISH_OVERHEAD = 15;
+const utf8 = new TextEncoder();
 
 /** Answers CoAP requests through virtual MQTT clients. */
 export class CoapGateway {
   readonly #o: Required<GatewayOptions>;
+  readonly #limits: Limits;
   readonly #identities: Identities;
   readonly #blockwise: Blockwise;
   readonly #observers: Observers;
@@ -79,8 +91,10 @@ export class CoapGateway {
       heartbeatMs: 120_000,
       maxBodySize: 1024 * 1024,
       receiveMaximum: 16,
+      limits: {},
       ...options,
     };
+    this.#limits = resolveLimits(this.#o.limits);
     this.#blockwise = new Blockwise({ clock: options.clock, maxBodySize: this.#o.maxBodySize });
     this.#observers = new Observers({
       endpoint: options.endpoint,
@@ -220,10 +234,17 @@ export class CoapGateway {
     if (expiry !== undefined && !(Number.isInteger(expiry) && expiry >= 0 && expiry <= 0xffffffff)) {
       return diagnostic(RESPONSE.badRequest, "expiry must be a whole number of seconds");
     }
-    // A topic name the broker would refuse would close the virtual client: answer 4.00 instead.
-    if (topic.includes("+") || topic.includes("#") || topic.includes("\u0000")) {
-      return diagnostic(RESPONSE.badRequest, "a topic name has no wildcards or U+0000");
+    // What the broker would refuse by closing the virtual client is answered here instead: a topic name with
+    // wildcards (4.00), a packet over its maximum size (4.13 with the largest payload it would take in Size1).
+    const room = this.#limits.maxPacketSize - PUBLISH_OVERHEAD - utf8.encode(topic).length;
+    if (body.length > room) {
+      return {
+        code: RESPONSE.requestEntityTooLarge,
+        options: [{ number: OPT.size1, value: encodeUint(Math.max(0, room)) }],
+      };
     }
+    const problem = checkTopicName(topic, this.#limits);
+    if (problem !== undefined) return diagnostic(RESPONSE.badRequest, problem);
     const code = await identity.link.publish({
       topic,
       payload: body,

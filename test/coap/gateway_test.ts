@@ -296,4 +296,20 @@ describe("CoAP gateway (in memory)", () => {
     assert.equal((await request(PUT, "ps/exp?expiry=soon")).code, RESPONSE.badRequest);
     await broker.close();
   });
+
+  it("answers publishes the broker would refuse (size, topic levels) itself, keeping the client connected", async () => {
+    const { broker, request } = await setup({ limits: { maxPacketSize: 200, maxTopicLevels: 3 } });
+    assert.equal(
+      (await request(PUT, "ps/a?clientid=k", { payload: text.encode("ok") })).code,
+      RESPONSE.changed,
+    );
+    const client = broker.getClient("k");
+    const big = await request(PUT, "ps/a?clientid=k", { payload: new Uint8Array(300) });
+    assert.equal(big.code, RESPONSE.requestEntityTooLarge);
+    assert.equal(big.options.find((o) => o.number === OPT.size1)?.value.length, 1);
+    const deep = await request(PUT, "ps/a/b/c/d?clientid=k", { payload: text.encode("x") });
+    assert.equal(deep.code, RESPONSE.badRequest);
+    assert.equal(broker.getClient("k"), client);
+    await broker.close();
+  });
 });
