@@ -203,11 +203,17 @@ export class MqttLink {
       case "publish": {
         const { type: _t, packetId, ...message } = p;
         let acked = false;
-        this.#o.onMessage(message, () => {
+        const done = () => {
           if (acked || p.qos === 0) return;
           acked = true;
           this.#toBroker(encodePacket({ type: p.qos === 1 ? "puback" : "pubrec", packetId }, 5));
-        });
+        };
+        try {
+          this.#o.onMessage(message, done);
+        } catch {
+          // This runs inside the broker's delivery (Connection.write): nothing may throw back into it.
+          done();
+        }
         return;
       }
       case "pubrel":
