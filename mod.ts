@@ -129,3 +129,8 @@ if (import.meta.main) {
   const { default: process } = await import("node:process");
   process.exit(await main(process.argv.slice(2)));
 }
+// CoAP gateway: a UDP listener whose clients act as MQTT clients (see README "CoAP gateway").
+export { createCoapListener } from "./adapters/coap.ts";
+export { CoapListener, DEFAULT_COAP_PORT } from "./src/coap/coap_listener.ts";
+export type { CoapListenerOptions } from "./src/coap/coap_listener.ts";
+export type { BindDatagram, DatagramSocket, Peer } from "./src/coap/datagram.ts";

@@ -17,7 +17,7 @@ import { readText } from "./files.ts";
 const WS_MESSAGE_SLACK = 8;
 
 /**
- * A listener from the running runtime's adapter: TCP, TLS, WebSocket, WSS or Unix socket, with its connection
+ * A listener from the running runtime's adapter: TCP, TLS, WebSocket, WSS, Unix socket or CoAP, with its connection
  * limit. `checkTls` may refuse the PEM files read before anything is created.
  */
 export async function listenerFromConfig(
@@ -33,6 +33,9 @@ export async function listenerFromConfig(
     logger,
     ...(l.maxConnections === undefined ? {} : { maxConnections: l.maxConnections }),
   };
+  if (l.type === "coap") {
+    return (await import("../coap.ts")).createCoapListener({ ...common, limits: config.limits });
+  }
   if (l.type === "unix") {
     const { id, path, mode, maxConnections } = l;
     return await adapters.createUnixListener({ id, path: path!, mode, logger, maxConnections });

@@ -12,8 +12,8 @@ import type { Capabilities, Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
 import type { AuthChainConfig, BackendAuthConfig } from "./auth_config.ts";
 
-/** Kinds of MQTT listener the config accepts. */
-export type ListenerType = "tcp" | "ws" | "unix";
+/** Kinds of listener the config accepts: MQTT over TCP, WebSocket or a Unix socket, and the CoAP gateway (UDP). */
+export type ListenerType = "tcp" | "ws" | "unix" | "coap";
 
 /** One MQTT listener. */
 export interface ListenerConfig {

@@ -5,13 +5,13 @@
 
 import type { Checker } from "./checker.ts";
 import { DEFAULT_WS_PATH } from "./config.ts";
-import type { ListenerConfig, ListenerTlsConfig, ListenerType } from "./config.ts";
+import type { AuthConfig, ListenerConfig, ListenerTlsConfig, ListenerType } from "./config.ts";
 import { formatAddress, parseAddress } from "./address.ts";
 import type { HostPort } from "./address.ts";
 import type { KeyPath } from "./yaml_source.ts";
 import { parseAuth } from "./parse_auth.ts";
 
-const LISTENER_TYPES: readonly ListenerType[] = ["tcp", "ws", "unix"];
+const LISTENER_TYPES: readonly ListenerType[] = ["tcp", "ws", "unix", "coap"];
 const LISTENER_KEYS = [
   "type",
   "id",
@@ -35,6 +35,8 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
   if (!items) return [];
   if (items.length === 0) check.problem(["listeners"], "expected at least one listener");
   const out: ListenerConfig[] = [];
+  /** The input index of each entry of `out` (entries with problems are left out, so they differ). */
+  const at: number[] = [];
   const counters: Record<string, number> = {};
   const ids = new Map<string, number>();
   items.forEach((item, i) => {
@@ -43,7 +45,13 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
     if (!map) return;
     const type = "type" in map ? check.oneOf(map.type, [...path, "type"], LISTENER_TYPES) : undefined;
     if (!("type" in map)) check.problem(path, `missing key "type" (one of ${LISTENER_TYPES.join(", ")})`);
-    const tls = "tls" in map ? parseListenerTls(check, map.tls, [...path, "tls"]) : undefined;
+    // CoAP runs over plain UDP here: DTLS is not supported.
+    if (type === "coap" && "tls" in map) {
+      check.problem([...path, "tls"], "coap listeners take no tls (no DTLS)");
+    }
+    const tls = "tls" in map && type !== "coap" && type !== "unix"
+      ? parseListenerTls(check, map.tls, [...path, "tls"])
+      : undefined;
     const kind = type === undefined ? "?" : "tls" in map ? (type === "tcp" ? "tls" : "wss") : type;
     counters[kind] = (counters[kind] ?? 0) + 1;
     const id = "id" in map ? check.string(map.id, [...path, "id"]) : `${kind}${counters[kind]}`;
@@ -56,6 +64,7 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
     if (type === "unix") {
       const unix = parseUnix(check, map, path);
       if (id !== undefined && unix !== undefined) {
+        at.push(i);
         out.push({ type, id, host: "localhost", port: 0, ...unix, ...listenerExtras(check, map, path) });
       }
       return;
@@ -64,13 +73,15 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
     const address = "address" in map ? checkAddress(check, map.address, [...path, "address"]) : undefined;
     if (!("address" in map)) {
       const example = `0.0.0.0:${
-        ({ tls: 8883, ws: 1882, wss: 8884 } as Record<string, number>)[kind] ?? 1883
+        ({ tls: 8883, ws: 1882, wss: 8884, coap: 5683 } as Record<string, number>)[kind] ?? 1883
       }`;
       check.problem(path, `missing key "address" (e.g. "${example}")`);
     }
     let wsPath: string | undefined;
     if ("path" in map) {
-      if (type === "tcp") check.problem([...path, "path"], "only ws listeners take a path");
+      if (type === "tcp" || type === "coap") {
+        check.problem([...path, "path"], "only ws listeners take a path");
+      }
       wsPath = check.string(map.path, [...path, "path"]);
       if (wsPath !== undefined && !wsPath.startsWith("/")) {
         check.problem(
@@ -84,6 +95,7 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
       ? parseOrigins(check, map.allowedOrigins, [...path, "allowedOrigins"], type)
       : undefined;
     if (type === undefined || id === undefined || address === undefined) return;
+    at.push(i);
     out.push({
       type,
       id,
@@ -96,12 +108,17 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
     });
   });
   const seen = new Map<string, number>();
-  out.forEach((l, i) => {
+  out.forEach((l, j) => {
+    const i = at[j];
     if (l.port === 0) return;
-    const key = formatAddress(l);
+    // A coap listener binds UDP, so it may share a port number with a TCP one.
+    const key = `${l.type === "coap" ? "udp" : "tcp"} ${formatAddress(l)}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      check.problem(["listeners", i, "address"], `address ${key} is already used by listeners[${first}]`);
+      check.problem(
+        ["listeners", i, "address"],
+        `address ${formatAddress(l)} is already used by listeners[${first}]`,
+      );
     } else seen.set(key, i);
   });
   return out;
