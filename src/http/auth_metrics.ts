@@ -6,7 +6,7 @@
 
 import type { Hook } from "../hooks/hook.ts";
 import { collectAuthStats } from "../hooks/auth/backends/backend_stats.ts";
-import type { MetricsWriter } from "./prometheus.ts";
+import type { MetricsWriter } from "./metrics_writer.ts";
 import { LatencyHistogram } from "./storage_timing.ts";
 
 /** Write the auth backend families; nothing when no backend is configured. */
