@@ -56,21 +56,14 @@ export function createTlsListener(options: TlsListenerOptions): Listener {
     } catch (error) {
       throw listenError(o.host, o.port, error);
     }
-    let open = true;
-    const binding = serveEach(server, (conn) => {
-      // Each handshake runs on its own, so a slow client never holds up the next accept.
+    return serveEach(server, (conn) => {
+      // Each handshake runs on its own, so a slow client never holds up the next accept. A connection accepted
+      // before the listener closed (a reload) is still served once its handshake ends; a closed broker refuses it.
       void handshake(conn).then((ok) => {
-        if (!ok || !open) return closeQuietly(conn);
+        if (!ok) return closeQuietly(conn);
         startConnection(conn, o.highWaterMark, accept, { listener: o.id });
       });
     });
-    return {
-      ...binding,
-      close() {
-        open = false;
-        binding.close();
-      },
-    };
   });
 }
 

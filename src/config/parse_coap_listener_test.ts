@@ -47,7 +47,7 @@ describe("listeners: type coap", () => {
         "config.yaml:2: listeners[0].path: only ws listeners take a path",
         'config.yaml:3: listeners[1]: missing key "address" (e.g. "0.0.0.0:5683")',
         "config.yaml:4: listeners[2].address: address 0.0.0.0:5683 is already used by listeners[0]",
-        'config.yaml:5: listeners[3].type: expected one of tcp, ws, coap, received "udp"',
+        'config.yaml:5: listeners[3].type: expected one of tcp, ws, unix, coap, received "udp"',
       ],
     );
   });

@@ -121,7 +121,7 @@ describe("parseConfig errors", () => {
       "extra: 1", // 13
     ].join("\n");
     assert.deepEqual(problems(text), [
-      'config.yaml:2: listeners[0].type: expected one of tcp, ws, coap, received "wss"',
+      'config.yaml:2: listeners[0].type: expected one of tcp, ws, unix, coap, received "wss"',
       'config.yaml:3: listeners[0].address: expected "host:port" such as "127.0.0.1:1883", received "nope"',
       "config.yaml:4: listeners[1].path: only ws listeners take a path",
       'config.yaml:6: limits.maxInflight: expected a whole number from 1 to 65535, received "ten"',
@@ -172,7 +172,7 @@ http: { address: "127.0.0.1:1884" }
     assert.deepEqual(
       problems("listeners:\n  - { id: x }\n  - tcp\n  - { type: ws, address: ':1', path: mqtt }"),
       [
-        'config.yaml:2: listeners[0]: missing key "type" (one of tcp, ws, coap)',
+        'config.yaml:2: listeners[0]: missing key "type" (one of tcp, ws, unix, coap)',
         'config.yaml:2: listeners[0]: missing key "address" (e.g. "0.0.0.0:1883")',
         'config.yaml:3: listeners[1]: expected a mapping, received "tcp"',
         'config.yaml:4: listeners[2].path: expected a path starting with "/", received "mqtt"',
