@@ -10,6 +10,8 @@
 import { DEFAULT_CAPABILITIES, DEFAULT_LIMITS } from "../options.ts";
 import type { Capabilities, Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
+import type { BridgeConfig } from "./parse_bridges.ts";
+import type { RuleConfig } from "../rules/rule.ts";
 
 /** Kinds of MQTT listener the config accepts. */
 export type ListenerType = "tcp" | "ws";
@@ -95,6 +97,10 @@ export interface Config {
   /** `$SYS` publication interval in seconds; 0 turns it off. */
   readonly sys: { readonly interval: number };
   readonly log: { readonly level: LogLevel; readonly format: "text" | "json" };
+  /** Bridges to other brokers (src/bridge/); none when absent. */
+  readonly bridges?: readonly BridgeConfig[];
+  /** Rules (src/rules/); none when absent. */
+  readonly rules?: readonly RuleConfig[];
 }
 
 /** `mqtt`: protocol choices that are not limits or capabilities. */

@@ -18,8 +18,22 @@ import { readYaml } from "./yaml_source.ts";
 import { checkAddress, parseAuth, parseListeners } from "./parse_listeners.ts";
 import { type Capabilities, DEFAULT_CAPABILITIES, type Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
+import { parseBridges } from "./parse_bridges.ts";
+import { parseRules } from "./parse_rules.ts";
 
-const TOP_KEYS = ["listeners", "http", "auth", "limits", "capabilities", "mqtt", "storage", "sys", "log"];
+const TOP_KEYS = [
+  "listeners",
+  "http",
+  "auth",
+  "limits",
+  "capabilities",
+  "mqtt",
+  "storage",
+  "sys",
+  "log",
+  "bridges",
+  "rules",
+];
 const MAX_COUNT = 10_000_000;
 
 /** Accepted range of each limit. Kept within what `resolveLimits` accepts. */
@@ -72,9 +86,23 @@ export function parseConfig(text: string, source: string): Config {
   const sys = parseSys(check, top.sys);
   const log = parseLog(check, top.log);
   if (http) checkAddressClash(check, listeners, http);
+  const bridges = "bridges" in top ? parseBridges(check, top.bridges) : [];
+  const rules = "rules" in top ? parseRules(check, top.rules, bridges.map((b) => b.name)) : [];
 
   check.throwIfAny();
-  return { listeners, http, auth, limits, capabilities, mqtt, storage, sys, log };
+  return {
+    listeners,
+    http,
+    auth,
+    limits,
+    capabilities,
+    mqtt,
+    storage,
+    sys,
+    log,
+    ...(bridges.length > 0 ? { bridges } : {}),
+    ...(rules.length > 0 ? { rules } : {}),
+  };
 }
 
 function parseHttp(check: Checker, value: unknown): HttpConfig | undefined {

@@ -72,6 +72,11 @@ export function tokenize(sql: string): Token[] {
   let line = 1;
   let lineStart = 0;
   const at = (): { line: number; column: number } => ({ line, column: i - lineStart + 1 });
+  let end = { line: 1, column: 1 };
+  const push = (t: Token): void => {
+    tokens.push(t);
+    end = at();
+  };
   while (i < sql.length) {
     const c = sql[i]!;
     if (c === "\n") {
@@ -93,7 +98,7 @@ export function tokenize(sql: string): Token[] {
     if (isWordStart(c)) {
       const start = i;
       while (i < sql.length && isWordPart(sql[i]!)) i++;
-      tokens.push({ kind: "word", text: sql.slice(start, i), ...pos });
+      push({ kind: "word", text: sql.slice(start, i), ...pos });
       continue;
     }
     if (isDigit(c)) {
@@ -114,7 +119,7 @@ export function tokenize(sql: string): Token[] {
           i - lineStart + 1,
         );
       }
-      tokens.push({ kind: "number", text: sql.slice(start, i), ...pos });
+      push({ kind: "number", text: sql.slice(start, i), ...pos });
       continue;
     }
     if (c === "'" || c === '"') {
@@ -148,7 +153,7 @@ export function tokenize(sql: string): Token[] {
         value += d;
         i++;
       }
-      tokens.push({ kind: "string", text: value, quote: c, ...pos });
+      push({ kind: "string", text: value, quote: c, ...pos });
       continue;
     }
     const op = OPERATORS.find((o) => sql.startsWith(o, i));
@@ -156,8 +161,9 @@ export function tokenize(sql: string): Token[] {
       throw new SqlError(`unexpected character ${JSON.stringify(c)}`, pos.line, pos.column);
     }
     i += op.length;
-    tokens.push({ kind: "op", text: op, ...pos });
+    push({ kind: "op", text: op, ...pos });
   }
-  tokens.push({ kind: "eof", text: "", ...at() });
+  // "Found the end" points just past the last token, not at trailing blank lines.
+  tokens.push({ kind: "eof", text: "", ...end });
   return tokens;
 }
