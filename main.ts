@@ -45,6 +45,7 @@ import type { HttpApp } from "./src/http/http_app.ts";
 import { storageLatency, timeStorage } from "./src/http/storage_timing.ts";
 import type { StorageLatency } from "./src/http/storage_timing.ts";
 import type { HttpServer } from "./adapters/mod.ts";
+import { startBridgesAndRules, withBridgePaths } from "./adapters/bridge/from_config.ts";
 
 /** Exit codes: 0 clean stop, 1 could not start or stop, 2 bad flags or config. */
 const EXIT_OK = 0;
@@ -130,7 +131,7 @@ export async function main(args: readonly string[]): Promise<number> {
       http: values.http,
       logLevel: values["log-level"],
     });
-    config = withConfigRelativePaths(config, values.config);
+    config = withBridgePaths(withConfigRelativePaths(config, values.config), values.config);
     hook = await authHook(config, values.config);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
@@ -172,6 +173,8 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
   });
   try {
     for (const l of config.listeners) await broker.addListener(await createListener(l, logger, config));
+    // Bridges and rules (issue 16): hooks on the broker; bridges start from their stored queues.
+    await startBridgesAndRules(broker, config);
   } catch (err) {
     logger.error("cannot start", { error: (err as Error).message });
     return EXIT_FAILED;

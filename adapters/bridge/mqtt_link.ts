@@ -51,10 +51,6 @@ function connectOnce(o: MqttLinkOptions, handlers: LinkHandlers): Promise<Bridge
     ...(o.ca === undefined ? {} : { ca: o.ca }),
     ...(o.cert === undefined ? {} : { cert: o.cert }),
     ...(o.key === undefined ? {} : { key: o.key }),
-    // QoS 1/2 from the remote: PUBACK / PUBREC only once the local broker has the message.
-    customHandleAcks: (_topic, _payload, packet, done) => {
-      handlers.message(fromPacket(packet, v5)).then(() => done(0), (err) => done(err as Error));
-    },
   };
   return new Promise((resolve, reject) => {
     let client: MqttClient;
@@ -91,10 +87,12 @@ function connectOnce(o: MqttLinkOptions, handlers: LinkHandlers): Promise<Bridge
       client.end(true);
       handlers.closed(lastError ?? new Error("connection closed"));
     });
-    client.on("message", (_topic, _payload, packet) => {
-      // QoS 1/2 went through customHandleAcks already.
-      if (packet.qos === 0) handlers.message(fromPacket(packet, v5)).catch(() => {});
-    });
+    // MQTT.js calls handleMessage for every inbound PUBLISH (all protocol versions) and sends PUBACK (QoS 1) or
+    // PUBCOMP (QoS 2, on PUBREL) only when its callback runs: here, once the local broker took the message.
+    // It handles one message at a time, which keeps their order.
+    client.handleMessage = (packet, callback) => {
+      handlers.message(fromPacket(packet, v5)).then(() => callback(), (err) => callback(err as Error));
+    };
     client.once("connect", () => {
       established = true;
       resolve({

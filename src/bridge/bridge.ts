@@ -9,6 +9,7 @@ import type { Message } from "../message.ts";
 import { MqttError } from "../errors.ts";
 import { RC } from "../packets/reason_codes.ts";
 import type { QoS } from "../packets/types.ts";
+import type { StorageOp } from "../storage/storage.ts";
 import { SubscriptionIndex } from "../topics/subscription_index.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import type { BridgeConnector, BridgeLink, LinkMessage } from "./bridge_link.ts";
@@ -186,7 +187,7 @@ export class Bridge implements Hook {
       return false;
     }
     const entry = result.entry!;
-    if (qos > 0) this.#o.host.persistOp({ type: "bridgeQueued", bridge: this.name, entry: toStored(entry) });
+    if (qos > 0) this.#persist({ type: "bridgeQueued", bridge: this.name, entry: toStored(entry) });
     this.#pump();
     return true;
   }
@@ -194,13 +195,25 @@ export class Bridge implements Hook {
   #dropped(entry: QueueEntry): void {
     this.#stats.dropped++;
     if (entry.qos > 0) {
-      this.#o.host.persistOp({ type: "bridgeQueuedDelete", bridge: this.name, seq: entry.seq });
+      this.#persist({ type: "bridgeQueuedDelete", bridge: this.name, seq: entry.seq });
     }
     this.#o.host.logger.warn("bridge queue full: oldest message dropped", {
       bridge: this.name,
       topic: entry.message.topic,
       qos: entry.qos,
     });
+  }
+
+  /** Write behind; after the broker closed its storage a late ack's delete is skipped (at worst a resend). */
+  #persist(op: StorageOp): void {
+    try {
+      this.#o.host.persistOp(op);
+    } catch (err) {
+      this.#o.host.logger.debug("bridge queue record not written", {
+        bridge: this.name,
+        error: (err as Error).message,
+      });
+    }
   }
 
   #ensureQueue(): BridgeQueue {
@@ -282,7 +295,7 @@ export class Bridge implements Hook {
           if (queue.ack(entry.seq)) {
             this.#stats.forwardedOut++;
             if (entry.qos > 0) {
-              this.#o.host.persistOp({ type: "bridgeQueuedDelete", bridge: this.name, seq: entry.seq });
+              this.#persist({ type: "bridgeQueuedDelete", bridge: this.name, seq: entry.seq });
             }
           }
           this.#pump();
