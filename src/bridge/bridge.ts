@@ -217,7 +217,14 @@ export class Bridge implements Hook {
   }
 
   #ensureQueue(): BridgeQueue {
-    return this.#queue ??= new BridgeQueue(this.#o.queue, this.#o.host.takeStoredBridgeQueue(this.name));
+    if (this.#queue === undefined) {
+      const stored = this.#o.host.takeStoredBridgeQueue(this.name);
+      this.#queue = new BridgeQueue(this.#o.queue, stored);
+      if (stored.length > 0) {
+        this.#o.host.logger.info("bridge queue restored", { bridge: this.name, queued: stored.length });
+      }
+    }
+    return this.#queue;
   }
 
   async #connect(): Promise<void> {
