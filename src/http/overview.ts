@@ -7,6 +7,9 @@ import type { Broker } from "../broker.ts";
 import type { DropReason } from "../hooks/hook.ts";
 import type { ActivityHook, ChangeCounters } from "./activity_hook.ts";
 import type { RateSample, RateSampler } from "./rate_sampler.ts";
+import { bridgeStatuses, ruleStatuses } from "./extensions_status.ts";
+import type { BridgeStatus } from "../bridge/bridge.ts";
+import type { RuleStatus } from "../rules/rule_engine.ts";
 
 /** The broker's counters and gauges now. */
 export interface Counters {
@@ -67,15 +70,22 @@ export interface LiveUpdate {
   counters: Counters;
   /** Move when the clients, subscriptions or retained panels would show something else. */
   changes: ChangeCounters;
+  /** Bridges and rules with their counters; absent when there are none. */
+  bridges?: BridgeStatus[];
+  rules?: RuleStatus[];
 }
 
 /** The live update for `sample`. */
 export function liveUpdate(broker: Broker, activity: ActivityHook, sample: RateSample): LiveUpdate {
+  const bridges = bridgeStatuses(broker);
+  const rules = ruleStatuses(broker);
   return {
     uptime: Math.floor((broker.clock.now() - broker.stats.startedAt) / 1000),
     rates: sample,
     counters: counters(broker),
     changes: { ...activity.changes },
+    ...(bridges.length > 0 ? { bridges } : {}),
+    ...(rules.length > 0 ? { rules } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import type { Broker } from "../broker.ts";
 import type { DropReason } from "../hooks/hook.ts";
 import type { ActivityHook } from "./activity_hook.ts";
 import type { LatencyHistogram, StorageLatency } from "./storage_timing.ts";
+import { writeExtensionMetrics } from "./extensions_status.ts";
 
 /** The Content-Type Prometheus expects. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -193,5 +194,6 @@ export function renderMetrics(source: MetricsSource): string {
   w.family("comqtt_storage_errors_total", "counter", "Storage calls that failed.");
   w.sample("comqtt_storage_errors_total", storage.apply.errors, { backend: storage.backend, op: "apply" });
   w.sample("comqtt_storage_errors_total", storage.load.errors, { backend: storage.backend, op: "load" });
+  writeExtensionMetrics(w, broker);
   return w.toString();
 }

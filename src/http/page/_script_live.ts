@@ -112,6 +112,7 @@ function onTick(update, fromHello) {
   setText("fact-connections", fmtCount(c.connectionsTotal));
   setText("fact-refused", fmtCount(c.connectsRefused));
   setText("fact-errors", fmtCount(c.protocolErrors));
+  renderExtensions(update);
   drawCharts();
 
   const before = state.changes;
