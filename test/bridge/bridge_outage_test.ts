@@ -59,7 +59,7 @@ if (runsOn("deno", "bun")) {
 
     it("the remote is down for 10 s while 1,000 QoS 1 messages are published: all arrive in order", async () => {
       const { m, far } = await remoteWithSubscriber();
-      cleanups.push(() => m.cleanup(), async () => far.client.end(true));
+      cleanups.push(() => m.cleanup(), () => far.client.endAsync(true));
       const { broker, port } = await tcpBroker();
       cleanups.push(() => broker.close());
       const bridge = await startBridge(
@@ -72,7 +72,7 @@ if (runsOn("deno", "bun")) {
       const killedAt = await killRemote(m);
       await until(() => !bridge.connected, 5000, "the bridge to notice");
       const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
-      cleanups.push(async () => pub.end(true));
+      cleanups.push(() => pub.endAsync(true));
       for (let i = 0; i < COUNT; i++) await pub.publishAsync("sensors/dev1", String(i), { qos: 1 });
       assert.equal(bridge.status().queued, COUNT);
       assert.equal(far.got.length, 0);
@@ -87,7 +87,7 @@ if (runsOn("deno", "bun")) {
 
     it("our broker is kill -9'ed during the outage and restarted: nothing it acknowledged is lost", async () => {
       const { m, far } = await remoteWithSubscriber();
-      cleanups.push(() => m.cleanup(), async () => far.client.end(true));
+      cleanups.push(() => m.cleanup(), () => far.client.endAsync(true));
       const dir = await mkdtemp(join(tmpdir(), "comqtt-bridge-"));
       cleanups.push(() => rm(dir, { recursive: true, force: true }));
       const port = await freePort();
