@@ -51,6 +51,8 @@ export interface MosquittoOptions {
   extra?: string[];
   /** Use this port (a restart keeps the port). */
   port?: number;
+  /** Make the listener TLS: PEM file paths; `requireCertificate` asks clients for one signed by `ca`. */
+  tls?: { ca: string; cert: string; key: string; requireCertificate: boolean };
 }
 
 /** A running (or stopped) Mosquitto. */
@@ -72,6 +74,12 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const port = options.port ?? await freePort();
   const lines = [
     `listener ${port} 127.0.0.1`,
+    ...(options.tls === undefined ? [] : [
+      `cafile ${options.tls.ca}`,
+      `certfile ${options.tls.cert}`,
+      `keyfile ${options.tls.key}`,
+      `require_certificate ${options.tls.requireCertificate}`,
+    ]),
     "allow_anonymous true",
     // Run as root (CI containers): keep root instead of switching to a user that cannot write the temp dir.
     "user root",
