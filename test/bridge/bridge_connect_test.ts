@@ -100,12 +100,7 @@ describe("bridge connecting", () => {
       const farGot: string[] = [];
       far.on("message", (t, p) => farGot.push(`${t} ${p}`));
       await far.subscribeAsync("site/tls/#", { qos: 1 });
-      const near = await mqtt.connectAsync(
-        `mqtt://127.0.0.1:${(local.listeners[0] as { port: number }).port}`,
-        {
-          reconnectPeriod: 0,
-        },
-      );
+      const near = await mqtt.connectAsync(`mqtt://127.0.0.1:${localPort}`, { reconnectPeriod: 0 });
       cleanups.push(() => near.endAsync(true));
       const nearGot: string[] = [];
       near.on("message", (t, p) => nearGot.push(`${t} ${p}`));
