@@ -90,3 +90,12 @@ if (import.meta.main) {
   const { default: process } = await import("node:process");
   process.exit(await main(process.argv.slice(2)));
 }
+export { Bridge } from "./src/bridge/bridge.ts";
+export type { BridgeOptions, BridgeStatus } from "./src/bridge/bridge.ts";
+export type { BridgeConnector, BridgeLink, LinkHandlers, LinkMessage } from "./src/bridge/bridge_link.ts";
+export { RuleEngine } from "./src/rules/rule_engine.ts";
+export type { RuleEngineOptions, RuleStatus } from "./src/rules/rule_engine.ts";
+export { compileRule } from "./src/rules/rule.ts";
+export type { RuleActionConfig, RuleConfig } from "./src/rules/rule.ts";
+export { mqttConnector } from "./adapters/bridge/mqtt_link.ts";
+export { startBridgesAndRules } from "./adapters/bridge/from_config.ts";
