@@ -22,6 +22,40 @@ export interface RuleInput {
   timestamp: number;
   peerhost?: string;
   reason?: string;
+  /** The payload decoded once for every rule that reads it (set on first use). */
+  decoded?: DecodedPayload;
+}
+
+/** A payload as text and as JSON, each worked out at most once. */
+export class DecodedPayload {
+  #payload: Uint8Array | undefined;
+  #text: string | null | undefined;
+  #json: Value | undefined;
+  #parsed = false;
+
+  constructor(payload: Uint8Array | undefined) {
+    this.#payload = payload;
+  }
+
+  text(): string | null {
+    if (this.#text === undefined) {
+      this.#text = this.#payload === undefined ? null : decoder.decode(this.#payload);
+    }
+    return this.#text;
+  }
+
+  json(): Value {
+    if (!this.#parsed) {
+      this.#parsed = true;
+      const t = this.text();
+      try {
+        this.#json = t === null ? null : JSON.parse(t) as Value;
+      } catch {
+        this.#json = null; // not JSON: payload.x is null
+      }
+    }
+    return this.#json ?? null;
+  }
 }
 
 /** Variables every statement may name (besides its own AS names). */
@@ -44,33 +78,20 @@ const decoder = new TextDecoder();
 class Scope {
   readonly input: RuleInput;
   readonly fields: Record<string, Value>;
-  #text: string | null | undefined;
-  #json: Value | undefined;
-  #parsed = false;
+  readonly #payload: DecodedPayload;
 
   constructor(input: RuleInput, fields: Record<string, Value>) {
     this.input = input;
     this.fields = fields;
+    this.#payload = input.decoded ??= new DecodedPayload(input.payload);
   }
 
   text(): string | null {
-    if (this.#text === undefined) {
-      this.#text = this.input.payload === undefined ? null : decoder.decode(this.input.payload);
-    }
-    return this.#text;
+    return this.#payload.text();
   }
 
   json(): Value {
-    if (!this.#parsed) {
-      this.#parsed = true;
-      const t = this.text();
-      try {
-        this.#json = t === null ? null : JSON.parse(t) as Value;
-      } catch {
-        this.#json = null; // not JSON: payload.x is null
-      }
-    }
-    return this.#json ?? null;
+    return this.#payload.json();
   }
 
   variable(name: string): Value {
