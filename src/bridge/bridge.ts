@@ -83,7 +83,7 @@ export class Bridge implements Hook {
     options.out.forEach((m, i) => this.#outIndex.add(m.from, String(i), m));
     options.in.forEach((m, i) => this.#inIndex.add(m.from, String(i), m));
     if (options.protocolVersion < 5 && options.in.length > 0 && options.out.length > 0) {
-      this.#echo = new EchoFilter(10_000);
+      this.#echo = new EchoFilter(10_000, 30_000, () => options.host.clock.now());
     }
     // A hook without onPublish costs the publish path nothing.
     if (options.queue.policy !== "refuse-new" && options.protocolVersion !== 5) this.onPublish = undefined;

@@ -45,22 +45,36 @@ function fingerprint(topic: string, payload: Uint8Array): string {
   return `${topic}\u0000${payload.length}\u0000${h >>> 0}`;
 }
 
-/** Remembers the last `capacity` messages sent; each may be recognised (and forgotten) once when it comes back. */
+/**
+ * Remembers the last `capacity` messages sent, for `ttlMs`; each may be recognised (and forgotten) once when it
+ * comes back. The time limit keeps a later, genuinely new message with the same topic and payload from being
+ * taken for an echo when the remote never echoed the first.
+ */
 export class EchoFilter {
   #capacity: number;
-  #counts = new Map<string, number>();
-  #order: string[] = [];
+  #ttlMs: number;
+  #now: () => number;
+  /** Send times of each fingerprint not yet echoed, oldest first. */
+  #pending = new Map<string, number[]>();
+  /** Every send in order, to expire and evict by age and count. */
+  #order: Array<{ key: string; at: number }> = [];
   #head = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, ttlMs: number, now: () => number) {
     this.#capacity = capacity;
+    this.#ttlMs = ttlMs;
+    this.#now = now;
   }
 
   sent(topic: string, payload: Uint8Array): void {
     const key = fingerprint(topic, payload);
-    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
-    this.#order.push(key);
-    if (this.#order.length - this.#head > this.#capacity) this.#forget(this.#order[this.#head++]!);
+    const at = this.#now();
+    this.#expire(at);
+    const times = this.#pending.get(key);
+    if (times === undefined) this.#pending.set(key, [at]);
+    else times.push(at);
+    this.#order.push({ key, at });
+    if (this.#order.length - this.#head > this.#capacity) this.#drop(this.#order[this.#head++]!);
     if (this.#head > this.#capacity) {
       this.#order = this.#order.slice(this.#head);
       this.#head = 0;
@@ -69,16 +83,27 @@ export class EchoFilter {
 
   /** True (once per send) when this message is one that was sent. */
   isEcho(topic: string, payload: Uint8Array): boolean {
+    this.#expire(this.#now());
     const key = fingerprint(topic, payload);
-    if (!this.#counts.has(key)) return false;
-    this.#forget(key);
+    const times = this.#pending.get(key);
+    if (times === undefined) return false;
+    times.shift();
+    if (times.length === 0) this.#pending.delete(key);
     return true;
   }
 
-  #forget(key: string): void {
-    const n = this.#counts.get(key);
-    if (n === undefined) return;
-    if (n <= 1) this.#counts.delete(key);
-    else this.#counts.set(key, n - 1);
+  #expire(now: number): void {
+    const oldest = now - this.#ttlMs;
+    while (this.#head < this.#order.length && this.#order[this.#head]!.at < oldest) {
+      this.#drop(this.#order[this.#head++]!);
+    }
+  }
+
+  /** Forget one send, unless its echo already consumed it. */
+  #drop(entry: { key: string; at: number }): void {
+    const times = this.#pending.get(entry.key);
+    if (times === undefined || times[0]! > entry.at) return;
+    times.shift();
+    if (times.length === 0) this.#pending.delete(entry.key);
   }
 }
