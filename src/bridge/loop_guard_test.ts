@@ -26,7 +26,7 @@ describe("loop guard: the v5 path property", () => {
 
 describe("loop guard: EchoFilter (3.1.1 remotes)", () => {
   it("recognises each sent message once, by topic and payload", () => {
-    let now = 0;
+    const now = 0;
     const f = new EchoFilter(100, 1000, () => now);
     f.sent("a/b", enc.encode("1"));
     f.sent("a/b", enc.encode("1"));
