@@ -44,6 +44,8 @@ function connectOnce(o: MqttLinkOptions, handlers: LinkHandlers): Promise<Bridge
     clean: true,
     reconnectPeriod: 0,
     resubscribe: false,
+    // MQTT.js traces every packet through the `debug` package unless given a logger: a few % of the bridge's CPU.
+    log: () => {},
     keepalive: o.keepalive ?? 30,
     connectTimeout: o.connectTimeoutMs ?? 10_000,
     ...(o.username === undefined ? {} : { username: o.username }),

@@ -16,7 +16,16 @@ import type { BridgeConnector, BridgeLink, LinkMessage } from "./bridge_link.ts"
 import { BridgeQueue, type BridgeQueueLimits, type QueueEntry, sizeOf } from "./bridge_queue.ts";
 import type { BridgeHost } from "./bridge_host.ts";
 import { EchoFilter, hasVisited, withVisit } from "./loop_guard.ts";
-import { mapTopic, type TopicMapping } from "./topic_mapping.ts";
+import { topicMapper, type TopicMapping } from "./topic_mapping.ts";
+
+/** A mapping with its topic rewrite ready. */
+interface Route extends TopicMapping {
+  map(topic: string): string;
+}
+
+function route(m: TopicMapping): Route {
+  return { ...m, map: topicMapper(m.from, m.to) };
+}
 
 /** Options of a {@link Bridge}. */
 export interface BridgeOptions {
@@ -62,8 +71,8 @@ export class Bridge implements Hook {
   readonly name: string;
   #o: BridgeOptions;
   #origin: string;
-  #outIndex = new SubscriptionIndex<TopicMapping>();
-  #inIndex = new SubscriptionIndex<TopicMapping>();
+  #outIndex = new SubscriptionIndex<Route>();
+  #inIndex = new SubscriptionIndex<Route>();
   #queue: BridgeQueue | undefined;
   #link: BridgeLink | undefined;
   #inflight = 0;
@@ -80,8 +89,8 @@ export class Bridge implements Hook {
     this.id = `bridge:${options.name}`;
     // Messages this bridge brought in carry this origin, so they never go back out over it.
     this.#origin = `$bridge/${options.name}`;
-    options.out.forEach((m, i) => this.#outIndex.add(m.from, String(i), m));
-    options.in.forEach((m, i) => this.#inIndex.add(m.from, String(i), m));
+    options.out.forEach((m, i) => this.#outIndex.add(m.from, String(i), route(m)));
+    options.in.forEach((m, i) => this.#inIndex.add(m.from, String(i), route(m)));
     if (options.protocolVersion < 5 && options.in.length > 0 && options.out.length > 0) {
       this.#echo = new EchoFilter(10_000, 30_000, () => options.host.clock.now());
     }
@@ -150,13 +159,13 @@ export class Bridge implements Hook {
   onPublished(_client: ClientInfo | undefined, message: Message): void {
     if (message.origin === this.#origin) return;
     if (this.#o.protocolVersion === 5 && hasVisited(message, this.#o.nodeId)) return;
-    let rule: TopicMapping | undefined;
+    let rule: Route | undefined;
     this.#outIndex.match(message.topic, (_id, m) => {
       if (rule === undefined || m.qos > rule.qos) rule = m;
     });
     if (rule === undefined) return;
     const qos = Math.min(message.qos, rule.qos) as QoS;
-    this.forward(message, mapTopic(message.topic, rule.from, rule.to), qos);
+    this.forward(message, rule.map(message.topic), qos);
   }
 
   /** Queue `message` for the remote under `remoteTopic` (the rule engine's `bridge` action calls this too). */
@@ -319,14 +328,14 @@ export class Bridge implements Hook {
   async #incoming(m: LinkMessage): Promise<void> {
     if (this.#echo?.isEcho(m.topic, m.payload)) return;
     if (this.#o.protocolVersion === 5 && hasVisited(m, this.#o.nodeId)) return;
-    let rule: TopicMapping | undefined;
+    let rule: Route | undefined;
     this.#inIndex.match(m.topic, (_id, r) => {
       if (rule === undefined || r.qos > rule.qos) rule = r;
     });
     if (rule === undefined) return;
     const host = this.#o.host;
     const message: Message = {
-      topic: mapTopic(m.topic, rule.from, rule.to),
+      topic: rule.map(m.topic),
       payload: m.payload,
       qos: Math.min(m.qos, rule.qos) as QoS,
       retain: m.retain,

@@ -38,10 +38,14 @@ export function mappingProblem(from: string, to: string): string | undefined {
  * `sensors/#` also matches `sensors` itself: it maps to the other prefix without its trailing `/`.
  */
 export function mapTopic(topic: string, from: string, to: string): string {
+  return topicMapper(from, to)(topic);
+}
+
+/** {@link mapTopic} for one pair of filters, with the filters split once (for the message path). */
+export function topicMapper(from: string, to: string): (topic: string) => string {
   const a = split(from);
   const b = split(to);
-  if (a.rest === "") return b.prefix; // exact filters: one topic to one topic
-  if (topic.startsWith(a.prefix)) return b.prefix + topic.slice(a.prefix.length);
-  // `a/#` matching `a`: the prefix without its slash.
-  return b.prefix.slice(0, -1);
+  if (a.rest === "") return () => b.prefix; // exact filters: one topic to one topic
+  const bare = b.prefix.slice(0, -1);
+  return (topic) => topic.startsWith(a.prefix) ? b.prefix + topic.slice(a.prefix.length) : bare;
 }
