@@ -10,7 +10,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "../../src/config/parse_config.ts";
 import { startBridgesAndRules, withBridgePaths } from "../../adapters/bridge/from_config.ts";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { testBroker } from "../_helpers/broker.ts";
+import { finishProcess, startCli } from "../_helpers/cli_process.ts";
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "examples", "edge_to_cloud.yaml");
 
@@ -53,5 +56,27 @@ describe("bridges and rules from config", () => {
     assert.equal(broker.hooks.has("onConnected"), true);
     assert.equal(broker.hooks.has("onDisconnected"), false);
     await broker.close();
+  });
+
+  it("the CLI refuses to start on a malformed rule, naming the file, line, rule, and SQL line and column", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "comqtt-rules-"));
+    try {
+      const file = join(dir, "bad.yaml");
+      await writeFile(
+        file,
+        [
+          'listeners: [ { type: tcp, address: "127.0.0.1:0" } ]',
+          "rules:",
+          "  - id: typo",
+          '    sql: SELECT payload.t FROM "a/#" WHERE payload.t >> 3',
+          '    actions: [ { republish: { topic: "b" } } ]',
+        ].join("\n") + "\n",
+      );
+      const { code, output } = await finishProcess(startCli(["--config", file]), 30_000);
+      assert.equal(code, 2, output);
+      assert.match(output, /bad\.yaml:4: rules\[0\]\.sql: rule "typo": line 1, column 46: expected a value/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
