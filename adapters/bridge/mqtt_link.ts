@@ -124,19 +124,18 @@ function connectOnce(o: MqttLinkOptions, handlers: LinkHandlers): Promise<Bridge
   });
 }
 
-function publish(client: MqttClient, m: LinkMessage, v5: boolean): Promise<void> {
+function publish(client: MqttClient, m: LinkMessage, v5: boolean): Promise<number> {
   const options: IClientPublishOptions = { qos: m.qos, retain: m.retain };
   if (v5 && m.properties !== undefined) options.properties = toMqttJs(m.properties);
   const payload = Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
   return new Promise((ok, fail) => {
     client.publish(m.topic, payload, options, (err, packet) => {
+      // MQTT.js reports a v5 PUBACK / PUBREC with a failure code as an error carrying the code.
+      const code = (err as { code?: unknown } | undefined)?.code ??
+        (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
+      if (typeof code === "number" && code >= 0x80) return ok(code);
       if (err) return fail(err);
-      // v5 PUBACK / PUBREC with a failure code: the remote did not take it.
-      const code = (packet as { reasonCode?: number } | undefined)?.reasonCode;
-      if (code !== undefined && code >= 0x80) {
-        return fail(new Error(`The remote refused the message: 0x${code.toString(16)}`));
-      }
-      ok();
+      ok(0);
     });
   });
 }

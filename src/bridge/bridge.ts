@@ -58,8 +58,12 @@ export interface BridgeStatus {
   queuedBytes: number;
   forwardedOut: number;
   forwardedIn: number;
+  /** Queued messages dropped to make room. */
   dropped: number;
+  /** Messages not queued (queue full). */
   refused: number;
+  /** Queued messages whose Message Expiry Interval ran out before the remote took them. */
+  expired: number;
   connects: number;
   failedAttempts: number;
   lastError?: string;
@@ -80,8 +84,17 @@ export class Bridge implements Hook {
   #timer: { cancel(): void } | undefined;
   #stopped = true;
   #echo: EchoFilter | undefined;
-  #stats = { forwardedOut: 0, forwardedIn: 0, dropped: 0, refused: 0, connects: 0, failedAttempts: 0 };
+  #stats = {
+    forwardedOut: 0,
+    forwardedIn: 0,
+    dropped: 0,
+    refused: 0,
+    expired: 0,
+    connects: 0,
+    failedAttempts: 0,
+  };
   #lastError: string | undefined;
+  #lastWarn = new Map<string, { at: number; count: number }>();
 
   constructor(options: BridgeOptions) {
     this.#o = options;
@@ -187,8 +200,7 @@ export class Bridge implements Hook {
     for (const d of result.dropped) this.#dropped(d);
     if (!result.accepted) {
       this.#stats.refused++;
-      this.#o.host.logger.warn("bridge queue full: message not queued", {
-        bridge: this.name,
+      this.#warnThrottled("bridge queue full: message not queued", "refused", {
         topic: message.topic,
         qos,
         policy: queue.limits.policy,
@@ -206,10 +218,31 @@ export class Bridge implements Hook {
     if (entry.qos > 0) {
       this.#persist({ type: "bridgeQueuedDelete", bridge: this.name, seq: entry.seq });
     }
-    this.#o.host.logger.warn("bridge queue full: oldest message dropped", {
-      bridge: this.name,
+    this.#warnThrottled("bridge queue full: oldest message dropped", "dropped", {
       topic: entry.message.topic,
       qos: entry.qos,
+    });
+  }
+
+  /**
+   * A warning at most every 10 s per kind, with how many happened since the last one: an outage of hours with a
+   * full queue must not write a log line per message.
+   */
+  #warnThrottled(
+    text: string,
+    kind: "dropped" | "refused" | "expired",
+    fields: Record<string, unknown>,
+  ): void {
+    const now = this.#o.host.clock.now();
+    const last = this.#lastWarn.get(kind);
+    const count = this.#stats[kind];
+    if (last !== undefined && now - last.at < 10_000) return;
+    this.#lastWarn.set(kind, { at: now, count });
+    this.#o.host.logger.warn(text, {
+      bridge: this.name,
+      ...fields,
+      ...(last === undefined ? {} : { sinceLastWarning: count - last.count }),
+      total: count,
     });
   }
 
@@ -240,7 +273,7 @@ export class Bridge implements Hook {
     this.#timer = undefined;
     if (this.#stopped) return;
     const log = this.#o.host.logger;
-    let link: BridgeLink;
+    let link: BridgeLink | undefined;
     try {
       link = await this.#o.connector({
         message: (m) => this.#incoming(m),
@@ -250,6 +283,8 @@ export class Bridge implements Hook {
         await link.subscribe(this.#o.in.map((m) => ({ filter: m.from, qos: m.qos, noLocal: true })));
       }
     } catch (err) {
+      // Connected but the subscription was refused: do not leave that connection open.
+      await link?.close().catch(() => {});
       this.#failures++;
       this.#stats.failedAttempts++;
       this.#lastError = err instanceof Error ? err.message : String(err);
@@ -295,33 +330,55 @@ export class Bridge implements Hook {
     while (this.#inflight < window) {
       const entry = queue.takeNext();
       if (entry === undefined) return;
-      this.#inflight++;
       const m = entry.message;
+      let properties = m.properties;
+      const expiry = properties?.messageExpiryInterval;
+      if (expiry !== undefined) {
+        // The remote gets what is left of the interval; a message that waited it out is not sent at all
+        // [MQTT-3.3.2-5] [MQTT-3.3.2-6] (5.0).
+        const left = expiry - Math.floor((this.#o.host.clock.now() - m.receivedAt) / 1000);
+        if (left <= 0) {
+          this.#remove(entry);
+          this.#stats.expired++;
+          this.#warnThrottled("bridge message expired before the remote took it", "expired", {
+            topic: m.topic,
+          });
+          continue;
+        }
+        properties = { ...properties, messageExpiryInterval: left };
+      }
+      this.#inflight++;
       this.#echo?.sent(m.topic, m.payload);
-      link.publish({
-        topic: m.topic,
-        payload: m.payload,
-        qos: entry.qos,
-        retain: entry.retain,
-        properties: m.properties,
-      })
-        .then(() => {
+      link.publish({ topic: m.topic, payload: m.payload, qos: entry.qos, retain: entry.retain, properties })
+        .then((code) => {
           if (this.#link !== link) return;
           this.#inflight--;
-          if (queue.ack(entry.seq)) {
+          if (code >= 0x80) {
+            // The remote refused it (not authorized, quota, ...): sending it again would not help.
+            if (this.#remove(entry)) this.#stats.dropped++;
+            this.#lastError = `the remote refused a message on ${m.topic} with 0x${code.toString(16)}`;
+            this.#warnThrottled("bridge message refused by the remote: dropped", "dropped", {
+              topic: m.topic,
+              reasonCode: code,
+            });
+          } else if (this.#remove(entry)) {
             this.#stats.forwardedOut++;
-            if (entry.qos > 0) {
-              this.#persist({ type: "bridgeQueuedDelete", bridge: this.name, seq: entry.seq });
-            }
           }
           this.#pump();
         }, (err) => {
-          // The link went down (rewind resends it) or the remote refused it: keep it, note why.
+          // The link went down: the next connection sends it again (rewind).
           if (this.#link !== link) return;
           this.#inflight--;
           this.#lastError = err instanceof Error ? err.message : String(err);
         });
     }
+  }
+
+  /** Take an entry out of the queue (and storage); false when it was gone already. */
+  #remove(entry: QueueEntry): boolean {
+    if (!this.#queue!.ack(entry.seq)) return false;
+    if (entry.qos > 0) this.#persist({ type: "bridgeQueuedDelete", bridge: this.name, seq: entry.seq });
+    return true;
   }
 
   /** A message from the remote: map it and publish it locally; resolves once the broker took it. */

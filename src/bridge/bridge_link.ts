@@ -38,10 +38,11 @@ export interface LinkHandlers {
 /** One established connection to the remote broker. */
 export interface BridgeLink {
   /**
-   * Send a message. QoS 1 resolves on PUBACK, QoS 2 on PUBCOMP, QoS 0 once written; rejects when the
-   * connection goes first (the bridge sends it again on the next one) or the remote refuses it.
+   * Send a message. QoS 1 resolves on PUBACK, QoS 2 on PUBCOMP (or a PUBREC that refuses it), QoS 0 once
+   * written, with the remote's reason code (0 for 3.1.1; 0x80 and above: the remote refused the message).
+   * Rejects when the connection goes first: the bridge sends it again on the next one.
    */
-  publish(message: LinkMessage): Promise<void>;
+  publish(message: LinkMessage): Promise<number>;
   subscribe(subscriptions: readonly LinkSubscription[]): Promise<void>;
   /** Close the connection; `closed` is not called for it. */
   close(): Promise<void>;
