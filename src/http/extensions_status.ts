@@ -54,6 +54,12 @@ export function writeExtensionMetrics(w: MetricsWriter, broker: Broker): void {
     }
     each("comqtt_bridge_dropped_total", "counter", "Queued messages dropped to make room.", (b) => b.dropped);
     each(
+      "comqtt_bridge_expired_total",
+      "counter",
+      "Queued messages whose expiry interval ran out.",
+      (b) => b.expired,
+    );
+    each(
       "comqtt_bridge_refused_total",
       "counter",
       "Messages not queued because the queue was full.",

@@ -22,7 +22,7 @@ function renderExtensions(update) {
       cell("State", b.connected ? "connected" : "disconnected"),
       cell("Queued", fmtCount(b.queued) + " · " + fmtBytes(b.queuedBytes)),
       cell("Out / in", fmtCount(b.forwardedOut) + " / " + fmtCount(b.forwardedIn)),
-      cell("Dropped", fmtCount(b.dropped + b.refused)),
+      cell("Dropped", fmtCount(b.dropped + b.refused + (b.expired || 0))),
     ])
   ));
   $("rules-table").tBodies[0].replaceChildren(...rules.map((r) =>
