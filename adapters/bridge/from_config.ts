@@ -33,9 +33,10 @@ export async function startBridgesAndRules(broker: Broker, config: Config): Prom
   const ruleConfigs = config.rules ?? [];
   if (bridgeConfigs.length === 0 && ruleConfigs.length === 0) return out;
   await broker.restore();
-  // Marks this broker in the path of messages it forwards over v5 bridges (loop prevention); it needs to be
-  // stable only while a message circulates.
-  const nodeId = crypto.randomUUID().slice(0, 8);
+  // Marks this broker in the path of messages it forwards over v5 bridges (loop prevention). The client id of its
+  // first bridge: stable across restarts (a message restored from storage keeps its path), and distinct from
+  // other brokers' (two brokers bridging each other, or to one remote, use different client ids).
+  const nodeId = (bridgeConfigs[0]?.remote.clientId ?? "rules").replaceAll(",", "_");
   for (const b of bridgeConfigs) out.bridges.push(await createBridge(broker, b, nodeId));
   for (const bridge of out.bridges) broker.addHook(bridge);
   if (ruleConfigs.length > 0) {
