@@ -47,7 +47,17 @@ export interface RuleStatus extends RuleMetrics {
 }
 
 const encoder = new TextEncoder();
+/** Messages a rule republished have the origin `$rules/<rule id>/<depth>`. */
 const ORIGIN_PREFIX = "$rules/";
+/** Rules feeding rules stop here: a republished message this many republishes deep triggers no rule. */
+export const MAX_RULE_DEPTH = 8;
+
+/** How many republishes deep `origin` is (0 for a message that no rule made), and the rule that made it. */
+function ruleOrigin(origin: string | undefined): { rule: string; depth: number } | undefined {
+  if (origin === undefined || !origin.startsWith(ORIGIN_PREFIX)) return undefined;
+  const slash = origin.lastIndexOf("/");
+  return { rule: origin.slice(ORIGIN_PREFIX.length, slash), depth: Number(origin.slice(slash + 1)) || 0 };
+}
 
 /** Runs rules on messages and events. */
 export class RuleEngine implements Hook {
@@ -85,9 +95,12 @@ export class RuleEngine implements Hook {
 
   onPublished?(client: ClientInfo | undefined, message: Message): void {
     let input: RuleInput | undefined;
+    const made = ruleOrigin(message.origin);
+    // Rules that republish to each other's topics would otherwise run forever.
+    if (made !== undefined && made.depth >= MAX_RULE_DEPTH) return;
     this.#index.match(message.topic, (_id, rule) => {
       // A rule does not see what it republished itself (a rule on "#" would otherwise feed on its own output).
-      if (message.origin === ORIGIN_PREFIX + rule.id) return;
+      if (made?.rule === rule.id) return;
       input ??= {
         event: "message.publish",
         topic: message.topic,
@@ -177,7 +190,7 @@ export class RuleEngine implements Hook {
           payload: encoder.encode(payload),
           qos: action.qos,
           retain: action.retain,
-          origin: ORIGIN_PREFIX + rule.id,
+          origin: `${ORIGIN_PREFIX}${rule.id}/${(ruleOrigin(message?.origin)?.depth ?? 0) + 1}`,
           receivedAt: host.clock.now(),
         };
         if (topic === "" || topic.includes("+") || topic.includes("#")) {

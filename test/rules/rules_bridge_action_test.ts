@@ -77,3 +77,36 @@ describe("rules: the bridge action", () => {
     }
   });
 });
+
+describe("rules: republishing rules that feed each other", () => {
+  it("stop after a bounded number of rounds", async () => {
+    const { broker } = await tcpBroker();
+    try {
+      const engine = new RuleEngine({
+        rules: [
+          compileRule({
+            id: "ping",
+            sql: 'SELECT * FROM "ping/#"',
+            actions: [{ type: "republish", topic: "pong/x", qos: 0, retain: false }],
+          }),
+          compileRule({
+            id: "pong",
+            sql: 'SELECT * FROM "pong/#"',
+            actions: [{ type: "republish", topic: "ping/x", qos: 0, retain: false }],
+          }),
+        ],
+        host: broker,
+      });
+      broker.addHook(engine);
+      await broker.publish("ping/start", "go");
+      await new Promise((r) => setTimeout(r, 300));
+      const total = () => engine.status().reduce((n, r) => n + r.matched, 0);
+      const settled = total();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(total(), settled, "no more rounds");
+      assert.equal(settled, 8, "depths 0 to 7 trigger a rule, depth 8 does not");
+    } finally {
+      await broker.close();
+    }
+  });
+});
