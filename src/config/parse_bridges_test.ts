@@ -95,4 +95,24 @@ rules:
       'c.yaml:10: rules[1].actions[0].bridge: no bridge named "nowhere" (bridges: none)',
     ]);
   });
+
+  it("a bad FROM source names its line and column", () => {
+    const lines = problems(`
+rules:
+  - id: ev
+    sql: SELECT clientid FROM "a/#", "$events/client_exploded"
+    actions: [ { republish: { topic: "x" } } ]
+  - id: filter
+    sql: |
+      SELECT clientid
+      FROM "a/#/b"
+    actions: [ { republish: { topic: "x" } } ]
+`);
+    assert.equal(lines.length, 2);
+    assert.match(
+      lines[0]!,
+      /^c\.yaml:4: rules\[0\]\.sql: rule "ev": line 1, column 29: unknown event "\$events\/client_exploded"/,
+    );
+    assert.match(lines[1]!, /^c\.yaml:7: rules\[1\]\.sql: rule "filter": line 2, column 6: FROM "a\/#\/b": /);
+  });
 });

@@ -76,23 +76,24 @@ export function compileRule(rule: RuleConfig): CompiledRule {
   checkStatement(statement);
   const topicFilters: string[] = [];
   const events = new Set<string>();
-  for (const source of statement.sources) {
+  statement.sources.forEach((source, i) => {
+    const { line, column } = statement.sourceAt[i]!;
     if (source.startsWith("$events/")) {
       const event = EVENT_SOURCES[source];
       if (event === undefined) {
         throw new SqlError(
           `unknown event ${JSON.stringify(source)}; expected one of ${Object.keys(EVENT_SOURCES).join(", ")}`,
-          1,
-          1,
+          line,
+          column,
         );
       }
       events.add(event);
-      continue;
+      return;
     }
     const problem = checkTopicFilter(source, { maxTopicLength: 65_535, maxTopicLevels: 0 });
-    if (problem !== undefined) throw new SqlError(`FROM ${JSON.stringify(source)}: ${problem}`, 1, 1);
+    if (problem !== undefined) throw new SqlError(`FROM ${JSON.stringify(source)}: ${problem}`, line, column);
     topicFilters.push(source);
-  }
+  });
   const actions = rule.actions.map((a): CompiledAction => {
     switch (a.type) {
       case "republish":

@@ -39,6 +39,8 @@ export interface Statement {
   fields: Field[];
   /** Topic filters and `$events/...` names, as written. */
   sources: string[];
+  /** Where each source is in the statement, for errors found later (a bad filter, an unknown event). */
+  sourceAt: Array<{ line: number; column: number }>;
   where?: Expr;
 }
 
@@ -78,7 +80,12 @@ class Parser {
     do fields.push(this.#field()); while (this.#op(","));
     this.#keyword("FROM");
     const sources: string[] = [];
-    do sources.push(this.#source()); while (this.#op(","));
+    const sourceAt: Array<{ line: number; column: number }> = [];
+    do {
+      const at = this.#peek();
+      sources.push(this.#source());
+      sourceAt.push({ line: at.line, column: at.column });
+    } while (this.#op(","));
     let where: Expr | undefined;
     if (this.#isKeyword("WHERE")) {
       this.#i++;
@@ -87,7 +94,7 @@ class Parser {
     this.#op(";");
     const end = this.#peek();
     if (end.kind !== "eof") this.#fail(end, "the end of the statement");
-    return where === undefined ? { fields, sources } : { fields, sources, where };
+    return where === undefined ? { fields, sources, sourceAt } : { fields, sources, sourceAt, where };
   }
 
   #field(): Field {
