@@ -19,7 +19,7 @@ interface Remote {
   stop(): Promise<void>;
 }
 
-const REMOTES: Array<{ label: string; protocolVersion: 4 | 5; start(): Promise<Remote> }> = [
+const REMOTES: Array<{ label: string; protocolVersion: 3 | 4 | 5; start(): Promise<Remote> }> = [
   {
     label: "Mosquitto, v5 bridge",
     protocolVersion: 5,
@@ -31,6 +31,14 @@ const REMOTES: Array<{ label: string; protocolVersion: 4 | 5; start(): Promise<R
   {
     label: "Mosquitto, 3.1.1 bridge",
     protocolVersion: 4,
+    start: async () => {
+      const m = await startMosquitto({ persistence: false });
+      return { port: m.port, stop: () => m.cleanup() };
+    },
+  },
+  {
+    label: "Mosquitto, 3.1 bridge",
+    protocolVersion: 3,
     start: async () => {
       const m = await startMosquitto({ persistence: false });
       return { port: m.port, stop: () => m.cleanup() };
