@@ -36,6 +36,8 @@ export interface HttpRequestSpec {
 export class HttpSender {
   #o: Required<HttpSenderOptions>;
   #pending = 0;
+  #timers = new Set<{ cancel(): void }>();
+  #closed = false;
 
   constructor(options: HttpSenderOptions) {
     this.#o = {
@@ -53,8 +55,19 @@ export class HttpSender {
     return this.#pending;
   }
 
+  /** Stop: retries not yet due are abandoned (a request already sent finishes on its own). */
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#timers) t.cancel();
+    this.#timers.clear();
+  }
+
   /** Start sending; `done(error?)` is called once with the final outcome. */
   send(request: HttpRequestSpec, done: (error?: Error) => void): void {
+    if (this.#closed) {
+      done(new Error(`request to ${request.url} not sent: the rule engine is stopped`));
+      return;
+    }
     if (this.#pending >= this.#o.maxPending) {
       done(
         new Error(

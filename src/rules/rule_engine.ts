@@ -88,6 +88,11 @@ export class RuleEngine implements Hook {
     if (!this.#events.has("message.dropped")) this.onMessageDropped = undefined;
   }
 
+  /** Called by `broker.close()`: pending HTTP retries are abandoned. */
+  stop(): void {
+    this.#http.close();
+  }
+
   /** Every rule with its counters. */
   status(): RuleStatus[] {
     return this.#rules.map((r) => ({ id: r.id, sql: r.sql, ...r.metrics }));
