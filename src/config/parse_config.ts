@@ -21,19 +21,9 @@ import type { LogLevel } from "../logger.ts";
 import { parseBridges } from "./parse_bridges.ts";
 import { parseRules } from "./parse_rules.ts";
 
-const TOP_KEYS = [
-  "listeners",
-  "http",
-  "auth",
-  "limits",
-  "capabilities",
-  "mqtt",
-  "storage",
-  "sys",
-  "log",
-  "bridges",
-  "rules",
-];
+const TOP_KEYS = ["listeners", "http", "auth", "limits", "capabilities", "mqtt", "storage", "sys", "log"];
+// Bridges and rules (src/config/parse_bridges.ts, parse_rules.ts), on a line of their own.
+TOP_KEYS.push("bridges", "rules");
 const MAX_COUNT = 10_000_000;
 
 /** Accepted range of each limit. Kept within what `resolveLimits` accepts. */
@@ -89,20 +79,10 @@ export function parseConfig(text: string, source: string): Config {
   const bridges = "bridges" in top ? parseBridges(check, top.bridges) : [];
   const rules = "rules" in top ? parseRules(check, top.rules, bridges.map((b) => b.name)) : [];
 
+  const extras = { ...(bridges.length > 0 ? { bridges } : {}), ...(rules.length > 0 ? { rules } : {}) };
+
   check.throwIfAny();
-  return {
-    listeners,
-    http,
-    auth,
-    limits,
-    capabilities,
-    mqtt,
-    storage,
-    sys,
-    log,
-    ...(bridges.length > 0 ? { bridges } : {}),
-    ...(rules.length > 0 ? { rules } : {}),
-  };
+  return { listeners, http, auth, limits, capabilities, mqtt, storage, sys, log, ...extras };
 }
 
 function parseHttp(check: Checker, value: unknown): HttpConfig | undefined {
