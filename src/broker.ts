@@ -33,14 +33,8 @@ import { BrokerStats } from "./sys/stats.ts";
 import { SysPublisher } from "./sys/sys_publisher.ts";
 import { RetainedStore } from "./topics/retained_store.ts";
 import { SubscriptionIndex } from "./topics/subscription_index.ts";
-import type {
-  Storage,
-  StorageOp,
-  StoredBridgeQueue,
-  StoredClientInfo,
-  StoredQueued,
-  StoredSession,
-} from "./storage/storage.ts";
+import type { Storage, StorageOp, StoredClientInfo, StoredSession } from "./storage/storage.ts";
+import type { StoredBridgeQueue, StoredQueued } from "./storage/storage.ts";
 import { WriteBehind } from "./storage/write_behind.ts";
 import { checkTopicName, parseSharedFilter } from "./topics/topic_rules.ts";
 import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from "./transport/connection.ts";
