@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import type { MqttClient } from "mqtt";
 import mqtt from "mqtt";
 import { tcpBroker, until } from "../_helpers/broker.ts";
+import { createWsListener } from "../../adapters/mod.ts";
 import { type Mosquitto, startMosquitto } from "../_helpers/mosquitto.ts";
 import type { Broker } from "../../src/broker.ts";
 import type { Bridge } from "../../src/bridge/bridge.ts";
@@ -16,6 +17,8 @@ import { bridgeConfig, collector, startBridge } from "./_bridge_setup.ts";
 
 interface Remote {
   port: number;
+  /** The URL the bridge connects to, when not mqtt://127.0.0.1:port. */
+  url?: string;
   stop(): Promise<void>;
 }
 
@@ -52,6 +55,17 @@ const REMOTES: Array<{ label: string; protocolVersion: 3 | 4 | 5; start(): Promi
       return { port, stop: () => broker.close() };
     },
   },
+  {
+    label: "comqtt-ts over WebSocket, v5 bridge",
+    protocolVersion: 5,
+    start: async () => {
+      // TCP for the test's own clients, WebSocket for the bridge.
+      const { broker, port } = await tcpBroker();
+      const ws = await createWsListener({ id: "ws", host: "127.0.0.1", port: 0, path: "/mqtt" });
+      await broker.addListener(ws);
+      return { port, url: `ws://127.0.0.1:${ws.port}/mqtt`, stop: () => broker.close() };
+    },
+  },
 ];
 
 for (const r of REMOTES) {
@@ -65,11 +79,12 @@ for (const r of REMOTES) {
     before(async () => {
       remote = await r.start();
       ({ broker: local, port: localPort } = await tcpBroker());
+      const url = remote.url ?? `mqtt://127.0.0.1:${remote.port}`;
       bridge = await startBridge(
         local,
-        bridgeConfig("cloud", `mqtt://127.0.0.1:${remote.port}`, {
+        bridgeConfig("cloud", url, {
           remote: {
-            url: `mqtt://127.0.0.1:${remote.port}`,
+            url,
             clientId: "edge-1",
             protocolVersion: r.protocolVersion,
             keepalive: 30,
