@@ -115,9 +115,12 @@ function connectOnce(o: MqttLinkOptions, handlers: LinkHandlers): Promise<Bridge
         close: () =>
           new Promise<void>((ok) => {
             closing = true;
-            client.end(false, {}, () => ok());
             // A remote that does not answer must not hold the stop up.
-            setTimeout(() => client.end(true, {}, () => ok()), 1000);
+            const timer = setTimeout(() => client.end(true, {}, () => ok()), 1000);
+            client.end(false, {}, () => {
+              clearTimeout(timer);
+              ok();
+            });
           }),
       });
     });

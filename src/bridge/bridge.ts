@@ -401,7 +401,18 @@ export class Bridge implements Hook {
       receivedAt: host.clock.now(),
     };
     if (message.topic === "") return;
-    const transformed = await host.hooks.publish(undefined, message);
+    let transformed: Message | null;
+    try {
+      transformed = await host.hooks.publish(undefined, message);
+    } catch (err) {
+      // A hook refused it: acknowledged to the remote and dropped, as a refused client message would be.
+      host.logger.warn("bridge message refused by a hook", {
+        bridge: this.name,
+        topic: message.topic,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return;
+    }
     if (transformed === null) return;
     host.route(transformed, undefined);
     this.#stats.forwardedIn++;
