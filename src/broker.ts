@@ -34,6 +34,7 @@ import { SysPublisher } from "./sys/sys_publisher.ts";
 import { RetainedStore } from "./topics/retained_store.ts";
 import { SubscriptionIndex } from "./topics/subscription_index.ts";
 import type { Storage, StorageOp, StoredClientInfo, StoredSession } from "./storage/storage.ts";
+import type { StoredBridgeQueue, StoredQueued } from "./storage/storage.ts";
 import { WriteBehind } from "./storage/write_behind.ts";
 import { checkTopicName, parseSharedFilter } from "./topics/topic_rules.ts";
 import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from "./transport/connection.ts";
@@ -98,6 +99,8 @@ export class Broker implements BrokerCore {
   /** Ops were pushed since the last durability() call. */
   #dirty = false;
   #restored = false;
+  /** Bridge queues restore() loaded, until each bridge takes its own. */
+  #storedBridges: StoredBridgeQueue[] = [];
 
   constructor(options: BrokerOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -391,6 +394,7 @@ export class Broker implements BrokerCore {
       retained++;
     }
     for (const w of state.wills) this.#pendingWills.set(w.clientId, { will: w.will, info: w.info, at: w.at });
+    this.#storedBridges = state.bridges ?? [];
     this.logger.info("restored from storage", {
       storage: this.#storage.name,
       sessions,
@@ -819,6 +823,25 @@ export class Broker implements BrokerCore {
     // Stored with its QoS for future subscribers [MQTT-3.3.1-5]; retained messages outlive sessions [MQTT-3.1.2-7].
     this.#retained.set(message.topic, message);
     this.hooks.notify("onRetained", message);
+  }
+
+  // ---- bridges (src/bridge/) --------------------------------------------------------------------------
+
+  /**
+   * @internal Write `op` behind, as the broker's own records are: a QoS 1/2 acknowledgement that follows in the
+   * same turn waits until it is durable. False when the broker has no storage.
+   */
+  persistOp(op: StorageOp): boolean {
+    if (this.#writer === undefined) return false;
+    this.#persist(op);
+    return true;
+  }
+
+  /** @internal The queue of `bridge` that restore() loaded (empty without storage); handed out once. */
+  takeStoredBridgeQueue(bridge: string): StoredQueued[] {
+    const i = this.#storedBridges.findIndex((b) => b.bridge === bridge);
+    if (i < 0) return [];
+    return this.#storedBridges.splice(i, 1)[0].queued;
   }
 
   #persist(op: StorageOp): void {

@@ -11,6 +11,7 @@ import { parseConfig } from "../../src/config/parse_config.ts";
 import { applyOverrides, type ConfigOverrides } from "../../src/config/cli_overrides.ts";
 import type { Hook } from "../../src/hooks/hook.ts";
 import { authHook } from "./auth_from_config.ts";
+import { withBridgePaths } from "../bridge/bridge_paths.ts";
 import { readText } from "./files.ts";
 
 /**
@@ -52,7 +53,7 @@ export async function loadConfig(
     base = parseConfig(text.yaml, text.name ?? "config");
     dir = text.dir ?? ".";
   }
-  const config = withAbsolutePaths(applyOverrides(base, overrides), dir);
+  const config = withBridgePaths(withAbsolutePaths(applyOverrides(base, overrides), dir), dir);
   return { config, authHook: await authHook(config, dir), fromFile: source !== undefined, dir: resolve(dir) };
 }
 

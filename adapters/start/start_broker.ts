@@ -109,6 +109,11 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
   });
   try {
     for (const l of config.listeners) await broker.addListener(await listenerFromConfig(l, config, logger));
+    if (config.bridges !== undefined || config.rules !== undefined) {
+      // Bridges restore their stored queues (the broker's storage is restored first), so this comes before
+      // listen(); the bridge and rule modules load only for a config that has them.
+      await (await import("../bridge/from_config.ts")).startBridgesAndRules(broker, config);
+    }
     if (broker.listeners.length === 0) {
       throw new Error(
         "no listener could be created: add a tcp listener (--tcp HOST:PORT or listeners in the config)",

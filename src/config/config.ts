@@ -11,6 +11,8 @@ import { DEFAULT_CAPABILITIES, DEFAULT_LIMITS } from "../options.ts";
 import type { Capabilities, Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
 import type { AuthChainConfig, BackendAuthConfig } from "./auth_config.ts";
+import type { BridgeConfig } from "./parse_bridges.ts";
+import type { RuleConfig } from "../rules/rule.ts";
 
 /** Kinds of listener the config accepts: MQTT over TCP, WebSocket or a Unix socket, and the CoAP gateway (UDP). */
 export type ListenerType = "tcp" | "ws" | "unix" | "coap";
@@ -109,6 +111,10 @@ export interface Config {
   /** `$SYS` publication interval in seconds; 0 turns it off. */
   readonly sys: { readonly interval: number };
   readonly log: { readonly level: LogLevel; readonly format: "text" | "json" };
+  /** Bridges to other brokers (src/bridge/); none when absent. */
+  readonly bridges?: readonly BridgeConfig[];
+  /** Rules (src/rules/); none when absent. */
+  readonly rules?: readonly RuleConfig[];
 }
 
 /** `mqtt`: protocol choices that are not limits or capabilities. */

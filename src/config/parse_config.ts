@@ -18,8 +18,12 @@ import { readYaml } from "./yaml_source.ts";
 import { checkAddress, parseAuth, parseListeners } from "./parse_listeners.ts";
 import { type Capabilities, DEFAULT_CAPABILITIES, type Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
+import { parseBridges } from "./parse_bridges.ts";
+import { parseRules } from "./parse_rules.ts";
 
 const TOP_KEYS = ["listeners", "http", "auth", "limits", "capabilities", "mqtt", "storage", "sys", "log"];
+// Bridges and rules (src/config/parse_bridges.ts, parse_rules.ts), on a line of their own.
+TOP_KEYS.push("bridges", "rules");
 const MAX_COUNT = 10_000_000;
 
 /** Accepted range of each limit. Kept within what `resolveLimits` accepts. */
@@ -72,9 +76,13 @@ export function parseConfig(text: string, source: string): Config {
   const sys = parseSys(check, top.sys);
   const log = parseLog(check, top.log);
   if (http) checkAddressClash(check, listeners, http);
+  const bridges = "bridges" in top ? parseBridges(check, top.bridges) : [];
+  const rules = "rules" in top ? parseRules(check, top.rules, bridges.map((b) => b.name)) : [];
+
+  const extras = { ...(bridges.length > 0 ? { bridges } : {}), ...(rules.length > 0 ? { rules } : {}) };
 
   check.throwIfAny();
-  return { listeners, http, auth, limits, capabilities, mqtt, storage, sys, log };
+  return { listeners, http, auth, limits, capabilities, mqtt, storage, sys, log, ...extras };
 }
 
 function parseHttp(check: Checker, value: unknown): HttpConfig | undefined {

@@ -13,6 +13,7 @@ import { checkTopicFilter, parseSharedFilter, topicMatches } from "../topics/top
 import type { ActivityHook } from "./activity_hook.ts";
 import { HttpError, httpError } from "./http_error.ts";
 import { brokerOverview } from "./overview.ts";
+import { bridgeStatuses, ruleStatuses } from "./extensions_status.ts";
 import type { RateSampler } from "./rate_sampler.ts";
 import {
   clientView,
@@ -45,6 +46,9 @@ export function apiRoutes(ctx: ApiContext): Hono {
   const api = new Hono();
 
   api.get("/overview", (c) => c.json(brokerOverview(ctx)));
+
+  api.get("/bridges", (c) => c.json({ items: bridgeStatuses(broker) }));
+  api.get("/rules", (c) => c.json({ items: ruleStatuses(broker) }));
 
   api.get("/history", (c) => c.json({ intervalMs: ctx.sampler.intervalMs, samples: ctx.sampler.history }));
 

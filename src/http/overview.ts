@@ -8,6 +8,9 @@ import type { Broker } from "../broker.ts";
 import type { DropReason } from "../hooks/hook.ts";
 import type { ActivityHook, ChangeCounters } from "./activity_hook.ts";
 import type { RateSample, RateSampler } from "./rate_sampler.ts";
+import { bridgeStatuses, ruleStatuses } from "./extensions_status.ts";
+import type { BridgeStatus } from "../bridge/bridge.ts";
+import type { RuleStatus } from "../rules/rule_engine.ts";
 
 /** The broker's counters and gauges now. */
 export interface Counters {
@@ -70,17 +73,24 @@ export interface LiveUpdate {
   changes: ChangeCounters;
   /** Per auth backend: calls, errors, cache hits and misses, latency (absent without backends). */
   authBackends?: Record<string, unknown>[];
+  /** Bridges and rules with their counters; absent when there are none. */
+  bridges?: BridgeStatus[];
+  rules?: RuleStatus[];
 }
 
 /** The live update for `sample`. */
 export function liveUpdate(broker: Broker, activity: ActivityHook, sample: RateSample): LiveUpdate {
   const auth = collectAuthStats(broker.hooks.hooks);
+  const bridges = bridgeStatuses(broker);
+  const rules = ruleStatuses(broker);
   return {
     uptime: Math.floor((broker.clock.now() - broker.stats.startedAt) / 1000),
     rates: sample,
     counters: counters(broker),
     changes: { ...activity.changes },
     ...(auth.length === 0 ? {} : { authBackends: auth.map((s) => s.toJSON()) }),
+    ...(bridges.length > 0 ? { bridges } : {}),
+    ...(rules.length > 0 ? { rules } : {}),
   };
 }
 

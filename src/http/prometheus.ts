@@ -9,6 +9,7 @@ import type { ActivityHook } from "./activity_hook.ts";
 import type { StorageLatency } from "./storage_timing.ts";
 import { writeAuthMetrics } from "./auth_metrics.ts";
 import { MetricsWriter } from "./metrics_writer.ts";
+import { writeExtensionMetrics } from "./extensions_status.ts";
 
 /** The Content-Type Prometheus expects. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -143,5 +144,6 @@ export function renderMetrics(source: MetricsSource): string {
   w.sample("comqtt_storage_errors_total", storage.apply.errors, { backend: storage.backend, op: "apply" });
   w.sample("comqtt_storage_errors_total", storage.load.errors, { backend: storage.backend, op: "load" });
   writeAuthMetrics(w, broker.hooks.hooks);
+  writeExtensionMetrics(w, broker);
   return w.toString();
 }

@@ -7,6 +7,7 @@
  */
 
 import type {
+  StoredBridgeQueue,
   StoredInflight,
   StoredMessage,
   StoredQueued,
@@ -202,6 +203,21 @@ export async function loadKv(kv: KvLike): Promise<KvLoadResult> {
     await mustMatch(e, 2, will.clientId, "client id");
     result.state.wills.push(will);
   }
+  const bridges = new Map<string, StoredBridgeQueue>();
+  for (const e of byTag.get("f") ?? []) {
+    const entry: StoredQueued = decodeQueued(read(e), keyText(e.key));
+    if (entry.seq !== e.key[3]) damaged(e.key, `it holds seq ${entry.seq}`);
+    // A bridge name is short (the config checks it), so the key part is the name itself.
+    const name = e.key[2];
+    if (typeof name !== "string") damaged(e.key, "a bridge name part must be a string");
+    let q = bridges.get(name);
+    if (q === undefined) bridges.set(name, q = { bridge: name, queued: [] });
+    q.queued.push(entry);
+  }
+  if (bridges.size > 0) {
+    for (const q of bridges.values()) q.queued.sort((a, b) => a.seq - b.seq);
+    result.state.bridges = [...bridges.values()];
+  }
   for (const [id, parts] of blobs) {
     const count = used.get(id);
     for (const index of parts.keys()) {
@@ -259,4 +275,5 @@ const SHAPES: Record<string, PartCheck[]> = {
   r: [anything, anything, id],
   w: [anything, anything, id],
   b: [anything, anything, counter, counter],
+  f: [anything, anything, id, counter],
 };

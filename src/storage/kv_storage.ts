@@ -13,6 +13,7 @@
  * | `["comqtt", "n", client, packetId]`   | empty: an inbound QoS 2 packet id awaiting PUBREL       |
  * | `["comqtt", "r", topic]`              | retained message record                                 |
  * | `["comqtt", "w", client]`             | pending will record                                     |
+ * | `["comqtt", "f", bridge, seq]`        | queued record of a bridge's store-and-forward queue     |
  * | `["comqtt", "b", chunkId, index]`     | one chunk (at most 65536 bytes) of a larger record      |
  *
  * `client` and `topic` are the string itself, or the 32-byte SHA-256 of its UTF-8 form when the string passes
@@ -197,6 +198,11 @@ export class KvStorage implements Storage {
         return this.#put([ROOT, "w", await idPart(op.will.clientId)], encodeWill(op.will), out);
       case "willDelete":
         return this.#delete([ROOT, "w", await idPart(op.clientId)], out);
+      // Bridge names are short words (the config checks them), so the name itself is the key part.
+      case "bridgeQueued":
+        return this.#put([ROOT, "f", op.bridge, op.entry.seq], encodeQueued(op.entry), out);
+      case "bridgeQueuedDelete":
+        return this.#delete([ROOT, "f", op.bridge, op.seq], out);
       default:
         throw new TypeError(`Cannot apply storage operation of type "${(op as { type: unknown }).type}"`);
     }

@@ -42,6 +42,7 @@ export class MemoryStorage implements Storage {
   #incoming = new Map<string, Set<number>>();
   #retained = new Map<string, StoredMessage>();
   #wills = new Map<string, StoredWill>();
+  #bridges = new Map<string, Map<number, StoredQueued>>();
   #closed = false;
 
   apply(ops: readonly StorageOp[]): Promise<void> {
@@ -72,11 +73,17 @@ export class MemoryStorage implements Storage {
         incoming: [...(this.#incoming.get(clientId) ?? [])].sort((a, b) => a - b),
       });
     }
-    return Promise.resolve({
+    const state: StoredState = {
       sessions,
       retained: [...this.#retained.values()].map(cloneMessage),
       wills: [...this.#wills.values()].map(cloneWill),
-    });
+    };
+    const bridges = [...this.#bridges].filter(([, q]) => q.size > 0).map(([bridge, q]) => ({
+      bridge,
+      queued: [...q.values()].sort((a, b) => a.seq - b.seq).map(cloneQueued),
+    }));
+    if (bridges.length > 0) state.bridges = bridges;
+    return Promise.resolve(state);
   }
 
   close(): Promise<void> {
@@ -128,6 +135,12 @@ export class MemoryStorage implements Storage {
         break;
       case "willDelete":
         this.#wills.delete(op.clientId);
+        break;
+      case "bridgeQueued":
+        group(this.#bridges, op.bridge).set(op.entry.seq, cloneQueued(op.entry));
+        break;
+      case "bridgeQueuedDelete":
+        this.#bridges.get(op.bridge)?.delete(op.seq);
         break;
       default:
         throw new TypeError(`Cannot apply storage operation of type "${(op as { type: unknown }).type}"`);

@@ -92,7 +92,9 @@ export type StorageOp =
   | { type: "retained"; message: StoredMessage }
   | { type: "retainedDelete"; topic: string }
   | { type: "will"; will: StoredWill }
-  | { type: "willDelete"; clientId: string };
+  | { type: "willDelete"; clientId: string }
+  | { type: "bridgeQueued"; bridge: string; entry: StoredQueued }
+  | { type: "bridgeQueuedDelete"; bridge: string; seq: number };
 
 /** A stored session with everything that hangs off it. */
 export interface StoredSessionState extends StoredSession {
@@ -108,6 +110,14 @@ export interface StoredState {
   sessions: StoredSessionState[];
   retained: StoredMessage[];
   wills: StoredWill[];
+  /** Store-and-forward queues of bridges (src/bridge/), present only when one holds a message. */
+  bridges?: StoredBridgeQueue[];
+}
+
+/** The messages a bridge took and its remote broker has not acknowledged yet, in `seq` order. */
+export interface StoredBridgeQueue {
+  bridge: string;
+  queued: StoredQueued[];
 }
 
 /** A storage backend. Every backend passes the one suite in test/storage/. */

@@ -261,5 +261,10 @@ function recordOf(op: Exclude<StorageOp, { type: "sessionDelete" }>): [string, s
       return [`w${op.will.clientId}`, undefined, false];
     case "willDelete":
       return [`w${op.clientId}`, undefined, true];
+    // Bridge queues belong to no session: no sessionDelete covers them.
+    case "bridgeQueued":
+      return [`f${op.bridge.length}:${op.bridge}:${op.entry.seq}`, undefined, false];
+    case "bridgeQueuedDelete":
+      return [`f${op.bridge.length}:${op.bridge}:${op.seq}`, undefined, true];
   }
 }

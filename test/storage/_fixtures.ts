@@ -116,6 +116,9 @@ export function sorted(state: StoredState): StoredState {
     sessions: [...state.sessions].sort((a, b) => cmp(a.clientId, b.clientId)),
     retained: [...state.retained].sort((a, b) => cmp(a.topic, b.topic)),
     wills: [...state.wills].sort((a, b) => cmp(a.clientId, b.clientId)),
+    ...(state.bridges === undefined
+      ? {}
+      : { bridges: [...state.bridges].sort((a, b) => cmp(a.bridge, b.bridge)) }),
   };
 }
 

@@ -125,6 +125,29 @@ export function runStorageSuite(
       assert.deepEqual(q[2], queued(7, { qos: 0, retain: true, subscriptionIds: [1] }));
     });
 
+    test("bridge queues: per bridge, in seq order, a delete removes one, an emptied queue is not loaded", async (h) => {
+      await h.storage.apply([
+        ...[3, 1, 2 ** 40, 2].map((seq): StorageOp => ({
+          type: "bridgeQueued",
+          bridge: "cloud",
+          entry: queued(seq),
+        })),
+        { type: "bridgeQueued", bridge: "edge-2", entry: queued(1, { qos: 2 }) },
+        { type: "bridgeQueuedDelete", bridge: "cloud", seq: 2 },
+        { type: "bridgeQueuedDelete", bridge: "cloud", seq: 99 },
+      ]);
+      const state = await h.storage.load();
+      assert.deepEqual(state.sessions, []);
+      const byName = new Map((state.bridges ?? []).map((b) => [b.bridge, b.queued]));
+      assert.deepEqual(byName.get("cloud")?.map((e) => e.seq), [1, 3, 2 ** 40]);
+      assert.deepEqual(byName.get("edge-2"), [queued(1, { qos: 2 })]);
+      await h.storage.apply([{ type: "bridgeQueuedDelete", bridge: "edge-2", seq: 1 }]);
+      assert.deepEqual((await h.storage.load()).bridges?.map((b) => b.bridge), ["cloud"]);
+      // A bridge queue belongs to no session: deleting a session of the same name leaves it.
+      await h.storage.apply([{ type: "sessionDelete", clientId: "cloud" }]);
+      assert.equal((await h.storage.load()).bridges?.[0].queued.length, 3);
+    });
+
     test("incoming QoS 2 packet ids: put twice is one, delete removes, loaded ascending", async (h) => {
       await h.storage.apply([
         { type: "session", session: session("c1") },
@@ -367,9 +390,11 @@ export function runStorageSuite(
           { type: "incoming", clientId: "c1", packetId: 9 },
           { type: "retained", message: richMessage() },
           { type: "will", will: will("c1") },
+          { type: "bridgeQueued", bridge: "cloud", entry: queued(4, { message: richMessage() }) },
         ];
         await h.storage.apply(ops);
         const before = sorted(await h.storage.load());
+        assert.equal(before.bridges?.[0].queued[0].seq, 4);
         h.storage = await h.reopen();
         assert.deepEqual(sorted(await h.storage.load()), before);
         assert.deepEqual(before.sessions[0].inflight.map((e) => e.packetId), [65_535, 1]);

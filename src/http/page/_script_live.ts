@@ -113,6 +113,7 @@ function onTick(update, fromHello) {
   setText("fact-refused", fmtCount(c.connectsRefused));
   setText("fact-errors", fmtCount(c.protocolErrors));
   drawAuthBackends(update.authBackends || []);
+  renderExtensions(update);
   drawCharts();
 
   const before = state.changes;

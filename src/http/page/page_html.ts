@@ -89,6 +89,21 @@ export const PAGE_HTML: string = `<!doctype html>
       <thead><tr><th>Backend</th><th>Calls</th><th>Errors</th><th>Cache hits</th><th>Misses</th><th>Mean latency</th></tr></thead>
       <tbody></tbody>
     </table>
+  <div class="split" id="extensions" hidden>
+    <div class="box" id="bridges-box">
+      <h2>Bridges</h2>
+      <table class="table compact" id="bridges-table">
+        <thead><tr><th>Name</th><th>Remote</th><th>State</th><th>Queued</th><th>Out / in</th><th>Dropped</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
+    <div class="box" id="rules-box">
+      <h2>Rules</h2>
+      <table class="table compact" id="rules-table">
+        <thead><tr><th>Id</th><th>Matched</th><th>Passed</th><th>Failed</th><th>Actions ok / failed</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
   </div>
 </section>
 

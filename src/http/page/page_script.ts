@@ -14,6 +14,9 @@
 import { SCRIPT_BASE } from "./_script_base.ts";
 import { SCRIPT_LIVE } from "./_script_live.ts";
 import { SCRIPT_PANELS } from "./_script_panels.ts";
+import { SCRIPT_EXTENSIONS } from "./_script_extensions.ts";
 
 /** Served at `/assets/dashboard.js`. */
-export const PAGE_SCRIPT: string = "(() => {\n" + SCRIPT_BASE + SCRIPT_LIVE + SCRIPT_PANELS + "})();\n";
+export const PAGE_SCRIPT: string = "(() => {\n" + SCRIPT_BASE + SCRIPT_LIVE + SCRIPT_PANELS +
+  SCRIPT_EXTENSIONS +
+  "})();\n";
