@@ -6,9 +6,9 @@
 import { Database } from "bun:sqlite";
 import type { Storage } from "../../src/storage/storage.ts";
 import {
+  openSqliteStorageWith,
   type SqliteLike,
   sqliteOpenError,
-  SqliteStorage,
   type SqliteStorageOptions,
 } from "../../src/storage/sqlite_storage.ts";
 
@@ -35,15 +35,5 @@ export function openSqlite(path: string): SqliteLike {
  * ```
  */
 export function openSqliteStorage(path: string, options: SqliteStorageOptions = {}): Promise<Storage> {
-  try {
-    const db = openSqlite(path);
-    try {
-      return Promise.resolve(new SqliteStorage(db, options));
-    } catch (err) {
-      db.close();
-      throw sqliteOpenError(path, err);
-    }
-  } catch (err) {
-    return Promise.reject(err);
-  }
+  return openSqliteStorageWith(() => openSqlite(path), path, options);
 }

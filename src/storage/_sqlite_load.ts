@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { StoredInflight, StoredSessionState, StoredState } from "./storage.ts";
+import type { StoredBridgeQueue, StoredInflight, StoredSessionState, StoredState } from "./storage.ts";
 import type { SqliteLike } from "./sqlite_like.ts";
 import { rollback, rowText } from "./_sqlite_schema.ts";
 import { decodeInflight, decodeMessage, decodeQueued, decodeSession, decodeWill } from "./record_codec.ts";
@@ -83,6 +83,18 @@ function readAll(db: SqliteLike): StoredState {
     if (will.clientId !== client) mismatch(where, "client id", will.clientId);
     state.wills.push(will);
   }
+  const bridges = new Map<string, StoredBridgeQueue>();
+  for (const row of rows(db, "SELECT bridge, seq, record FROM comqtt_bridge_queued ORDER BY bridge, seq")) {
+    const bridge = text(row, "comqtt_bridge_queued", "bridge");
+    const seq = int(row, rowText("comqtt_bridge_queued", bridge), "seq", 0, Number.MAX_SAFE_INTEGER);
+    const where = rowText("comqtt_bridge_queued", bridge, seq);
+    const entry = decodeQueued(blob(row, where), where);
+    if (entry.seq !== seq) mismatch(where, "seq", entry.seq);
+    let queue = bridges.get(bridge);
+    if (queue === undefined) bridges.set(bridge, queue = { bridge, queued: [] });
+    queue.queued.push(entry);
+  }
+  if (bridges.size > 0) state.bridges = [...bridges.values()];
   return state;
 }
 

@@ -11,6 +11,7 @@
  * | `comqtt_incoming`  | `client`, `packet_id`   | (none: an inbound QoS 2 packet id awaiting PUBREL)      |
  * | `comqtt_retained`  | `topic`                 | `record`: message record                                |
  * | `comqtt_wills`     | `client`                | `record`: will record                                   |
+ * | `comqtt_bridge_queued` | `bridge`, `seq`     | `record`: queued record of a bridge's store-and-forward queue |
  *
  * Records are BLOBs from the record codec (record_codec.ts), the same bytes the Deno KV backend stores. Client ids
  * and topics are TEXT keys of any length. The `comqtt_` prefix lets the file hold other tables beside them.
@@ -40,6 +41,8 @@ const TABLES: Record<string, string> = {
     "(client TEXT NOT NULL, packet_id INTEGER NOT NULL, PRIMARY KEY (client, packet_id)) WITHOUT ROWID",
   comqtt_retained: "(topic TEXT PRIMARY KEY, record BLOB NOT NULL)",
   comqtt_wills: "(client TEXT PRIMARY KEY, record BLOB NOT NULL)",
+  comqtt_bridge_queued:
+    "(bridge TEXT NOT NULL, seq INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (bridge, seq))",
 };
 
 /** The schema record's value. */

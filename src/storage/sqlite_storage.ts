@@ -40,6 +40,8 @@ const SQL = {
   queued: "INSERT OR REPLACE INTO comqtt_queued (client, seq, record) VALUES (?, ?, ?)",
   queuedDelete: "DELETE FROM comqtt_queued WHERE client = ? AND seq = ?",
   queuedDeleteAll: "DELETE FROM comqtt_queued WHERE client = ?",
+  bridgeQueued: "INSERT OR REPLACE INTO comqtt_bridge_queued (bridge, seq, record) VALUES (?, ?, ?)",
+  bridgeQueuedDelete: "DELETE FROM comqtt_bridge_queued WHERE bridge = ? AND seq = ?",
   incoming: "INSERT OR IGNORE INTO comqtt_incoming (client, packet_id) VALUES (?, ?)",
   incomingDelete: "DELETE FROM comqtt_incoming WHERE client = ? AND packet_id = ?",
   incomingDeleteAll: "DELETE FROM comqtt_incoming WHERE client = ?",
@@ -160,6 +162,12 @@ export class SqliteStorage implements Storage {
       case "willDelete":
         st.willDelete.run(op.clientId);
         return;
+      case "bridgeQueued":
+        st.bridgeQueued.run(op.bridge, op.entry.seq, encodeQueued(op.entry));
+        return;
+      case "bridgeQueuedDelete":
+        st.bridgeQueuedDelete.run(op.bridge, op.seq);
+        return;
       default:
         throw new TypeError(`Cannot apply storage operation of type "${(op as { type: unknown }).type}"`);
     }
@@ -170,4 +178,26 @@ export class SqliteStorage implements Storage {
 export function sqliteOpenError(path: string, err: unknown): Error {
   const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
   return new Error(`Cannot open the SQLite database "${path}": ${why}`, { cause: err });
+}
+
+/**
+ * Broker storage on the database `open()` returns (each runtime's opener): the tables created or checked, and
+ * the handle closed again when that fails. Rejects with {@link sqliteOpenError} wording.
+ */
+export function openSqliteStorageWith(
+  open: () => SqliteLike,
+  path: string,
+  options: SqliteStorageOptions = {},
+): Promise<Storage> {
+  try {
+    const db = open();
+    try {
+      return Promise.resolve(new SqliteStorage(db, options));
+    } catch (err) {
+      db.close();
+      throw sqliteOpenError(path, err);
+    }
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

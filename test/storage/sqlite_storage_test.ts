@@ -135,7 +135,7 @@ describe("sqlite: schema record", () => {
       await withRawSqlite(path, (db) => db.exec("DELETE FROM comqtt_meta"));
       await assert.rejects(
         open(),
-        /holds comqtt-ts tables \(comqtt_incoming, .*\) but no schema record in comqtt_meta/,
+        /holds comqtt-ts tables \(comqtt_bridge_queued, comqtt_incoming, .*\) but no schema record in comqtt_meta/,
       );
       await withRawSqlite(path, (db) => db.exec(`INSERT INTO comqtt_meta VALUES ('schema', '{}')`));
       await assert.rejects(open(), /the schema record in comqtt_meta was not written by comqtt-ts/);
