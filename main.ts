@@ -167,6 +167,8 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
     storage: storage === undefined ? undefined : timeStorage(storage, latency),
     durableAcks: config.storage.durableAcks,
     storageMaxDelay: config.storage.maxDelay,
+    storageMaxPending: config.storage.maxPending,
+    storageMaxPendingAcks: config.storage.maxPendingAcks,
     sysInterval: config.sys.interval,
     version: pkg.version,
   });

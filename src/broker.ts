@@ -117,11 +117,14 @@ export class Broker implements BrokerCore {
     const clock = this.clock;
     this.#storage = options.storage;
     this.#durableAcks = options.durableAcks ?? true;
+    if (options.storageMaxPendingAcks !== undefined) this.maxPendingAcks = options.storageMaxPendingAcks;
     if (options.storage !== undefined) {
       this.#writer = new WriteBehind(options.storage, {
         clock: this.clock,
         logger: this.logger,
         maxDelayMs: options.storageMaxDelay ?? 5,
+        maxPending: options.storageMaxPending,
+        onPressure: (behind) => this.#storagePressure(behind),
       });
     }
     const writer = this.#writer;
@@ -293,6 +296,30 @@ export class Broker implements BrokerCore {
    * @internal When storage has changes not yet durable and acks must wait for them, the promise of their
    * durability (PUBACK/PUBREC/PUBCOMP wait on it); undefined when an ack may go at once.
    */
+  /** @internal True while storage is behind: clients are paused after their current packet (BrokerCore). */
+  storageBehind = false;
+  /** @internal Acknowledgements one client may have waiting for storage before it is paused (BrokerCore). */
+  readonly maxPendingAcks: number = 256;
+  #caughtUp: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  /** @internal Resolves once storage is no longer behind (BrokerCore). */
+  storageCaughtUp(): Promise<void> {
+    if (!this.storageBehind) return Promise.resolve();
+    if (this.#caughtUp === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => resolve = r);
+      this.#caughtUp = { promise, resolve };
+    }
+    return this.#caughtUp.promise;
+  }
+
+  #storagePressure(behind: boolean): void {
+    this.storageBehind = behind;
+    if (behind) return;
+    this.#caughtUp?.resolve();
+    this.#caughtUp = undefined;
+  }
+
   durability(): Promise<void> | undefined {
     if (this.#writer === undefined || !this.#durableAcks || !this.#dirty) return undefined;
     this.#dirty = false;

@@ -78,6 +78,8 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
   #busy = false;
   /** Acknowledgements waiting for storage, in order. */
   #acks: Promise<void> | undefined;
+  /** How many acknowledgements wait in {@link #acks}. */
+  #acksWaiting = 0;
   #finished = false;
 
   constructor(broker: BrokerCore, connection: Connection, info: AcceptInfo) {
@@ -150,7 +152,9 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
       send();
       return;
     }
+    this.#acksWaiting++;
     const next: Promise<void> = (this.#acks ?? Promise.resolve()).then(() => durable).then(() => {
+      this.#acksWaiting--;
       if (this.#acks === next) this.#acks = undefined;
       if (this.state !== "closed") send();
     }, (err) => this.fail(err));
@@ -278,6 +282,14 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
         this.fail(err);
         return;
       }
+      if (this.#acks !== undefined || this.broker.storageBehind) {
+        // Storage is behind: stop reading this client until it catches up, so neither the write-behind nor the
+        // chain of acknowledgements grows without bound; the socket's receive window slows the publisher.
+        if (this.broker.storageBehind || this.#acksWaiting >= this.broker.maxPendingAcks) {
+          this.#waitForStorage(pending);
+          return;
+        }
+      }
       if (isPromise(pending)) {
         this.#busy = true;
         pending.then(
@@ -293,6 +305,31 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
         return;
       }
     }
+  }
+
+  /** Pause reading until the packet in hand is handled and storage has caught up, then go on. */
+  #waitForStorage(pending: void | Promise<void>): void {
+    this.#busy = true;
+    this.connection.pause?.();
+    const caughtUp = async () => {
+      await pending;
+      while (this.state !== "closed") {
+        if (this.broker.storageBehind) await this.broker.storageCaughtUp();
+        else if (this.#acksWaiting >= this.broker.maxPendingAcks) await this.#acks;
+        else break;
+      }
+    };
+    caughtUp().then(
+      () => {
+        this.#busy = false;
+        this.connection.resume?.();
+        this.#pump();
+      },
+      (err) => {
+        this.#busy = false;
+        this.fail(err);
+      },
+    );
   }
 
   #badInput(err: unknown): void {

@@ -114,6 +114,10 @@ export interface StorageConfig {
   readonly durableAcks: boolean;
   /** Longest delay (ms) before a batch of changes is written. */
   readonly maxDelay: number;
+  /** Changes waiting to be written above which clients are paused until half are written. */
+  readonly maxPending: number;
+  /** Acknowledgements one client may have waiting for storage before it is paused. */
+  readonly maxPendingAcks: number;
 }
 
 /** Log levels accepted by `log.level`. */
@@ -134,7 +138,9 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   limits: DEFAULT_LIMITS,
   capabilities: DEFAULT_CAPABILITIES,
   mqtt: Object.freeze({ sharedSubscriptionStrategy: "round-robin" } as const),
-  storage: Object.freeze({ type: "memory", durableAcks: true, maxDelay: 5 } as const),
+  storage: Object.freeze(
+    { type: "memory", durableAcks: true, maxDelay: 5, maxPending: 10_000, maxPendingAcks: 256 } as const,
+  ),
   sys: Object.freeze({ interval: 10 }),
   log: Object.freeze({ level: "info", format: "text" } as const),
 });

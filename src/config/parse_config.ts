@@ -173,7 +173,14 @@ function parseMqtt(check: Checker, value: unknown): MqttConfig {
 /** `storage`: `memory` (nothing kept across restarts, the default) or `denokv` with a file path. */
 function parseStorage(check: Checker, value: unknown, _source: string): StorageConfig {
   if (value === undefined) return DEFAULT_CONFIG.storage;
-  const map = check.mapping(value, ["storage"], ["type", "path", "durableAcks", "maxDelay"]);
+  const map = check.mapping(value, ["storage"], [
+    "type",
+    "path",
+    "durableAcks",
+    "maxDelay",
+    "maxPending",
+    "maxPendingAcks",
+  ]);
   if (!map) return DEFAULT_CONFIG.storage;
   const type = "type" in map
     ? check.oneOf(map.type, ["storage", "type"], ["memory", "denokv"] as const)
@@ -189,11 +196,20 @@ function parseStorage(check: Checker, value: unknown, _source: string): StorageC
   const maxDelay = "maxDelay" in map
     ? check.wholeNumber(map.maxDelay, ["storage", "maxDelay"], 0, 10_000)
     : 5;
+  const defaults = DEFAULT_CONFIG.storage;
+  const maxPending = "maxPending" in map
+    ? check.wholeNumber(map.maxPending, ["storage", "maxPending"], 1, 10_000_000)
+    : defaults.maxPending;
+  const maxPendingAcks = "maxPendingAcks" in map
+    ? check.wholeNumber(map.maxPendingAcks, ["storage", "maxPendingAcks"], 1, 65_535)
+    : defaults.maxPendingAcks;
   return {
     type: type ?? "memory",
     ...(path === undefined ? {} : { path }),
     durableAcks: durableAcks ?? true,
     maxDelay: maxDelay ?? 5,
+    maxPending: maxPending ?? defaults.maxPending,
+    maxPendingAcks: maxPendingAcks ?? defaults.maxPendingAcks,
   };
 }
 

@@ -231,7 +231,22 @@ describe("config: capabilities and storage", () => {
       path: "./data/comqtt.kv",
       durableAcks: true,
       maxDelay: 5,
+      maxPending: 10_000,
+      maxPendingAcks: 256,
     });
+  });
+
+  it("reads storage.maxPending and storage.maxPendingAcks, and names bad values with file:line:key", () => {
+    const config = parseConfig("storage:\n  maxPending: 500\n  maxPendingAcks: 32\n", "c.yaml");
+    assert.deepEqual([config.storage.maxPending, config.storage.maxPendingAcks], [500, 32]);
+    assert.throws(
+      () => parseConfig("storage:\n  maxPending: 0\n  maxPendingAcks: many\n", "c.yaml"),
+      (err: Error) => {
+        assert.match(err.message, /c\.yaml:2: storage\.maxPending: expected a whole number from 1 to 10000000/);
+        assert.match(err.message, /c\.yaml:3: storage\.maxPendingAcks: expected a whole number from 1 to 65535/);
+        return true;
+      },
+    );
   });
 
   it("defaults to memory storage and every capability on", () => {
