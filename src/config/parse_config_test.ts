@@ -242,8 +242,14 @@ describe("config: capabilities and storage", () => {
     assert.throws(
       () => parseConfig("storage:\n  maxPending: 0\n  maxPendingAcks: many\n", "c.yaml"),
       (err: Error) => {
-        assert.match(err.message, /c\.yaml:2: storage\.maxPending: expected a whole number from 1 to 10000000/);
-        assert.match(err.message, /c\.yaml:3: storage\.maxPendingAcks: expected a whole number from 1 to 65535/);
+        assert.match(
+          err.message,
+          /c\.yaml:2: storage\.maxPending: expected a whole number from 1 to 10000000/,
+        );
+        assert.match(
+          err.message,
+          /c\.yaml:3: storage\.maxPendingAcks: expected a whole number from 1 to 65535/,
+        );
         return true;
       },
     );
