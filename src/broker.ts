@@ -146,7 +146,11 @@ export class Broker implements BrokerCore {
   addHook(hook: Hook): void {
     this.hooks.add(hook);
     if (this.#hooksReady) {
-      this.#hooksReady = this.#hooksReady.then(() => hook.init?.({ logger: this.logger }));
+      // The broker already runs: nobody awaits this init, so a failure is reported here, never left unhandled.
+      this.#hooksReady = this.#hooksReady.then(() => hook.init?.({ logger: this.logger })).then(
+        undefined,
+        (err) => this.#hookInitFailed(hook, err),
+      );
     }
   }
 
@@ -711,9 +715,19 @@ export class Broker implements BrokerCore {
         this.route(m, info);
         this.hooks.notify("onWillSent", info.id, m);
       };
-      const transformed = this.hooks.publish(info, message);
+      let transformed: Message | null | Promise<Message | null>;
+      try {
+        transformed = this.hooks.publish(info, message);
+      } catch (err) {
+        // Refused by onPublish, or a hook fault (the chain logged it): the will is dropped.
+        this.logger.warn("will refused", { clientId: info.id, error: errorText(err) });
+        return;
+      }
       if (isPromise(transformed)) {
-        transformed.then(send, (err) => this.logger.warn("will refused", { error: err }));
+        transformed.then(
+          send,
+          (err) => this.logger.warn("will refused", { clientId: info.id, error: errorText(err) }),
+        );
       } else send(transformed);
     };
     const allowed = this.hooks.aclCheck(info, will.topic, "write");
@@ -724,10 +738,15 @@ export class Broker implements BrokerCore {
 
   /** @internal Publish a $SYS value as a retained QoS 0 message, bypassing hooks. */
   publishSys(topic: string, value: string): void {
-    this.route(
-      { topic, payload: encoder.encode(value), qos: 0, retain: true, receivedAt: this.clock.now() },
-      undefined,
-    );
+    // Runs from the $SYS timer: a failure is logged, never thrown into the event loop.
+    try {
+      this.route(
+        { topic, payload: encoder.encode(value), qos: 0, retain: true, receivedAt: this.clock.now() },
+        undefined,
+      );
+    } catch (err) {
+      this.logger.error("$SYS publication failed", { topic, error: errorText(err) });
+    }
   }
 
   // ---- private -----------------------------------------------------------------------------------------
@@ -736,10 +755,31 @@ export class Broker implements BrokerCore {
     if (this.#state !== "idle") return;
     this.#state = "running";
     this.#hooksReady = (async () => {
-      for (const hook of this.hooks.hooks) await hook.init?.({ logger: this.logger });
+      for (const hook of this.hooks.hooks) {
+        try {
+          await hook.init?.({ logger: this.logger });
+        } catch (err) {
+          this.#hookInitFailed(hook, err);
+          throw err;
+        }
+      }
     })();
-    this.#sweepTimer = this.clock.every(this.#sweepInterval, () => this.#sweep());
+    // listen() awaits it and rejects; when a connection started the broker first, nothing else may wait on it.
+    this.#hooksReady.catch(() => {});
+    this.#sweepTimer = this.clock.every(this.#sweepInterval, () => {
+      // Housekeeping runs from a timer: whatever fails in it is logged, never thrown into the event loop.
+      try {
+        this.#sweep();
+      } catch (err) {
+        this.logger.error("housekeeping failed", { error: errorText(err) });
+      }
+    });
     this.#sys.start();
+  }
+
+  #hookInitFailed(hook: Hook, err: unknown): void {
+    this.hooks.failed(hook, "init", err);
+    this.hooks.notify("onError", undefined, err instanceof Error ? err : new Error(String(err)));
   }
 
   /** Housekeeping: keep-alive and connect timeouts, delayed wills, expired sessions. */
@@ -884,4 +924,9 @@ function storedClientInfo(info: ClientInfo): StoredClientInfo {
   if (info.username !== undefined) out.username = info.username;
   if (info.certificateCommonName !== undefined) out.certificateCommonName = info.certificateCommonName;
   return out;
+}
+
+/** An error's message, for logs. */
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -161,6 +161,8 @@ function afterAcl(
 }
 
 function refused(client: Client, packet: PublishPacket, err: unknown): void {
+  // A hook fault (the chain logged it) is a transient error: the connection closes without acknowledging the
+  // message, so the client sends it again later [MQTT-4.8.0-2].
   if (!(err instanceof MqttError)) throw err;
   client.broker.logger.debug("publish refused by a hook", { clientId: client.id, reason: err.message });
   // Only codes PUBACK/PUBREC define [MQTT-3.4.2-1] [MQTT-3.5.2-1] (5.0); others become unspecified error.
