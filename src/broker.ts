@@ -841,7 +841,9 @@ export class Broker implements BrokerCore {
       }
       return;
     }
-    if (this.#writer !== undefined && !message.topic.startsWith("$")) {
+    // $SYS values are the broker's own and made afresh at start; every other retained message is kept, other
+    // $-topics (an application's $share-free "$app/...") included.
+    if (this.#writer !== undefined && !isSysTopic(message.topic)) {
       this.#persist({ type: "retained", message });
     }
     // Stored with its QoS for future subscribers [MQTT-3.3.1-5]; retained messages outlive sessions [MQTT-3.1.2-7].
@@ -929,4 +931,9 @@ function storedClientInfo(info: ClientInfo): StoredClientInfo {
 /** An error's message, for logs. */
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** `$SYS` itself or a topic under it (not `$SYSTEM/...`). */
+function isSysTopic(topic: string): boolean {
+  return topic.startsWith("$SYS") && (topic.length === 4 || topic.charCodeAt(4) === 47);
 }
