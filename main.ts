@@ -233,6 +233,7 @@ function createDashboard(broker: Broker, config: Config, latency: StorageLatency
     broker,
     storageLatency: latency,
     auth: config.http?.auth,
+    maxEventStreams: config.http?.maxEventStreams,
     loopbackHostOnly: config.http !== undefined && isLoopback(config.http.host),
     config,
     runtime: { name: adapters.runtimeName(), version: adapters.runtimeVersion() },

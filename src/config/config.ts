@@ -70,6 +70,8 @@ export interface HttpConfig {
   readonly port: number;
   /** Credentials; undefined leaves the dashboard open to whoever can reach its address. */
   readonly auth?: HttpAuthConfig;
+  /** Live dashboard (SSE) connections at once; more are refused with 503. Absent: 32 (DEFAULT_MAX_EVENT_STREAMS). */
+  readonly maxEventStreams?: number;
 }
 
 /** Which authentication hook to install. */

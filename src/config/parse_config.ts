@@ -78,12 +78,20 @@ export function parseConfig(text: string, source: string): Config {
 }
 
 function parseHttp(check: Checker, value: unknown): HttpConfig | undefined {
-  const map = check.mapping(value, ["http"], ["address", "auth"]);
+  const map = check.mapping(value, ["http"], ["address", "auth", "maxEventStreams"]);
   if (!map) return undefined;
   const address = "address" in map ? checkAddress(check, map.address, ["http", "address"]) : DEFAULT_HTTP;
   const auth = "auth" in map ? parseHttpAuth(check, map.auth) : undefined;
+  const maxEventStreams = "maxEventStreams" in map
+    ? check.wholeNumber(map.maxEventStreams, ["http", "maxEventStreams"], 1, 100_000)
+    : undefined;
   if (address === undefined) return undefined;
-  return auth === undefined ? { host: address.host, port: address.port } : { ...address, auth };
+  const http = {
+    host: address.host,
+    port: address.port,
+    ...(maxEventStreams === undefined ? {} : { maxEventStreams }),
+  };
+  return auth === undefined ? http : { ...http, auth };
 }
 
 /** `http.auth`: a bearer token and/or basic auth credentials, and whether reading is public. */

@@ -236,6 +236,15 @@ describe("config: capabilities and storage", () => {
     });
   });
 
+  it("reads http.maxEventStreams (absent: the app's default), and names a bad one with file:line:key", () => {
+    assert.equal(parseConfig("http:\n  maxEventStreams: 4\n", "c.yaml").http?.maxEventStreams, 4);
+    assert.equal(parseConfig("http: {}\n", "c.yaml").http?.maxEventStreams, undefined);
+    assert.throws(
+      () => parseConfig("http:\n  address: 127.0.0.1:8080\n  maxEventStreams: 0\n", "c.yaml"),
+      /c\.yaml:3: http\.maxEventStreams: expected a whole number from 1 to 100000/,
+    );
+  });
+
   it("reads storage.maxPending and storage.maxPendingAcks, and names bad values with file:line:key", () => {
     const config = parseConfig("storage:\n  maxPending: 500\n  maxPendingAcks: 32\n", "c.yaml");
     assert.deepEqual([config.storage.maxPending, config.storage.maxPendingAcks], [500, 32]);
