@@ -26,6 +26,7 @@ import type { Hook } from "./src/hooks/hook.ts";
 import type { Listener } from "./src/transport/connection.ts";
 import type { Storage } from "./src/storage/storage.ts";
 import { AllowHook } from "./src/hooks/auth/allow_hook.ts";
+import { CertificateAuthHook } from "./src/hooks/auth/certificate_auth_hook.ts";
 import { DenyHook } from "./src/hooks/auth/deny_hook.ts";
 import { FileAuthHook } from "./src/hooks/auth/file_auth_hook.ts";
 import { ListenerAuthHook } from "./src/hooks/auth/listener_auth_hook.ts";
@@ -288,6 +289,10 @@ async function hookForAuth(auth: AuthConfig, configPath: string | undefined): Pr
       const path = resolve(configPath === undefined ? "." : dirname(configPath), auth.file);
       return FileAuthHook.fromYaml(await readText(path, "users file"), path);
     }
+    case "certificate": {
+      const path = resolve(configPath === undefined ? "." : dirname(configPath), auth.file);
+      return new CertificateAuthHook(FileAuthHook.fromYaml(await readText(path, "ACL rules file"), path));
+    }
   }
 }
 
@@ -301,7 +306,7 @@ function describeAccess(logger: Logger, config: Config, chosen: Hook, fromFile: 
     logger[open ? "warn" : "info"]("listener with its own auth", {
       listener: l.id,
       auth: l.auth.type,
-      file: l.auth.type === "file" ? l.auth.file : undefined,
+      file: l.auth.type === "file" || l.auth.type === "certificate" ? l.auth.file : undefined,
       ...(open ? { warning: "anonymous clients are allowed on a non-local address" } : {}),
     });
   }

@@ -79,7 +79,13 @@ export type AuthConfig =
   | { readonly type: "allow" }
   | { readonly type: "deny" }
   /** `file` as written in the config; the CLI resolves a relative path against the config file's folder. */
-  | { readonly type: "file"; readonly file: string };
+  | { readonly type: "file"; readonly file: string }
+  /**
+   * A listener's own: clients with a verified certificate are let in, and `file` (a users file, usually only
+   * ACL rules) checks their topics under the certificate's common name. Needs `tls.clientCa` and
+   * `tls.useIdentityAsUsername` on that listener.
+   */
+  | { readonly type: "certificate"; readonly file: string };
 
 /** A whole, validated configuration: every key present. */
 export interface Config {

@@ -63,7 +63,7 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
     const maxConnections = "maxConnections" in map
       ? check.wholeNumber(map.maxConnections, [...path, "maxConnections"], 0, MAX_CONNECTIONS)
       : undefined;
-    const auth = "auth" in map ? parseAuth(check, map.auth, [...path, "auth"]) : undefined;
+    const auth = "auth" in map ? parseAuth(check, map.auth, [...path, "auth"], tls ?? null) : undefined;
     if (type === undefined || id === undefined || address === undefined) return;
     out.push({
       type,
@@ -120,25 +120,53 @@ function parseListenerTls(check: Checker, value: unknown, path: KeyPath): Listen
   };
 }
 
-/** `auth: { type: allow | deny | file, file }` at `path` (the top-level `auth`, or a listener's). */
-export function parseAuth(check: Checker, value: unknown, path: KeyPath = ["auth"]): AuthConfig {
+/**
+ * `auth: { type: allow | deny | file | certificate, file }` at `path` (the top-level `auth`, or a listener's;
+ * `certificate` only for a listener, given `tls` to check it against).
+ */
+export function parseAuth(
+  check: Checker,
+  value: unknown,
+  path: KeyPath = ["auth"],
+  tls?: ListenerTlsConfig | null,
+): AuthConfig {
   const map = check.mapping(value, path, ["type", "file"]);
   if (!map) return DEFAULT_CONFIG.auth;
+  const types = tls === undefined
+    ? ["allow", "deny", "file"] as const
+    : ["allow", "deny", "file", "certificate"] as const;
   if (!("type" in map)) {
-    check.problem(path, `missing key "type" (one of allow, deny, file)`);
+    check.problem(path, `missing key "type" (one of ${types.join(", ")})`);
     return DEFAULT_CONFIG.auth;
   }
-  const type = check.oneOf(map.type, [...path, "type"], ["allow", "deny", "file"] as const);
-  if (type === "file") {
+  const type = check.oneOf(map.type, [...path, "type"], types);
+  if (type === "certificate" && (tls == null || tls.clientCa === undefined || !tls.useIdentityAsUsername)) {
+    check.problem(
+      [...path, "type"],
+      `"certificate" needs this listener's tls.clientCa and tls.useIdentityAsUsername: true (the certificate ` +
+        `is the credential, and its common name the user name the ACL rules see)`,
+    );
+  }
+  if (type === "file" || type === "certificate") {
     if (!("file" in map)) {
-      check.problem(path, `missing key "file" (the users file, e.g. "./users.yaml")`);
+      check.problem(
+        path,
+        type === "file"
+          ? `missing key "file" (the users file, e.g. "./users.yaml")`
+          : `missing key "file" (the ACL rules for certificate users, e.g. "./devices.yaml")`,
+      );
       return DEFAULT_CONFIG.auth;
     }
     const file = check.string(map.file, [...path, "file"]);
     return file === undefined ? DEFAULT_CONFIG.auth : { type, file };
   }
   if ("file" in map && type !== undefined) {
-    check.problem([...path, "file"], `only auth type "file" takes a file`);
+    check.problem(
+      [...path, "file"],
+      tls === undefined
+        ? `only auth type "file" takes a file`
+        : `only auth types "file" and "certificate" take a file`,
+    );
   }
   return type === undefined ? DEFAULT_CONFIG.auth : { type };
 }

@@ -81,7 +81,7 @@ describe("listeners: tls, maxConnections and auth", () => {
         'config.yaml:4: listeners[0].tls.useIdentityAsUsername: needs "clientCa": the user name comes from a client ' +
         "certificate, which only a client CA asks for",
         "config.yaml:5: listeners[0].maxConnections: expected a whole number from 0 to 10000000, received -1",
-        'config.yaml:6: listeners[0].auth.type: expected one of allow, deny, file, received "ldap"',
+        'config.yaml:6: listeners[0].auth.type: expected one of allow, deny, file, certificate, received "ldap"',
       ],
     );
     assert.deepEqual(problems("listeners:\n  - { type: tcp, tls: { cert: a, key: b } }"), [
@@ -91,6 +91,40 @@ describe("listeners: tls, maxConnections and auth", () => {
       problems("listeners:\n  - { type: ws, address: ':1', tls: { cert: a, key: b, clientCa: 7 } }"),
       [
         "config.yaml:2: listeners[0].tls.clientCa: expected a non-empty string, received 7",
+      ],
+    );
+  });
+
+  it("auth type certificate: only on a listener with clientCa and useIdentityAsUsername, always with a file", () => {
+    const config = parseConfig(
+      `listeners:
+  - type: tcp
+    address: ":8885"
+    tls: { cert: s.crt, key: s.key, clientCa: ca.crt, useIdentityAsUsername: true }
+    auth: { type: certificate, file: ./devices.yaml }
+`,
+      "config.yaml",
+    );
+    assert.deepEqual(config.listeners[0].auth, { type: "certificate", file: "./devices.yaml" });
+    assert.deepEqual(
+      problems(`listeners:
+  - type: tcp
+    address: ":8885"
+    tls: { cert: s.crt, key: s.key, clientCa: ca.crt }
+    auth: { type: certificate, file: ./devices.yaml }
+  - type: tcp
+    address: ":8886"
+    tls: { cert: s.crt, key: s.key, clientCa: ca.crt, useIdentityAsUsername: true }
+    auth: { type: certificate }
+auth: { type: certificate, file: x.yaml }
+`),
+      [
+        'config.yaml:5: listeners[0].auth.type: "certificate" needs this listener\'s tls.clientCa and ' +
+        "tls.useIdentityAsUsername: true (the certificate is the credential, and its common name the user name " +
+        "the ACL rules see)",
+        'config.yaml:9: listeners[1].auth: missing key "file" (the ACL rules for certificate users, e.g. ' +
+        '"./devices.yaml")',
+        'config.yaml:10: auth.type: expected one of allow, deny, file, received "certificate"',
       ],
     );
   });
