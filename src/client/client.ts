@@ -129,6 +129,11 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
 
   /** Encode and send a control packet in this client's protocol version. */
   sendPacket(packet: Packet): void {
+    if (!this.problemInformation && packet.type !== "connack" && packet.type !== "disconnect") {
+      // Request Problem Information 0: no Reason String or User Properties on anything but PUBLISH, CONNACK and
+      // DISCONNECT [MQTT-3.1.2-29] (5.0). PUBLISH does not come through here.
+      packet = withoutProblemInformation(packet);
+    }
     let bytes = encodePacket(packet, this.protocolVersion);
     if (this.maxPacketSizeOut > 0 && bytes.byteLength > this.maxPacketSizeOut && "properties" in packet) {
       // Reason String and User Properties are left out when they would exceed the client's Maximum Packet Size
@@ -414,4 +419,17 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
     this.will = undefined;
     this.close(true);
   }
+}
+
+/** `packet` without a Reason String and User Properties (the same object when it has neither). */
+function withoutProblemInformation(packet: Packet): Packet {
+  const properties = (packet as { properties?: Record<string, unknown> }).properties;
+  if (
+    properties === undefined ||
+    (properties.reasonString === undefined && properties.userProperties === undefined)
+  ) {
+    return packet;
+  }
+  const { reasonString: _r, userProperties: _u, ...rest } = properties;
+  return { ...packet, properties: rest } as Packet;
 }
