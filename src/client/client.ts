@@ -80,6 +80,8 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
   #acks: Promise<void> | undefined;
   /** How many acknowledgements wait in {@link #acks}. */
   #acksWaiting = 0;
+  /** True while the broker does not read this client because storage is behind. */
+  #storageWait = false;
   #finished = false;
 
   constructor(broker: BrokerCore, connection: Connection, info: AcceptInfo) {
@@ -253,6 +255,11 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
       }
       return;
     }
+    // A client the broker stopped reading (storage behind) is not blamed for the silence.
+    if (this.#storageWait) {
+      this.lastActivity = now;
+      return;
+    }
     if (this.state === "connected" && this.keepAlive > 0 && now - this.lastActivity > this.keepAlive * 1500) {
       if (this.protocolVersion === 5) {
         this.sendPacket({ type: "disconnect", reasonCode: RC.keepAliveTimeout });
@@ -290,7 +297,11 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
       if (this.#acks !== undefined || this.broker.storageBehind) {
         // Storage is behind: stop reading this client until it catches up, so neither the write-behind nor the
         // chain of acknowledgements grows without bound; the socket's receive window slows the publisher.
-        if (this.broker.storageBehind || this.#acksWaiting >= this.broker.maxPendingAcks) {
+        // Publishers are what make it grow: a client that only pings or acknowledges goes on being read.
+        if (
+          (this.broker.storageBehind && packet.type === "publish") ||
+          this.#acksWaiting >= this.broker.maxPendingAcks
+        ) {
           this.#waitForStorage(pending);
           return;
         }
@@ -315,6 +326,7 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
   /** Pause reading until the packet in hand is handled and storage has caught up, then go on. */
   #waitForStorage(pending: void | Promise<void>): void {
     this.#busy = true;
+    this.#storageWait = true;
     this.connection.pause?.();
     const caughtUp = async () => {
       await pending;
@@ -327,11 +339,13 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
     caughtUp().then(
       () => {
         this.#busy = false;
+        this.#storageWait = false;
         this.connection.resume?.();
         this.#pump();
       },
       (err) => {
         this.#busy = false;
+        this.#storageWait = false;
         this.fail(err);
       },
     );
