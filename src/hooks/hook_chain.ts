@@ -109,12 +109,23 @@ export class HookChain {
   /** Run every onConnect; the first to throw refuses (the error propagates). */
   connect(client: ClientInfo, packet: ConnectPacket): MaybePromise<void> {
     const list = this.list("onConnect");
-    const run = (h: Hook) => this.#logged(h, "onConnect", () => h.onConnect!(client, packet));
     for (let i = 0; i < list.length; i++) {
-      const r = run(list[i]!);
+      const hook = list[i]!;
+      let r: void | Promise<void>;
+      try {
+        r = hook.onConnect!(client, packet);
+      } catch (err) {
+        this.#passOn(hook, "onConnect", err);
+      }
       if (isPromise(r)) {
-        return r.then(async () => {
-          for (let j = i + 1; j < list.length; j++) await run(list[j]!);
+        return r.then(undefined, (err) => this.#passOn(hook, "onConnect", err)).then(async () => {
+          for (let j = i + 1; j < list.length; j++) {
+            try {
+              await list[j]!.onConnect!(client, packet);
+            } catch (err) {
+              this.#passOn(list[j]!, "onConnect", err);
+            }
+          }
         });
       }
     }
@@ -123,27 +134,30 @@ export class HookChain {
   /** Chain onSubscribe transforms. */
   subscribe(client: ClientInfo, subs: SubscriptionRequest[]): MaybePromise<SubscriptionRequest[]> {
     return this.#transform(
+      "onSubscribe",
       this.list("onSubscribe"),
       subs,
-      (h, v) => this.#logged(h, "onSubscribe", () => h.onSubscribe!(client, v)),
+      (h, v) => h.onSubscribe!(client, v),
     );
   }
 
   /** Chain onUnsubscribe transforms. */
   unsubscribe(client: ClientInfo, filters: string[]): MaybePromise<string[]> {
     return this.#transform(
+      "onUnsubscribe",
       this.list("onUnsubscribe"),
       filters,
-      (h, v) => this.#logged(h, "onUnsubscribe", () => h.onUnsubscribe!(client, v)),
+      (h, v) => h.onUnsubscribe!(client, v),
     );
   }
 
   /** Chain onPublish transforms; null means dropped. */
   publish(client: ClientInfo | undefined, message: Message): MaybePromise<Message | null> {
     return this.#transform<Message | null>(
+      "onPublish",
       this.list("onPublish"),
       message,
-      (h, v) => (v === null ? null : this.#logged(h, "onPublish", () => h.onPublish!(client, v))),
+      (h, v) => (v === null ? null : h.onPublish!(client, v)),
     );
   }
 
@@ -169,19 +183,10 @@ export class HookChain {
     });
   }
 
-  /** Run `call`; log what it throws or rejects with unless it is a deliberate refusal (MqttError), and pass it on. */
-  #logged<T>(hook: Hook, event: string, call: () => MaybePromise<T>): MaybePromise<T> {
-    const onError = (err: unknown): never => {
-      if (!(err instanceof MqttError)) this.failed(hook, event, err);
-      throw err;
-    };
-    let r: MaybePromise<T>;
-    try {
-      r = call();
-    } catch (err) {
-      return onError(err);
-    }
-    return isPromise(r) ? r.then(undefined, onError) : r;
+  /** Log a transform's or onConnect's error unless it is a deliberate refusal (MqttError), and throw it on. */
+  #passOn(hook: Hook, event: string, err: unknown): never {
+    if (!(err instanceof MqttError)) this.failed(hook, event, err);
+    throw err;
   }
 
   #gate(
@@ -226,14 +231,31 @@ export class HookChain {
     return fallback;
   }
 
-  #transform<T>(list: Hook[], value: T, step: (h: Hook, v: T) => MaybePromise<T>): MaybePromise<T> {
+  #transform<T>(
+    event: "onSubscribe" | "onUnsubscribe" | "onPublish",
+    list: Hook[],
+    value: T,
+    step: (h: Hook, v: T) => MaybePromise<T>,
+  ): MaybePromise<T> {
     let v = value;
     for (let i = 0; i < list.length; i++) {
-      const r = step(list[i]!, v);
+      const hook = list[i]!;
+      let r: MaybePromise<T>;
+      try {
+        r = step(hook, v);
+      } catch (err) {
+        this.#passOn(hook, event, err);
+      }
       if (isPromise(r)) {
-        return r.then(async (first) => {
+        return r.then(undefined, (err) => this.#passOn(hook, event, err)).then(async (first) => {
           let w = first;
-          for (let j = i + 1; j < list.length; j++) w = await step(list[j]!, w);
+          for (let j = i + 1; j < list.length; j++) {
+            try {
+              w = await step(list[j]!, w);
+            } catch (err) {
+              this.#passOn(list[j]!, event, err);
+            }
+          }
           return w;
         });
       }
