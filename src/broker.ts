@@ -300,15 +300,18 @@ export class Broker implements BrokerCore {
    * @internal When storage has changes not yet durable and acks must wait for them, the promise of their
    * durability (PUBACK/PUBREC/PUBCOMP wait on it); undefined when an ack may go at once.
    */
-  /** @internal True while storage is behind: clients are paused after their current packet (BrokerCore). */
-  storageBehind = false;
+  #storageBehind = false;
+  /** @internal True while storage is behind: publishers are paused after their current packet (BrokerCore). */
+  get storageBehind(): boolean {
+    return this.#storageBehind;
+  }
   /** @internal Acknowledgements one client may have waiting for storage before it is paused (BrokerCore). */
   readonly maxPendingAcks: number = 256;
   #caughtUp: { promise: Promise<void>; resolve: () => void } | undefined;
 
   /** @internal Resolves once storage is no longer behind (BrokerCore). */
   storageCaughtUp(): Promise<void> {
-    if (!this.storageBehind) return Promise.resolve();
+    if (!this.#storageBehind) return Promise.resolve();
     if (this.#caughtUp === undefined) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => resolve = r);
@@ -318,7 +321,7 @@ export class Broker implements BrokerCore {
   }
 
   #storagePressure(behind: boolean): void {
-    this.storageBehind = behind;
+    this.#storageBehind = behind;
     if (behind) return;
     this.#caughtUp?.resolve();
     this.#caughtUp = undefined;
