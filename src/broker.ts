@@ -120,11 +120,14 @@ export class Broker implements BrokerCore {
     const clock = this.clock;
     this.#storage = options.storage;
     this.#durableAcks = options.durableAcks ?? true;
+    if (options.storageMaxPendingAcks !== undefined) this.maxPendingAcks = options.storageMaxPendingAcks;
     if (options.storage !== undefined) {
       this.#writer = new WriteBehind(options.storage, {
         clock: this.clock,
         logger: this.logger,
         maxDelayMs: options.storageMaxDelay ?? 5,
+        maxPending: options.storageMaxPending,
+        onPressure: (behind) => this.#storagePressure(behind),
       });
     }
     const writer = this.#writer;
@@ -146,7 +149,11 @@ export class Broker implements BrokerCore {
   addHook(hook: Hook): void {
     this.hooks.add(hook);
     if (this.#hooksReady) {
-      this.#hooksReady = this.#hooksReady.then(() => hook.init?.(this.#hookContext()));
+      // The broker already runs: nobody awaits this init, so a failure is reported here, never left unhandled.
+      this.#hooksReady = this.#hooksReady.then(() => hook.init?.(this.#hookContext())).then(
+        undefined,
+        (err) => this.#hookInitFailed(hook, err),
+      );
     }
   }
 
@@ -327,6 +334,33 @@ export class Broker implements BrokerCore {
    * @internal When storage has changes not yet durable and acks must wait for them, the promise of their
    * durability (PUBACK/PUBREC/PUBCOMP wait on it); undefined when an ack may go at once.
    */
+  #storageBehind = false;
+  /** @internal True while storage is behind: publishers are paused after their current packet (BrokerCore). */
+  get storageBehind(): boolean {
+    return this.#storageBehind;
+  }
+  /** @internal Acknowledgements one client may have waiting for storage before it is paused (BrokerCore). */
+  readonly maxPendingAcks: number = 256;
+  #caughtUp: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  /** @internal Resolves once storage is no longer behind (BrokerCore). */
+  storageCaughtUp(): Promise<void> {
+    if (!this.#storageBehind) return Promise.resolve();
+    if (this.#caughtUp === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => resolve = r);
+      this.#caughtUp = { promise, resolve };
+    }
+    return this.#caughtUp.promise;
+  }
+
+  #storagePressure(behind: boolean): void {
+    this.#storageBehind = behind;
+    if (behind) return;
+    this.#caughtUp?.resolve();
+    this.#caughtUp = undefined;
+  }
+
   durability(): Promise<void> | undefined {
     if (this.#writer === undefined || !this.#durableAcks || !this.#dirty) return undefined;
     this.#dirty = false;
@@ -719,9 +753,19 @@ export class Broker implements BrokerCore {
         this.route(m, info);
         this.hooks.notify("onWillSent", info.id, m);
       };
-      const transformed = this.hooks.publish(info, message);
+      let transformed: Message | null | Promise<Message | null>;
+      try {
+        transformed = this.hooks.publish(info, message);
+      } catch (err) {
+        // Refused by onPublish, or a hook fault (the chain logged it): the will is dropped.
+        this.logger.warn("will refused", { clientId: info.id, error: errorText(err) });
+        return;
+      }
       if (isPromise(transformed)) {
-        transformed.then(send, (err) => this.logger.warn("will refused", { error: err }));
+        transformed.then(
+          send,
+          (err) => this.logger.warn("will refused", { clientId: info.id, error: errorText(err) }),
+        );
       } else send(transformed);
     };
     const allowed = this.hooks.aclCheck(info, will.topic, "write");
@@ -732,10 +776,15 @@ export class Broker implements BrokerCore {
 
   /** @internal Publish a $SYS value as a retained QoS 0 message, bypassing hooks. */
   publishSys(topic: string, value: string): void {
-    this.route(
-      { topic, payload: encoder.encode(value), qos: 0, retain: true, receivedAt: this.clock.now() },
-      undefined,
-    );
+    // Runs from the $SYS timer: a failure is logged, never thrown into the event loop.
+    try {
+      this.route(
+        { topic, payload: encoder.encode(value), qos: 0, retain: true, receivedAt: this.clock.now() },
+        undefined,
+      );
+    } catch (err) {
+      this.logger.error("$SYS publication failed", { topic, error: errorText(err) });
+    }
   }
 
   // ---- private -----------------------------------------------------------------------------------------
@@ -752,10 +801,31 @@ export class Broker implements BrokerCore {
     if (this.#state !== "idle") return;
     this.#state = "running";
     this.#hooksReady = (async () => {
-      for (const hook of this.hooks.hooks) await hook.init?.(this.#hookContext());
+      for (const hook of this.hooks.hooks) {
+        try {
+          await hook.init?.(this.#hookContext());
+        } catch (err) {
+          this.#hookInitFailed(hook, err);
+          throw err;
+        }
+      }
     })();
-    this.#sweepTimer = this.clock.every(this.#sweepInterval, () => this.#sweep());
+    // listen() awaits it and rejects; when a connection started the broker first, nothing else may wait on it.
+    this.#hooksReady.catch(() => {});
+    this.#sweepTimer = this.clock.every(this.#sweepInterval, () => {
+      // Housekeeping runs from a timer: whatever fails in it is logged, never thrown into the event loop.
+      try {
+        this.#sweep();
+      } catch (err) {
+        this.logger.error("housekeeping failed", { error: errorText(err) });
+      }
+    });
     this.#sys.start();
+  }
+
+  #hookInitFailed(hook: Hook, err: unknown): void {
+    this.hooks.failed(hook, "init", err);
+    this.hooks.notify("onError", undefined, err instanceof Error ? err : new Error(String(err)));
   }
 
   /** Housekeeping: keep-alive and connect timeouts, delayed wills, expired sessions. */
@@ -817,7 +887,9 @@ export class Broker implements BrokerCore {
       }
       return;
     }
-    if (this.#writer !== undefined && !message.topic.startsWith("$")) {
+    // $SYS values are the broker's own and made afresh at start; every other retained message is kept, other
+    // $-topics (an application's $share-free "$app/...") included.
+    if (this.#writer !== undefined && !isSysTopic(message.topic)) {
       this.#persist({ type: "retained", message });
     }
     // Stored with its QoS for future subscribers [MQTT-3.3.1-5]; retained messages outlive sessions [MQTT-3.1.2-7].
@@ -919,4 +991,14 @@ function storedClientInfo(info: ClientInfo): StoredClientInfo {
   if (info.username !== undefined) out.username = info.username;
   if (info.certificateCommonName !== undefined) out.certificateCommonName = info.certificateCommonName;
   return out;
+}
+
+/** An error's message, for logs. */
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** `$SYS` itself or a topic under it (not `$SYSTEM/...`). */
+function isSysTopic(topic: string): boolean {
+  return topic.startsWith("$SYS") && (topic.length === 4 || topic.charCodeAt(4) === 47);
 }

@@ -108,6 +108,16 @@ export interface BrokerOptions {
   durableAcks?: boolean;
   /** With storage: longest delay (ms) before a batch of changes is written. Default 5. */
   storageMaxDelay?: number;
+  /**
+   * With storage: changes waiting to be written above which every client is paused (its socket not read) after
+   * its current packet, until half of them are written. Default 10000.
+   */
+  storageMaxPending?: number;
+  /**
+   * With storage: acknowledgements one client may have waiting for storage before the broker stops reading that
+   * client until they are sent. Default 256.
+   */
+  storageMaxPendingAcks?: number;
 }
 
 /** Merge limits with defaults, rejecting nonsense with a RangeError that names the key. */

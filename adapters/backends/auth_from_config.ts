@@ -40,6 +40,11 @@ export async function createAuthHook(auth: AuthConfig, options: CreateAuthHookOp
     for (const [i, link] of auth.chain.entries()) links.push(await linkHook(link, dir, true, i));
     return new AuthChainHook(links);
   }
+  if (auth.type === "certificate") {
+    throw new TypeError(
+      `Cannot build auth type "certificate" here: it is a listener's own auth (start/auth_from_config.ts)`,
+    );
+  }
   return await linkHook(auth, dir, false, undefined);
 }
 

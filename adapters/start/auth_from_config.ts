@@ -11,6 +11,7 @@ import type { Logger } from "../../src/logger.ts";
 import { AllowHook } from "../../src/hooks/auth/allow_hook.ts";
 import { DenyHook } from "../../src/hooks/auth/deny_hook.ts";
 import { FileAuthHook } from "../../src/hooks/auth/file_auth_hook.ts";
+import { CertificateAuthHook } from "../../src/hooks/auth/certificate_auth_hook.ts";
 import { ListenerAuthHook } from "../../src/hooks/auth/listener_auth_hook.ts";
 import { readText } from "./files.ts";
 import { createAuthHook } from "../backends/auth_from_config.ts";
@@ -38,6 +39,10 @@ async function hookForAuth(auth: AuthConfig, dir: string): Promise<Hook> {
       const path = resolve(dir, auth.file);
       return FileAuthHook.fromYaml(await readText(path, "users file"), path);
     }
+    case "certificate": {
+      const path = resolve(dir, auth.file);
+      return new CertificateAuthHook(FileAuthHook.fromYaml(await readText(path, "ACL rules file"), path));
+    }
     default: // http, redis, postgres, mysql, jwt, chain (issue 14)
       return await createAuthHook(auth, { configDir: dir });
   }
@@ -53,7 +58,7 @@ export function describeAccess(logger: Logger, config: Config, chosen: Hook, fro
     logger[open ? "warn" : "info"]("listener with its own auth", {
       listener: l.id,
       auth: l.auth.type,
-      file: l.auth.type === "file" ? l.auth.file : undefined,
+      file: l.auth.type === "file" || l.auth.type === "certificate" ? l.auth.file : undefined,
       ...(open ? { warning: "anonymous clients are allowed on a non-local address" } : {}),
     });
   }

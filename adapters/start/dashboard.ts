@@ -35,6 +35,7 @@ export function startDashboard(
     loopbackHostOnly: isLoopback(http.host),
     config,
     runtime: { name: adapters.runtimeName(), version: adapters.runtimeVersion() },
+    maxEventStreams: http.maxEventStreams,
   });
   return {
     close: () => app.close(),

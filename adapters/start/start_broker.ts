@@ -104,6 +104,8 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
     storage: storage === undefined ? undefined : timeStorage(storage, latency),
     durableAcks: config.storage.durableAcks,
     storageMaxDelay: config.storage.maxDelay,
+    storageMaxPending: config.storage.maxPending,
+    storageMaxPendingAcks: config.storage.maxPendingAcks,
     sysInterval: config.sys.interval,
     version: pkg.version,
   });

@@ -55,6 +55,12 @@ export interface BrokerCore {
   clientClosed(client: ClientContext, graceful: boolean, error: Error | undefined): void;
   /** With storage: a promise of durability for changes not yet written, which acknowledgements wait for. */
   durability(): Promise<void> | undefined;
+  /** With storage: true while too many changes wait to be written; clients pause after their current packet. */
+  readonly storageBehind: boolean;
+  /** Resolves once storage is no longer behind. */
+  storageCaughtUp(): Promise<void>;
+  /** Acknowledgements one client may have waiting for storage before it is paused. */
+  readonly maxPendingAcks: number;
   /** Publish a client's will (ACL-checked like a publish). */
   publishWill(info: ClientInfo, will: Message): void;
 }

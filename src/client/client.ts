@@ -71,6 +71,10 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
   #busy = false;
   /** Acknowledgements waiting for storage, in order. */
   #acks: Promise<void> | undefined;
+  /** How many acknowledgements wait in {@link #acks}. */
+  #acksWaiting = 0;
+  /** True while the broker does not read this client because storage is behind. */
+  #storageWait = false;
   #finished = false;
 
   constructor(broker: BrokerCore, connection: Connection, info: AcceptInfo) {
@@ -120,6 +124,11 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
 
   /** Encode and send a control packet in this client's protocol version. */
   sendPacket(packet: Packet): void {
+    if (!this.problemInformation && packet.type !== "connack" && packet.type !== "disconnect") {
+      // Request Problem Information 0: no Reason String or User Properties on anything but PUBLISH, CONNACK and
+      // DISCONNECT [MQTT-3.1.2-29] (5.0). PUBLISH does not come through here.
+      packet = withoutProblemInformation(packet);
+    }
     let bytes = encodePacket(packet, this.protocolVersion);
     if (this.maxPacketSizeOut > 0 && bytes.byteLength > this.maxPacketSizeOut && "properties" in packet) {
       // Reason String and User Properties are left out when they would exceed the client's Maximum Packet Size
@@ -143,7 +152,9 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
       send();
       return;
     }
+    this.#acksWaiting++;
     const next: Promise<void> = (this.#acks ?? Promise.resolve()).then(() => durable).then(() => {
+      this.#acksWaiting--;
       if (this.#acks === next) this.#acks = undefined;
       if (this.state !== "closed") send();
     }, (err) => this.fail(err));
@@ -237,6 +248,11 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
       }
       return;
     }
+    // A client the broker stopped reading (storage behind) is not blamed for the silence.
+    if (this.#storageWait) {
+      this.lastActivity = now;
+      return;
+    }
     if (this.state === "connected" && this.keepAlive > 0 && now - this.lastActivity > this.keepAlive * 1500) {
       if (this.protocolVersion === 5) {
         this.sendPacket({ type: "disconnect", reasonCode: RC.keepAliveTimeout });
@@ -271,6 +287,18 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
         this.fail(err);
         return;
       }
+      if (this.#acks !== undefined || this.broker.storageBehind) {
+        // Storage is behind: stop reading this client until it catches up, so neither the write-behind nor the
+        // chain of acknowledgements grows without bound; the socket's receive window slows the publisher.
+        // Publishers are what make it grow: a client that only pings or acknowledges goes on being read.
+        if (
+          (this.broker.storageBehind && packet.type === "publish") ||
+          this.#acksWaiting >= this.broker.maxPendingAcks
+        ) {
+          this.#waitForStorage(pending);
+          return;
+        }
+      }
       if (isPromise(pending)) {
         this.#busy = true;
         pending.then(
@@ -286,6 +314,34 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
         return;
       }
     }
+  }
+
+  /** Pause reading until the packet in hand is handled and storage has caught up, then go on. */
+  #waitForStorage(pending: void | Promise<void>): void {
+    this.#busy = true;
+    this.#storageWait = true;
+    this.connection.pause?.();
+    const caughtUp = async () => {
+      await pending;
+      while (this.state !== "closed") {
+        if (this.broker.storageBehind) await this.broker.storageCaughtUp();
+        else if (this.#acksWaiting >= this.broker.maxPendingAcks) await this.#acks;
+        else break;
+      }
+    };
+    caughtUp().then(
+      () => {
+        this.#busy = false;
+        this.#storageWait = false;
+        this.connection.resume?.();
+        this.#pump();
+      },
+      (err) => {
+        this.#busy = false;
+        this.#storageWait = false;
+        this.fail(err);
+      },
+    );
   }
 
   #badInput(err: unknown): void {
@@ -370,4 +426,17 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
     this.will = undefined;
     this.close(true);
   }
+}
+
+/** `packet` without a Reason String and User Properties (the same object when it has neither). */
+function withoutProblemInformation(packet: Packet): Packet {
+  const properties = (packet as { properties?: Record<string, unknown> }).properties;
+  if (
+    properties === undefined ||
+    (properties.reasonString === undefined && properties.userProperties === undefined)
+  ) {
+    return packet;
+  }
+  const { reasonString: _r, userProperties: _u, ...rest } = properties;
+  return { ...packet, properties: rest } as Packet;
 }

@@ -83,6 +83,8 @@ export interface HttpConfig {
   readonly port: number;
   /** Credentials; undefined leaves the dashboard open to whoever can reach its address. */
   readonly auth?: HttpAuthConfig;
+  /** Live dashboard (SSE) connections at once; more are refused with 503. Absent: 32 (DEFAULT_MAX_EVENT_STREAMS). */
+  readonly maxEventStreams?: number;
 }
 
 /** Which authentication hook to install. */
@@ -93,7 +95,13 @@ export type AuthConfig =
   | { readonly type: "file"; readonly file: string }
   /** HTTP, Redis, PostgreSQL, MySQL, JWT, or several in order: see auth_config.ts. */
   | BackendAuthConfig
-  | AuthChainConfig;
+  | AuthChainConfig
+  /**
+   * A listener's own: clients with a verified certificate are let in, and `file` (a users file, usually only
+   * ACL rules) checks their topics under the certificate's common name. Needs `tls.clientCa` and
+   * `tls.useIdentityAsUsername` on that listener.
+   */
+  | { readonly type: "certificate"; readonly file: string };
 
 /** A whole, validated configuration: every key present. */
 export interface Config {
@@ -134,6 +142,10 @@ export interface StorageConfig {
   readonly durableAcks: boolean;
   /** Longest delay (ms) before a batch of changes is written. */
   readonly maxDelay: number;
+  /** Changes waiting to be written above which clients are paused until half are written. */
+  readonly maxPending: number;
+  /** Acknowledgements one client may have waiting for storage before it is paused. */
+  readonly maxPendingAcks: number;
 }
 
 /** Log levels accepted by `log.level`. */
@@ -154,7 +166,9 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   limits: DEFAULT_LIMITS,
   capabilities: DEFAULT_CAPABILITIES,
   mqtt: Object.freeze({ sharedSubscriptionStrategy: "round-robin" } as const),
-  storage: Object.freeze({ type: "memory", durableAcks: true, maxDelay: 5 } as const),
+  storage: Object.freeze(
+    { type: "memory", durableAcks: true, maxDelay: 5, maxPending: 10_000, maxPendingAcks: 256 } as const,
+  ),
   sys: Object.freeze({ interval: 10 }),
   log: Object.freeze({ level: "info", format: "text" } as const),
 });

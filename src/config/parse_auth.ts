@@ -7,7 +7,7 @@
 import type { Checker } from "./checker.ts";
 import { describe, isPlainObject } from "./checker.ts";
 import { DEFAULT_CONFIG } from "./config.ts";
-import type { AuthConfig } from "./config.ts";
+import type { AuthConfig, ListenerTlsConfig } from "./config.ts";
 import { DEFAULT_BACKEND_COMMON, DEFAULT_SQL_TABLES } from "./auth_config.ts";
 import type {
   AuthLinkConfig,
@@ -99,7 +99,15 @@ const JWT_ALGORITHMS = [
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 /** `auth` at `path`: a single auth, or `chain: [...]` (whose `timeout`, `cache`, `onError` are the links' defaults). */
-export function parseAuth(check: Checker, value: unknown, path: KeyPath = ["auth"]): AuthConfig {
+export function parseAuth(
+  check: Checker,
+  value: unknown,
+  path: KeyPath = ["auth"],
+  tls?: ListenerTlsConfig | null,
+): AuthConfig {
+  if (isPlainObject(value) && value.type === "certificate") {
+    return parseCertificateAuth(check, value, path, tls);
+  }
   if (isPlainObject(value) && "chain" in value) {
     const map = check.mapping(value, path, ["type", "chain", ...COMMON_KEYS])!;
     if ("type" in map && map.type !== "chain") {
@@ -113,6 +121,37 @@ export function parseAuth(check: Checker, value: unknown, path: KeyPath = ["auth
     return chain.length === items.length && chain.length > 0 ? { type: "chain", chain } : DEFAULT_CONFIG.auth;
   }
   return parseLink(check, value, path, DEFAULT_BACKEND_COMMON) ?? DEFAULT_CONFIG.auth;
+}
+
+/**
+ * A listener's `auth: { type: certificate, file }`: a verified client certificate lets the device in, and `file`
+ * (a users file, usually only ACL rules) checks its topics under the certificate's common name. `tls` is the
+ * listener's (null for one without; undefined for the top-level `auth`, which cannot take this type).
+ */
+function parseCertificateAuth(
+  check: Checker,
+  value: Record<string, unknown>,
+  path: KeyPath,
+  tls: ListenerTlsConfig | null | undefined,
+): AuthConfig {
+  const map = check.mapping(value, path, ["type", "file"])!;
+  if (tls === undefined) {
+    check.problem([...path, "type"], `"certificate" is a listener's auth only (one with tls.clientCa)`);
+    return DEFAULT_CONFIG.auth;
+  }
+  if (tls === null || tls.clientCa === undefined || !tls.useIdentityAsUsername) {
+    check.problem(
+      [...path, "type"],
+      `"certificate" needs this listener's tls.clientCa and tls.useIdentityAsUsername: true (the certificate ` +
+        `is the credential, and its common name the user name the ACL rules see)`,
+    );
+  }
+  if (!("file" in map)) {
+    check.problem(path, `missing key "file" (the ACL rules for certificate users, e.g. "./devices.yaml")`);
+    return DEFAULT_CONFIG.auth;
+  }
+  const file = check.string(map.file, [...path, "file"]);
+  return file === undefined ? DEFAULT_CONFIG.auth : { type: "certificate", file };
 }
 
 function parseLink(

@@ -86,12 +86,20 @@ export function parseConfig(text: string, source: string): Config {
 }
 
 function parseHttp(check: Checker, value: unknown): HttpConfig | undefined {
-  const map = check.mapping(value, ["http"], ["address", "auth"]);
+  const map = check.mapping(value, ["http"], ["address", "auth", "maxEventStreams"]);
   if (!map) return undefined;
   const address = "address" in map ? checkAddress(check, map.address, ["http", "address"]) : DEFAULT_HTTP;
   const auth = "auth" in map ? parseHttpAuth(check, map.auth) : undefined;
+  const maxEventStreams = "maxEventStreams" in map
+    ? check.wholeNumber(map.maxEventStreams, ["http", "maxEventStreams"], 1, 100_000)
+    : undefined;
   if (address === undefined) return undefined;
-  return auth === undefined ? { host: address.host, port: address.port } : { ...address, auth };
+  const http = {
+    host: address.host,
+    port: address.port,
+    ...(maxEventStreams === undefined ? {} : { maxEventStreams }),
+  };
+  return auth === undefined ? http : { ...http, auth };
 }
 
 /** `http.auth`: a bearer token and/or basic auth credentials, and whether reading is public. */
@@ -181,7 +189,14 @@ function parseMqtt(check: Checker, value: unknown): MqttConfig {
 /** `storage`: `memory` (nothing kept across restarts, the default), or `denokv` or `sqlite` with a file path. */
 function parseStorage(check: Checker, value: unknown, _source: string): StorageConfig {
   if (value === undefined) return DEFAULT_CONFIG.storage;
-  const map = check.mapping(value, ["storage"], ["type", "path", "durableAcks", "maxDelay"]);
+  const map = check.mapping(value, ["storage"], [
+    "type",
+    "path",
+    "durableAcks",
+    "maxDelay",
+    "maxPending",
+    "maxPendingAcks",
+  ]);
   if (!map) return DEFAULT_CONFIG.storage;
   const type = "type" in map
     ? check.oneOf(map.type, ["storage", "type"], ["memory", "denokv", "sqlite"] as const)
@@ -199,11 +214,20 @@ function parseStorage(check: Checker, value: unknown, _source: string): StorageC
   const maxDelay = "maxDelay" in map
     ? check.wholeNumber(map.maxDelay, ["storage", "maxDelay"], 0, 10_000)
     : 5;
+  const defaults = DEFAULT_CONFIG.storage;
+  const maxPending = "maxPending" in map
+    ? check.wholeNumber(map.maxPending, ["storage", "maxPending"], 1, 10_000_000)
+    : defaults.maxPending;
+  const maxPendingAcks = "maxPendingAcks" in map
+    ? check.wholeNumber(map.maxPendingAcks, ["storage", "maxPendingAcks"], 1, 65_535)
+    : defaults.maxPendingAcks;
   return {
     type: type ?? "memory",
     ...(path === undefined ? {} : { path }),
     durableAcks: durableAcks ?? true,
     maxDelay: maxDelay ?? 5,
+    maxPending: maxPending ?? defaults.maxPending,
+    maxPendingAcks: maxPendingAcks ?? defaults.maxPendingAcks,
   };
 }
 

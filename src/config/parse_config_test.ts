@@ -231,6 +231,8 @@ describe("config: capabilities and storage", () => {
       path: "./data/comqtt.kv",
       durableAcks: true,
       maxDelay: 5,
+      maxPending: 10_000,
+      maxPendingAcks: 256,
     });
   });
 
@@ -244,6 +246,8 @@ describe("config: capabilities and storage", () => {
       path: "./comqtt.db",
       durableAcks: false,
       maxDelay: 5,
+      maxPending: 10000,
+      maxPendingAcks: 256,
     });
     assert.throws(
       () => parseConfig("storage:\n  type: sqlite\n", "s.yaml"),
@@ -256,6 +260,34 @@ describe("config: capabilities and storage", () => {
     assert.throws(
       () => parseConfig("storage:\n  type: sqlite3\n  path: x.db\n", "t.yaml"),
       /t\.yaml:2: storage\.type: expected one of memory, denokv, sqlite, received "sqlite3"/,
+    );
+  });
+
+  it("reads http.maxEventStreams (absent: the app's default), and names a bad one with file:line:key", () => {
+    assert.equal(parseConfig("http:\n  maxEventStreams: 4\n", "c.yaml").http?.maxEventStreams, 4);
+    assert.equal(parseConfig("http: {}\n", "c.yaml").http?.maxEventStreams, undefined);
+    assert.throws(
+      () => parseConfig("http:\n  address: 127.0.0.1:8080\n  maxEventStreams: 0\n", "c.yaml"),
+      /c\.yaml:3: http\.maxEventStreams: expected a whole number from 1 to 100000/,
+    );
+  });
+
+  it("reads storage.maxPending and storage.maxPendingAcks, and names bad values with file:line:key", () => {
+    const config = parseConfig("storage:\n  maxPending: 500\n  maxPendingAcks: 32\n", "c.yaml");
+    assert.deepEqual([config.storage.maxPending, config.storage.maxPendingAcks], [500, 32]);
+    assert.throws(
+      () => parseConfig("storage:\n  maxPending: 0\n  maxPendingAcks: many\n", "c.yaml"),
+      (err: Error) => {
+        assert.match(
+          err.message,
+          /c\.yaml:2: storage\.maxPending: expected a whole number from 1 to 10000000/,
+        );
+        assert.match(
+          err.message,
+          /c\.yaml:3: storage\.maxPendingAcks: expected a whole number from 1 to 65535/,
+        );
+        return true;
+      },
     );
   });
 

@@ -65,7 +65,14 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
       const unix = parseUnix(check, map, path);
       if (id !== undefined && unix !== undefined) {
         at.push(i);
-        out.push({ type, id, host: "localhost", port: 0, ...unix, ...listenerExtras(check, map, path) });
+        out.push({
+          type,
+          id,
+          host: "localhost",
+          port: 0,
+          ...unix,
+          ...listenerExtras(check, map, path, null),
+        });
       }
       return;
     }
@@ -90,7 +97,7 @@ export function parseListeners(check: Checker, value: unknown): ListenerConfig[]
         );
       }
     }
-    const { maxConnections, auth } = listenerExtras(check, map, path);
+    const { maxConnections, auth } = listenerExtras(check, map, path, tls ?? null);
     const allowedOrigins = "allowedOrigins" in map
       ? parseOrigins(check, map.allowedOrigins, [...path, "allowedOrigins"], type)
       : undefined;
@@ -129,11 +136,12 @@ function listenerExtras(
   check: Checker,
   map: Record<string, unknown>,
   path: KeyPath,
+  tls: ListenerTlsConfig | null,
 ): { maxConnections?: number; auth?: AuthConfig } {
   const maxConnections = "maxConnections" in map
     ? check.wholeNumber(map.maxConnections, [...path, "maxConnections"], 0, MAX_CONNECTIONS)
     : undefined;
-  const auth = "auth" in map ? parseAuth(check, map.auth, [...path, "auth"]) : undefined;
+  const auth = "auth" in map ? parseAuth(check, map.auth, [...path, "auth"], tls) : undefined;
   return {
     ...(maxConnections === undefined ? {} : { maxConnections }),
     ...(auth === undefined ? {} : { auth }),

@@ -95,6 +95,40 @@ describe("listeners: tls, maxConnections and auth", () => {
     );
   });
 
+  it("auth type certificate: only on a listener with clientCa and useIdentityAsUsername, always with a file", () => {
+    const config = parseConfig(
+      `listeners:
+  - type: tcp
+    address: ":8885"
+    tls: { cert: s.crt, key: s.key, clientCa: ca.crt, useIdentityAsUsername: true }
+    auth: { type: certificate, file: ./devices.yaml }
+`,
+      "config.yaml",
+    );
+    assert.deepEqual(config.listeners[0].auth, { type: "certificate", file: "./devices.yaml" });
+    assert.deepEqual(
+      problems(`listeners:
+  - type: tcp
+    address: ":8885"
+    tls: { cert: s.crt, key: s.key, clientCa: ca.crt }
+    auth: { type: certificate, file: ./devices.yaml }
+  - type: tcp
+    address: ":8886"
+    tls: { cert: s.crt, key: s.key, clientCa: ca.crt, useIdentityAsUsername: true }
+    auth: { type: certificate }
+auth: { type: certificate, file: x.yaml }
+`),
+      [
+        'config.yaml:5: listeners[0].auth.type: "certificate" needs this listener\'s tls.clientCa and ' +
+        "tls.useIdentityAsUsername: true (the certificate is the credential, and its common name the user name " +
+        "the ACL rules see)",
+        'config.yaml:9: listeners[1].auth: missing key "file" (the ACL rules for certificate users, e.g. ' +
+        '"./devices.yaml")',
+        `config.yaml:10: auth.type: "certificate" is a listener's auth only (one with tls.clientCa)`,
+      ],
+    );
+  });
+
   it("--tcp and --ws replace the plain listeners and keep the TLS ones", () => {
     const config = parseConfig(
       `listeners:

@@ -13,6 +13,14 @@
  *   `onWillSent`, `onSessionCreated`, `onSessionExpired`, `onMessageDropped`, `onError`) never block a connection;
  *   an error they throw or reject with is logged and otherwise ignored.
  *
+ * A hook that throws or rejects (a fault, not an {@link MqttError}) never stops the broker; the fault is logged as
+ * "hook failed" with the event's name, and then: a gate counts as `"deny"`; `onEnhancedAuth` fails the step;
+ * `onConnect` refuses with 0x88 (3.1.1: 3, server unavailable); `onSubscribe` refuses every filter of that
+ * SUBSCRIBE (0x80); `onUnsubscribe` removes nothing (v5 UNSUBACK 0x80; a 3.1.1 connection is closed);
+ * `onPublish` is a transient error: that connection closes without acknowledging [MQTT-4.8.0-2] (a will is
+ * dropped); an observer's fault is ignored; `init` makes `listen()` reject, or is logged and reported to
+ * `onError` when the hook was added after `listen()`; `stop` is logged and `close()` goes on.
+ *
  * Any method may return a promise. A hook that does not define a method costs nothing for that event.
  * @module
  */

@@ -1,6 +1,12 @@
 /**
  * The ordered chain that runs hooks. Per-event lists are built when a hook is added, so an event that
  * no hook takes costs one length check; synchronous hooks never allocate a promise.
+ *
+ * A hook that throws or rejects never escapes as an exception the broker did not plan for (some events run from
+ * timers, where one would stop the process): a gate's fault is logged and counts as "deny", an enhanced
+ * authentication fault as a failed step, and an observer's is logged and ignored. Transforms (`onSubscribe`,
+ * `onUnsubscribe`, `onPublish`) and `onConnect` pass the error on, logged unless it is an {@link MqttError}
+ * (a deliberate refusal), and the caller turns it into that packet's refusal.
  * @module
  */
 
@@ -8,6 +14,7 @@ import type { Logger } from "../logger.ts";
 import type { Message } from "../message.ts";
 import type { ConnectPacket, SubscriptionRequest } from "../packets/types.ts";
 import type { Access, ClientInfo, EnhancedAuthResult, EnhancedAuthStep, Hook, Verdict } from "./hook.ts";
+import { MqttError } from "../errors.ts";
 
 type Observer =
   | "onConnected"
@@ -79,20 +86,32 @@ export class HookChain {
 
   /** Gate: authentication. No opinion from any hook denies. */
   authenticate(client: ClientInfo, packet: ConnectPacket): MaybePromise<boolean> {
-    return this.#gate(this.list("onAuthenticate"), (h) => h.onAuthenticate!(client, packet), false);
+    return this.#gate(
+      "onAuthenticate",
+      this.list("onAuthenticate"),
+      (h) => h.onAuthenticate!(client, packet),
+      false,
+    );
   }
 
   /** Gate: ACL. No opinion from any hook allows. */
   aclCheck(client: ClientInfo, topic: string, access: Access): MaybePromise<boolean> {
     const list = this.list("onAclCheck");
     if (list.length === 0) return true;
-    return this.#gate(list, (h) => h.onAclCheck!(client, topic, access), true);
+    return this.#gate("onAclCheck", list, (h) => h.onAclCheck!(client, topic, access), true);
   }
 
   /** Enhanced authentication: the first hook that answers handles the step; undefined when none does. */
   async enhancedAuth(client: ClientInfo, step: EnhancedAuthStep): Promise<EnhancedAuthResult | undefined> {
     for (const hook of this.list("onEnhancedAuth")) {
-      const answer = await hook.onEnhancedAuth!(client, step);
+      let answer: EnhancedAuthResult | undefined;
+      try {
+        answer = await hook.onEnhancedAuth!(client, step);
+      } catch (err) {
+        // A fault fails the step: the client is refused (or disconnected when re-authenticating).
+        this.failed(hook, "onEnhancedAuth", err);
+        return { result: "fail", reason: "authentication failed" };
+      }
       if (answer !== undefined) return answer;
     }
     return undefined;
@@ -102,10 +121,22 @@ export class HookChain {
   connect(client: ClientInfo, packet: ConnectPacket): MaybePromise<void> {
     const list = this.list("onConnect");
     for (let i = 0; i < list.length; i++) {
-      const r = list[i]!.onConnect!(client, packet);
+      const hook = list[i]!;
+      let r: void | Promise<void>;
+      try {
+        r = hook.onConnect!(client, packet);
+      } catch (err) {
+        this.#passOn(hook, "onConnect", err);
+      }
       if (isPromise(r)) {
-        return r.then(async () => {
-          for (let j = i + 1; j < list.length; j++) await list[j]!.onConnect!(client, packet);
+        return r.then(undefined, (err) => this.#passOn(hook, "onConnect", err)).then(async () => {
+          for (let j = i + 1; j < list.length; j++) {
+            try {
+              await list[j]!.onConnect!(client, packet);
+            } catch (err) {
+              this.#passOn(list[j]!, "onConnect", err);
+            }
+          }
         });
       }
     }
@@ -113,17 +144,28 @@ export class HookChain {
 
   /** Chain onSubscribe transforms. */
   subscribe(client: ClientInfo, subs: SubscriptionRequest[]): MaybePromise<SubscriptionRequest[]> {
-    return this.#transform(this.list("onSubscribe"), subs, (h, v) => h.onSubscribe!(client, v));
+    return this.#transform(
+      "onSubscribe",
+      this.list("onSubscribe"),
+      subs,
+      (h, v) => h.onSubscribe!(client, v),
+    );
   }
 
   /** Chain onUnsubscribe transforms. */
   unsubscribe(client: ClientInfo, filters: string[]): MaybePromise<string[]> {
-    return this.#transform(this.list("onUnsubscribe"), filters, (h, v) => h.onUnsubscribe!(client, v));
+    return this.#transform(
+      "onUnsubscribe",
+      this.list("onUnsubscribe"),
+      filters,
+      (h, v) => h.onUnsubscribe!(client, v),
+    );
   }
 
   /** Chain onPublish transforms; null means dropped. */
   publish(client: ClientInfo | undefined, message: Message): MaybePromise<Message | null> {
     return this.#transform<Message | null>(
+      "onPublish",
       this.list("onPublish"),
       message,
       (h, v) => (v === null ? null : h.onPublish!(client, v)),
@@ -136,29 +178,70 @@ export class HookChain {
     for (const hook of list) {
       try {
         const r = (hook[event] as (...a: Args<K>) => unknown).apply(hook, args);
-        if (isPromise(r)) r.then(undefined, (err) => this.#observerFailed(hook, event, err));
+        if (isPromise(r)) r.then(undefined, (err) => this.failed(hook, event, err));
       } catch (err) {
-        this.#observerFailed(hook, event, err);
+        this.failed(hook, event, err);
       }
     }
   }
 
-  #observerFailed(hook: Hook, event: string, err: unknown): void {
+  /** Log a hook's fault (the event it failed in, its message). */
+  failed(hook: Hook | undefined, event: string, err: unknown): void {
     this.#logger.error("hook failed", {
-      hook: hook.id,
+      hook: hook?.id,
       event,
       error: err instanceof Error ? err.message : String(err),
     });
   }
 
-  #gate(list: Hook[], ask: (h: Hook) => MaybePromise<Verdict>, fallback: boolean): MaybePromise<boolean> {
+  /**
+   * A gate's error: an authentication hook's {@link MqttError} is a deliberate refusal with its own code (a
+   * backend that is down answers 0x88 Server unavailable) and goes on to the CONNECT handler; anything else is
+   * a fault, logged, and the gate denies.
+   */
+  #refusedOrFailed(hook: Hook, event: "onAuthenticate" | "onAclCheck", err: unknown): void {
+    if (event === "onAuthenticate" && err instanceof MqttError) throw err;
+    this.failed(hook, event, err);
+  }
+
+  /** Log a transform's or onConnect's error unless it is a deliberate refusal (MqttError), and throw it on. */
+  #passOn(hook: Hook, event: string, err: unknown): never {
+    if (!(err instanceof MqttError)) this.failed(hook, event, err);
+    throw err;
+  }
+
+  #gate(
+    event: "onAuthenticate" | "onAclCheck",
+    list: Hook[],
+    ask: (h: Hook) => MaybePromise<Verdict>,
+    fallback: boolean,
+  ): MaybePromise<boolean> {
+    // A gate that throws or rejects denies: a fault never lets a client in, nor past an ACL. The synchronous
+    // path allocates nothing more than before (gates run for every delivery when an ACL hook is set).
     for (let i = 0; i < list.length; i++) {
-      const v = ask(list[i]!);
+      const hook = list[i]!;
+      let v: MaybePromise<Verdict>;
+      try {
+        v = ask(hook);
+      } catch (err) {
+        this.#refusedOrFailed(hook, event, err);
+        return false;
+      }
       if (isPromise(v)) {
-        return v.then(async (first) => {
+        const denied = (h: Hook) => (err: unknown): Verdict => {
+          this.#refusedOrFailed(h, event, err);
+          return "deny";
+        };
+        return v.then(undefined, denied(hook)).then(async (first) => {
           if (first !== undefined) return first === "allow";
           for (let j = i + 1; j < list.length; j++) {
-            const w = await ask(list[j]!);
+            const next = list[j]!;
+            let w: Verdict;
+            try {
+              w = await ask(next);
+            } catch (err) {
+              w = denied(next)(err);
+            }
             if (w !== undefined) return w === "allow";
           }
           return fallback;
@@ -169,14 +252,31 @@ export class HookChain {
     return fallback;
   }
 
-  #transform<T>(list: Hook[], value: T, step: (h: Hook, v: T) => MaybePromise<T>): MaybePromise<T> {
+  #transform<T>(
+    event: "onSubscribe" | "onUnsubscribe" | "onPublish",
+    list: Hook[],
+    value: T,
+    step: (h: Hook, v: T) => MaybePromise<T>,
+  ): MaybePromise<T> {
     let v = value;
     for (let i = 0; i < list.length; i++) {
-      const r = step(list[i]!, v);
+      const hook = list[i]!;
+      let r: MaybePromise<T>;
+      try {
+        r = step(hook, v);
+      } catch (err) {
+        this.#passOn(hook, event, err);
+      }
       if (isPromise(r)) {
-        return r.then(async (first) => {
+        return r.then(undefined, (err) => this.#passOn(hook, event, err)).then(async (first) => {
           let w = first;
-          for (let j = i + 1; j < list.length; j++) w = await step(list[j]!, w);
+          for (let j = i + 1; j < list.length; j++) {
+            try {
+              w = await step(list[j]!, w);
+            } catch (err) {
+              this.#passOn(list[j]!, event, err);
+            }
+          }
           return w;
         });
       }

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HookChain } from "./hook_chain.ts";
+import { MqttError } from "../errors.ts";
 import type { ClientInfo, Hook } from "./hook.ts";
 import type { Message } from "../message.ts";
 import { createLogger } from "../logger.ts";
@@ -109,6 +110,50 @@ describe("HookChain", () => {
     assert.equal(lines.length, 2);
     assert.match(lines.join("\n"), /sync boom/);
     assert.match(lines.join("\n"), /async boom/);
+  });
+
+  it("a gate that throws or rejects denies, is logged, and does not let a later hook allow", async () => {
+    const lines: string[] = [];
+    const c = new HookChain(createLogger({ level: "error", write: (l) => lines.push(l) }));
+    c.add({
+      id: "faulty",
+      onAclCheck: (_c, topic) => {
+        if (topic === "sync") throw new Error("sync fault");
+        return topic === "async" ? Promise.reject(new Error("async fault")) : undefined;
+      },
+      onAuthenticate: () => Promise.reject(new Error("auth fault")),
+    });
+    c.add({ id: "allow", onAclCheck: () => "allow", onAuthenticate: () => "allow" });
+    assert.equal(c.aclCheck(client, "sync", "write"), false);
+    assert.equal(await c.aclCheck(client, "async", "write"), false);
+    assert.equal(await c.aclCheck(client, "other", "write"), true);
+    assert.equal(await c.authenticate(client, connect), false);
+    assert.match(lines.join("\n"), /hook failed .*hook=faulty event=onAclCheck error="?sync fault/);
+    assert.match(lines.join("\n"), /event=onAuthenticate/);
+  });
+
+  it("a transform's fault is logged and thrown on; an MqttError (a refusal) is thrown on unlogged", async () => {
+    const lines: string[] = [];
+    const c = new HookChain(createLogger({ level: "error", write: (l) => lines.push(l) }));
+    c.add({
+      id: "t",
+      onPublish: (_c, m) => {
+        if (m.topic === "refuse") throw new MqttError(0x97, "quota");
+        throw new Error("transform fault");
+      },
+      onSubscribe: () => Promise.reject(new Error("subscribe fault")),
+    });
+    assert.throws(() => c.publish(client, { ...message, topic: "refuse" }), MqttError);
+    assert.equal(lines.length, 0);
+    assert.throws(() => c.publish(client, message), /transform fault/);
+    await assert.rejects(Promise.resolve(c.subscribe(client, [])), /subscribe fault/);
+    assert.equal(lines.length, 2);
+  });
+
+  it("an enhanced authentication fault fails the step", async () => {
+    const c = chain({ id: "e", onEnhancedAuth: () => Promise.reject(new Error("x")) });
+    const answer = await c.enhancedAuth(client, { method: "m", reauthenticate: false, round: 0 });
+    assert.equal(answer?.result, "fail");
   });
 
   it("refuses two hooks with the same id", () => {

@@ -16,10 +16,19 @@ export function formatEvent(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** Open event streams allowed at once unless told otherwise. */
+export const DEFAULT_MAX_EVENT_STREAMS = 32;
+
 /** The open event streams; {@link broadcast} writes to all of them. */
 export class EventHub {
   #streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
   #closed = false;
+  #max: number;
+
+  /** `maxStreams`: open streams at once; past it a new one is refused with 503 (config `http.maxEventStreams`). */
+  constructor(options: { maxStreams?: number } = {}) {
+    this.#max = options.maxStreams ?? DEFAULT_MAX_EVENT_STREAMS;
+  }
 
   /** How many pages are listening. */
   get size(): number {
@@ -32,6 +41,13 @@ export class EventHub {
    */
   response(first: string[] = []): Response {
     const streams = this.#streams;
+    if (streams.size >= this.#max) {
+      // Each stream holds a connection and up to MAX_BACKLOG bytes: a bounded number of pages may watch.
+      return new Response(`Too many live dashboard connections (http.maxEventStreams is ${this.#max})\n`, {
+        status: 503,
+        headers: { "content-type": "text/plain; charset=utf-8", "retry-after": String(RETRY_MS / 1000 * 5) },
+      });
+    }
     let self: ReadableStreamDefaultController<Uint8Array> | undefined;
     const closed = this.#closed;
     const body = new ReadableStream<Uint8Array>({

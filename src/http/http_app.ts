@@ -42,6 +42,8 @@ export interface HttpAppOptions {
   historySize?: number;
   /** Storage latency histograms, filled by a storage wrapped with `timeStorage`. */
   storageLatency?: StorageLatency;
+  /** Live dashboard (SSE) connections at once; more get 503. Default 32. */
+  maxEventStreams?: number;
 }
 
 /** The app with the state it keeps. */
@@ -102,7 +104,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     historySize: options.historySize,
   });
   const storage = options.storageLatency ?? storageLatency();
-  const hub = new EventHub();
+  const hub = new EventHub({ maxStreams: options.maxEventStreams });
   sampler.onSample((sample) => {
     activity.sampleRates(broker.connectedClients(), sampler.intervalMs / 1000);
     if (hub.size > 0) hub.broadcast("tick", liveUpdate(broker, activity, sample));

@@ -40,6 +40,10 @@ export function decodePublish(
 ): PublishPacket {
   const qos = (b0 >> 1) & 3;
   if (qos === 3) throw malformed("Cannot decode PUBLISH: both QoS bits are set"); // [MQTT-3.3.1-4]
+  // DUP must be 0 on every QoS 0 PUBLISH [MQTT-3.3.1-2]: a client that sets it breaks the protocol.
+  if (qos === 0 && (b0 & 8) === 8) {
+    throw protocolError("Cannot decode PUBLISH: DUP is set on a QoS 0 message");
+  }
   if (end - p < 2) throw malformed("Cannot decode PUBLISH: the topic name is missing");
   const topicLen = (bytes[p] << 8) | bytes[p + 1];
   p += 2;

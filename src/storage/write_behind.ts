@@ -2,7 +2,9 @@
  * Write-behind for storage: the broker pushes operations on the hot path (synchronous, cheap) and they are
  * applied in batches, one apply at a time, after at most `maxDelayMs` or once `maxBatch` are pending.
  * `flushed()` resolves once everything pushed so far is durable. A failed apply is logged and retried with
- * back-off, keeping its operations; `flushed()` keeps waiting.
+ * back-off, keeping its operations; `flushed()` keeps waiting. No operation is ever dropped: an acknowledgement
+ * that waits on `flushed()` is a promise that the operation is stored. Once more than `maxPending` operations
+ * wait, `onPressure(true)` tells the broker to stop reading publishers; `onPressure(false)` once half are written.
  *
  * Within the pending batch, operations on the same record coalesce where the result is the same as applying
  * them in order: a put replaces an earlier put of the same record in place (so an inflight entry keeps its
@@ -32,6 +34,10 @@ export interface WriteBehindOptions {
   retryMinMs?: number;
   /** Longest retry delay. Default 5000 ms. */
   retryMaxMs?: number;
+  /** Operations pushed and not yet durable above which {@link onPressure} reports `true`. Default 10000. */
+  maxPending?: number;
+  /** Storage fell behind (`true`: more than `maxPending` wait) or caught up (`false`: half of that or less). */
+  onPressure?: (behind: boolean) => void;
 }
 
 /** Where an operation's record sits in the pending batch. */
@@ -71,6 +77,9 @@ export class WriteBehind {
   #pushed = 0;
   #durable = 0;
   #closed = false;
+  #maxPending: number;
+  #onPressure: ((behind: boolean) => void) | undefined;
+  #behind = false;
 
   constructor(storage: Storage, options: WriteBehindOptions) {
     this.#storage = storage;
@@ -80,6 +89,13 @@ export class WriteBehind {
     this.#maxBatch = options.maxBatch ?? 500;
     this.#retryMin = options.retryMinMs ?? 10;
     this.#retryMax = options.retryMaxMs ?? 5000;
+    this.#maxPending = options.maxPending ?? 10_000;
+    this.#onPressure = options.onPressure;
+  }
+
+  /** True while more than `maxPending` operations wait (until half of that or less do). */
+  get behind(): boolean {
+    return this.#behind;
   }
 
   /** Operations pushed and not yet durable. */
@@ -92,7 +108,7 @@ export class WriteBehind {
     if (this.#closed) {
       throw new Error(`Cannot write to ${this.#storage.name} storage: the write-behind is closed`);
     }
-    this.#pushed++;
+    if (++this.#pushed - this.#durable > this.#maxPending && !this.#behind) this.#pressure(true);
     if (op.type === "sessionDelete") this.#pushSessionDelete(op.clientId, op);
     else this.#pushRecordOp(op);
     if (this.#running) return;
@@ -121,6 +137,17 @@ export class WriteBehind {
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = undefined;
+  }
+
+  #pressure(behind: boolean): void {
+    this.#behind = behind;
+    if (behind) {
+      this.#logger.warn("storage is behind: publishers are paused until it catches up", {
+        storage: this.#storage.name,
+        pending: this.backlog,
+      });
+    }
+    this.#onPressure?.(behind);
   }
 
   #append(op: StorageOp): number {
@@ -177,7 +204,7 @@ export class WriteBehind {
 
   async #run(): Promise<void> {
     while (this.#live > 0) {
-      const batch = this.#pending.filter((op) => op !== undefined);
+      let batch = this.#pending.filter((op) => op !== undefined);
       const upTo = this.#pushed;
       this.#pending = [];
       this.#live = 0;
@@ -189,7 +216,13 @@ export class WriteBehind {
           await this.#storage.apply(batch);
           break;
         } catch (err) {
-          if (attempt >= ISOLATE_AFTER && batch.length > 1 && await this.#applyOneByOne(batch)) break;
+          if (attempt >= ISOLATE_AFTER && batch.length > 1) {
+            const before = batch.length;
+            batch = await this.#applyInOrder(batch);
+            if (batch.length === 0) break;
+            // Some went through: the storage works and fails only now and then, so retry soon.
+            if (batch.length < before) delay = this.#retryMin;
+          }
           this.#logger.error("storage write failed; retrying", {
             storage: this.#storage.name,
             ops: batch.length,
@@ -202,6 +235,7 @@ export class WriteBehind {
         }
       }
       this.#durable = upTo;
+      if (this.#behind && this.backlog <= this.#maxPending / 2) this.#pressure(false);
       const ready = this.#waiters.filter((w) => w.upTo <= upTo);
       this.#waiters = this.#waiters.filter((w) => w.upTo > upTo);
       for (const w of ready) w.resolve();
@@ -210,29 +244,20 @@ export class WriteBehind {
   }
 
   /**
-   * After repeated failures of a whole batch: apply its operations one at a time, in order. One that fails on its
-   * own while others succeed is a bad operation, not a storage outage: it is logged and dropped, so it cannot
-   * hold every acknowledgement back for ever. Returns false when nothing could be written (the storage itself
-   * fails), and the batch is retried as before.
+   * After repeated failures of a whole batch (a storage that fails some writes, or one too large for it): apply
+   * its operations one at a time, in order, up to the first that fails. Returns what is left from that one on, to
+   * be retried as a batch: an operation is never dropped, since acknowledgements wait for it, and the order
+   * stays (a later operation may depend on an earlier one, such as a session written after its delete).
    */
-  async #applyOneByOne(batch: StorageOp[]): Promise<boolean> {
-    const failed: Array<{ op: StorageOp; error: unknown }> = [];
-    for (const op of batch) {
+  async #applyInOrder(batch: StorageOp[]): Promise<StorageOp[]> {
+    for (let i = 0; i < batch.length; i++) {
       try {
-        await this.#storage.apply([op]);
-      } catch (error) {
-        failed.push({ op, error });
+        await this.#storage.apply([batch[i]!]);
+      } catch {
+        return batch.slice(i);
       }
     }
-    if (failed.length === batch.length) return false;
-    for (const { op, error } of failed) {
-      this.#logger.error("storage operation dropped: it fails on its own while others succeed", {
-        storage: this.#storage.name,
-        op: op.type,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
-    return true;
+    return [];
   }
 }
 

@@ -231,9 +231,10 @@ describe("WriteBehind", () => {
     assert.deepEqual(storage.batches, [[put("a")], [put("b")]]);
   });
 
-  it("after three failed batches, a bad operation is found one by one and dropped; the rest is written", async () => {
+  it("after three failed batches, the good operations before a failing one are written; none is dropped", async () => {
     const { storage, clock, logger, writer } = setup();
-    storage.poison = (op) => op.type === "retainedDelete" && op.topic === "bad";
+    let bad = true;
+    storage.poison = (op) => bad && op.type === "retainedDelete" && op.topic === "bad";
     let done = false;
     writer.push(put("a"));
     writer.push({ type: "retainedDelete", topic: "bad" });
@@ -243,14 +244,50 @@ describe("WriteBehind", () => {
     await settle();
     clock.advance(10); // attempt 2
     await settle();
+    clock.advance(20); // attempt 3 fails, then one by one up to the failing operation
+    await settle();
+    assert.deepEqual(storage.batches, [[put("a")]]);
+    // The failing operation (and what follows it, in order) is kept: its acknowledgement still waits.
+    for (let i = 0; i < 6; i++) {
+      clock.advance(5_000);
+      await settle();
+    }
     assert.equal(done, false);
-    clock.advance(20); // attempt 3 fails, then one by one
+    assert.equal(logger.errors.some((e) => /dropped/.test(e.message)), false);
+    assert.equal(logger.errors.at(-1)?.fields?.ops, 2);
+    bad = false; // the failure was transient
+    clock.advance(5_000);
     await settle();
     assert.equal(done, true);
-    assert.deepEqual(storage.batches, [[put("a")], [put("c")]]);
-    const dropped = logger.errors.filter((e) => e.message.startsWith("storage operation dropped"));
-    assert.equal(dropped.length, 1);
-    assert.equal(dropped[0].fields?.op, "retainedDelete");
+    assert.deepEqual(storage.batches, [[put("a")], [{ type: "retainedDelete", topic: "bad" }, put("c")]]);
+  });
+
+  it("reports pressure past maxPending operations and relief once half are written", async () => {
+    const events: boolean[] = [];
+    const storage = new RecordingStorage();
+    const clock = new FakeClock();
+    const writer = new WriteBehind(storage, {
+      clock,
+      logger: new RecordingLogger(),
+      maxPending: 4,
+      onPressure: (behind) => events.push(behind),
+    });
+    storage.hold = true;
+    for (let i = 0; i < 4; i++) writer.push(put(`t${i}`));
+    assert.deepEqual([events, writer.behind], [[], false]);
+    writer.push(put("t4"));
+    assert.deepEqual([events, writer.behind, writer.backlog], [[true], true, 5]);
+    writer.push(put("t5"));
+    assert.deepEqual(events, [true], "reported once");
+    clock.advance(5);
+    await settle();
+    storage.release();
+    await settle();
+    clock.advance(5);
+    await settle();
+    storage.release();
+    await writer.flushed();
+    assert.deepEqual([events, writer.behind, writer.backlog], [[true, false], false, 0]);
   });
 
   it("when every operation fails on its own too, nothing is dropped and the batch keeps being retried", async () => {

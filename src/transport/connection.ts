@@ -21,6 +21,15 @@ export interface Connection {
   end(): void;
   /** Close at once, dropping anything queued. Safe to call more than once. */
   destroy(): void;
+  /**
+   * Stop reading from the peer until {@link resume}: no {@link ConnectionHandler.data} calls meanwhile (bytes
+   * already read may still arrive once). The broker pauses a publisher while storage is behind, so the socket's
+   * receive window, not the broker's memory, holds what it sends. Optional: without it the broker stops decoding
+   * but the bytes still arrive. Safe to call more than once.
+   */
+  pause?(): void;
+  /** Read again after {@link pause}. Safe to call more than once. */
+  resume?(): void;
 }
 
 /** The broker's side of a connection: the adapter calls these. */

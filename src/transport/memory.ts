@@ -17,6 +17,10 @@ export interface MemoryPeer {
   /** Called once when the connection is closed by either side. */
   onClose: () => void;
   readonly closed: boolean;
+  /** True while the broker has paused reading ({@link Connection.pause}); writes wait meanwhile. */
+  readonly paused: boolean;
+  /** Bytes written by the test that wait for the broker to resume reading. */
+  readonly heldBytes: number;
 }
 
 /** Open an in-memory connection to `accept` (for example `broker.accept`). */
@@ -28,6 +32,10 @@ export function connectMemory(
   let ending = false;
   const pending: Array<() => void> = [];
   let scheduled = false;
+  let paused = false;
+  // Bytes the test wrote while the broker paused reading, as a socket's receive window would hold them.
+  const held: Uint8Array[] = [];
+  let heldBytes = 0;
   function schedule(fn: () => void): void {
     pending.push(fn);
     if (scheduled) return;
@@ -50,6 +58,11 @@ export function connectMemory(
     write(bytes) {
       if (closed || ending) return;
       const copy = bytes.slice();
+      if (paused) {
+        held.push(copy);
+        heldBytes += copy.byteLength;
+        return;
+      }
       // Bytes written before a close still arrive first, as on a socket.
       schedule(() => handler.data(copy));
     },
@@ -58,6 +71,12 @@ export function connectMemory(
     onClose: () => {},
     get closed() {
       return closed;
+    },
+    get paused() {
+      return paused;
+    },
+    get heldBytes() {
+      return heldBytes;
     },
   };
   const connection: Connection = {
@@ -73,6 +92,16 @@ export function connectMemory(
       schedule(shut);
     },
     destroy: shut,
+    pause() {
+      paused = true;
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      const bytes = held.splice(0);
+      heldBytes = 0;
+      for (const b of bytes) schedule(() => handler.data(b));
+    },
   };
   const handler: ConnectionHandler = accept(connection, { listener: options.listener ?? "memory" });
   return peer;

@@ -232,7 +232,27 @@ describe("conformance 3.1 CONNECT", () => {
     await broker.close();
   });
 
-  it("MQTT-3.1.2-18 MQTT-3.1.2-19 a user name flag without a user name is refused", async () => {
+  it("MQTT-3.1.2-18 User Name Flag 0 with a user name in the payload is refused: closed, no CONNACK", async () => {
+    const broker = testBroker();
+    const c = RawClient.memory(broker);
+    c.sendBytes(connectBytes(0x02, [...str("id18"), ...str("user")]));
+    assert.equal(await c.waitClosed(), true);
+    assert.equal(c.packets.length, 0);
+    assert.equal(broker.connectedCount(), 0);
+    await broker.close();
+  });
+
+  it("MQTT-3.1.2-20 Password Flag 0 with a password in the payload is refused: closed, no CONNACK", async () => {
+    const broker = testBroker();
+    const c = RawClient.memory(broker);
+    c.sendBytes(connectBytes(0x82, [...str("id20"), ...str("user"), ...str("secret")]));
+    assert.equal(await c.waitClosed(), true);
+    assert.equal(c.packets.length, 0);
+    assert.equal(broker.connectedCount(), 0);
+    await broker.close();
+  });
+
+  it("MQTT-3.1.2-19 a user name flag without a user name is refused", async () => {
     const broker = testBroker();
     const c = RawClient.memory(broker);
     c.sendBytes(connectBytes(0x82, str("id3")));
@@ -241,7 +261,7 @@ describe("conformance 3.1 CONNECT", () => {
     await broker.close();
   });
 
-  it("MQTT-3.1.2-20 MQTT-3.1.2-21 a password flag without a password is refused", async () => {
+  it("MQTT-3.1.2-21 a password flag without a password is refused", async () => {
     const broker = testBroker();
     const c = RawClient.memory(broker);
     c.sendBytes(connectBytes(0xc2, [...str("id4"), ...str("user")]));
@@ -327,7 +347,30 @@ describe("conformance 3.1 CONNECT", () => {
     await broker.close();
   });
 
-  it("MQTT-3.1.3-10 a will topic with a wildcard is refused", async () => {
+  for (
+    const [why, bytes] of [
+      ["a lone continuation byte", [0x61, 0x2f, 0x80]],
+      ["an overlong encoding of '/'", [0x61, 0xc0, 0xaf]],
+      ["a UTF-16 surrogate (U+D800)", [0x61, 0xed, 0xa0, 0x80]],
+      ["a byte that never occurs in UTF-8", [0xff, 0x61]],
+    ] as const
+  ) {
+    it(`MQTT-3.1.3-10 a will topic that is not valid UTF-8 (${why}) is refused: closed, no CONNACK`, async () => {
+      const broker = testBroker();
+      const watcher = RawClient.memory(broker);
+      await watcher.connect();
+      await watcher.subscribe("#", 0);
+      const c = RawClient.memory(broker);
+      const topic = [bytes.length >> 8, bytes.length & 0xff, ...bytes];
+      c.sendBytes(connectBytes(0x06, [...str("w10"), ...topic, ...str("bye")])); // clean session, will flag
+      assert.equal(await c.waitClosed(), true);
+      assert.equal(c.packets.length, 0);
+      assert.deepEqual(await watcher.collect(30), [], "no will was published");
+      await broker.close();
+    });
+  }
+
+  it("MQTT-3.3.2-2 a will topic with a wildcard is refused (it would be a PUBLISH Topic Name)", async () => {
     const broker = testBroker();
     const c = RawClient.memory(broker);
     c.send({

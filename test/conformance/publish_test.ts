@@ -133,6 +133,19 @@ describe("conformance 3.3.1 PUBLISH fixed header: DUP", () => {
     });
   });
 
+  it("MQTT-3.3.1-2 a QoS 0 PUBLISH with DUP 1 from a client breaks the protocol: the connection is closed", async () => {
+    await withBroker(async (broker) => {
+      const s = await subscriber(broker, "dupq0/#", 0);
+      const pub = await publisher(broker);
+      // QoS 0, DUP 1, topic "dupq0/a", payload "x".
+      pub.sendBytes([0x38, 0x0a, 0x00, 0x07, ...new TextEncoder().encode("dupq0/a"), 0x78]);
+      assert.equal(await pub.waitClosed(), true);
+      assert.deepEqual(pub.packets, []);
+      assert.deepEqual(await s.collect(30), [], "nothing delivered");
+      assert.equal(broker.stats.protocolErrors, 1);
+    });
+  });
+
   it("MQTT-3.3.1-3 the publisher's DUP 1 is not copied to subscribers: a first delivery has DUP 0", async () => {
     await withBroker(async (broker) => {
       const s1 = await subscriber(broker, "dup3/#", 1);

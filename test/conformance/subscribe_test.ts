@@ -80,6 +80,29 @@ describe("conformance 3.8 SUBSCRIBE", () => {
     await broker.close();
   });
 
+  it("MQTT-3.8.3-2 with wildcardSubscriptionAvailable false, every filter with + or # is refused (0x80)", async () => {
+    const broker = testBroker({ capabilities: { wildcardSubscriptionAvailable: false } });
+    const c = await connected(broker);
+    const ack = await c.subscribe(
+      [["w/+/x", 1], ["plain/t", 1], ["deep/#", 2], ["#", 0], ["$share/g/a/+", 0]],
+      0,
+      5,
+    );
+    assert.deepEqual(
+      ack.granted,
+      [0x80, 1, 0x80, 0x80, 0x80],
+      "only the filter without a wildcard is granted",
+    );
+    const p = await connected(broker);
+    p.publish("w/any/x", "1");
+    p.publish("deep/a", "2");
+    p.publish("plain/t", "3");
+    const m = await c.expect("publish");
+    assert.equal(m.topic, "plain/t", "nothing reached the refused filters");
+    assert.deepEqual(await c.collect(30), []);
+    await broker.close();
+  });
+
   it("MQTT-3.8.3-3 a SUBSCRIBE with no topic filter closes the connection", async () => {
     const broker = testBroker();
     const c = await connected(broker);

@@ -39,6 +39,7 @@ export interface DashboardOptions {
   config?: unknown;
   sampleIntervalMs?: number;
   loopbackHostOnly?: boolean;
+  maxEventStreams?: number;
 }
 
 /** Start a broker (anonymous clients allowed) and its dashboard. */
@@ -49,6 +50,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     auth: options.auth,
     config: options.config,
     loopbackHostOnly: options.loopbackHostOnly,
+    maxEventStreams: options.maxEventStreams,
     sampleIntervalMs: options.sampleIntervalMs ?? 100,
     runtime: { name: runtimeName(), version: runtimeVersion() },
   });

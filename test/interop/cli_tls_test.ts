@@ -81,6 +81,7 @@ describe("interop: the CLI with examples/tls.yaml", () => {
       .replace(/address: "(?:0\.0\.0\.0|127\.0\.0\.1):\d+"/g, 'address: "127.0.0.1:0"');
     await writeFile(join(pki.dir, "tls.yaml"), text);
     await copyFile(join(ROOT, "examples", "users.yaml"), join(pki.dir, "users.yaml"));
+    await copyFile(join(ROOT, "examples", "devices.yaml"), join(pki.dir, "devices.yaml"));
     await mkdir(join(pki.dir, "certs"));
     await copyFile(pki.files.ca, join(pki.dir, "certs", "ca.crt"));
     await copyFile(pki.files.serverCert, join(pki.dir, "certs", "server.crt"));
@@ -119,7 +120,12 @@ describe("interop: the CLI with examples/tls.yaml", () => {
     assert.match(log, /listening id=tls protocol=tls /);
     assert.match(log, /listening id=devices protocol=tls /);
     assert.match(log, /listening id=wss protocol=wss /);
-    assert.match(log, /listener with its own auth listener=devices auth=allow/);
+    // The device listener keeps ACLs on: certificates in, devices.yaml's rules for their topics.
+    assert.match(log, /listener with its own auth listener=devices auth=certificate file=\.\/devices\.yaml/);
+    assert.deepEqual(config.listeners.find((l) => l.id === "devices")?.auth, {
+      type: "certificate",
+      file: "./devices.yaml",
+    });
     assert.deepEqual(Object.keys(ports).sort(), ["devices", "local", "tls", "wss"]);
   });
 
@@ -167,6 +173,21 @@ describe("interop: the CLI with examples/tls.yaml", () => {
         "open",
       ]);
       assert.equal(device.code, 0, device.output);
+      // A topic devices.yaml does not give the device: acknowledged as usual, never delivered [MQTT-3.3.5-2].
+      const outside = await run("mosquitto_pub", [
+        ...tls,
+        "-p",
+        String(ports.devices),
+        "--cert",
+        pki.files.clientCert,
+        "--key",
+        pki.files.clientKey,
+        "-t",
+        "home/alice/lamp",
+        "-m",
+        "hijacked",
+      ]);
+      assert.equal(outside.code, 0, outside.output);
       const refused = await run("mosquitto_pub", [
         ...tls,
         "-p",
@@ -178,6 +199,7 @@ describe("interop: the CLI with examples/tls.yaml", () => {
       ]);
       assert.notEqual(refused.code, 0, "no client certificate, no connection");
       for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200)); // room for the refused one to show up, were it delivered
       assert.deepEqual(got.sort(), ["home/alice/door open", "home/alice/lamp on"]);
       // The device's user name is its certificate's common name.
       assert.match(log, new RegExp(`client connected .*listener=devices .*username=${CLIENT_CN}`));

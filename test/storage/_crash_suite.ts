@@ -30,7 +30,7 @@ export function runCrashSuite(backend: CrashBackend): void {
   after(() => dir.remove());
   const { type, ext } = backend;
 
-  function writeConfig(name: string, dbFile: string): string {
+  function writeConfig(name: string, dbFile: string, storageExtra = ""): string {
     const path = dir.file(name);
     writeFileSync(
       path,
@@ -38,7 +38,7 @@ export function runCrashSuite(backend: CrashBackend): void {
         "listeners:",
         '  - { type: tcp, id: tcp1, address: "127.0.0.1:0" }',
         "auth: { type: allow }",
-        `storage: { type: ${type}, path: ${JSON.stringify(dbFile)} }`,
+        `storage: { type: ${type}, path: ${JSON.stringify(dbFile)}${storageExtra} }`,
         "sys: { interval: 0 }",
         "log: { level: info }",
         "",
@@ -131,6 +131,39 @@ export function runCrashSuite(backend: CrashBackend): void {
       assert.deepEqual(missing, [], "no acknowledged message is missing");
       const q2 = got.filter((m) => m.startsWith("q2-"));
       assert.equal(new Set(q2).size, q2.length, "no QoS 2 message was delivered twice");
+    });
+
+    it("a publisher that never waits for PUBACK, small storage bounds, kill -9: every acknowledged message is there", async () => {
+      // Small bounds, so the broker stops reading the publisher while the database is behind (item 7 of issue 13).
+      const config = writeConfig(
+        "firehose.yaml",
+        dir.file(`firehose.${ext}`),
+        ", maxPending: 64, maxPendingAcks: 8",
+      );
+      let broker = await startBroker(config);
+      await parkSubscriber(broker.port);
+      const pub = await RawClient.tcp(broker.port);
+      await pub.connect({ clientId: "firehose", clean: true });
+      const total = 3000;
+      const acked = new Set<string>();
+      // Every PUBLISH written at once: nothing on the client side holds them back.
+      for (let n = 1; n <= total; n++) pub.publish("crash/1", `q1-${n}`, { qos: 1, messageId: n });
+      const started = Date.now();
+      // Kill after 600 acknowledgements: below the sink's queue limit (1000), so none is dropped as queue-full.
+      while (acked.size < 600 && Date.now() - started < 15_000) {
+        const p = await pub.next(5000);
+        if (p.cmd === "puback") acked.add(`q1-${p.messageId}`);
+      }
+      signalProcess(broker.run, "SIGKILL");
+      await finishProcess(broker.run);
+      pub.destroy();
+      assert.ok(acked.size >= 600, `the stream got going before the kill (${acked.size} acknowledged)`);
+
+      broker = await startBroker(config);
+      const got = new Set(await drain(broker.port));
+      signalProcess(broker.run, "SIGTERM");
+      assert.equal((await finishProcess(broker.run)).code, 0);
+      assert.deepEqual([...acked].filter((m) => !got.has(m)), [], "no acknowledged message is missing");
     });
 
     it("a clean stop and restart keeps queued messages and retained messages", async () => {

@@ -104,6 +104,31 @@ for (const make of [memoryBackend, kvBackend, sqliteBackend]) {
       }
     });
 
+    it("keeps retained messages on $-topics other than $SYS; $SYS values are not stored", async () => {
+      const backend = make();
+      try {
+        let broker = await start(await backend.open());
+        const pub = RawClient.memory(broker);
+        await pub.connect();
+        pub.publish("$app/config", "dollar", { qos: 1, retain: true, messageId: 1 });
+        await pub.expect("puback");
+        broker.publishSys("$SYS/broker/test", "fresh at every start");
+        await broker.close();
+
+        broker = await start(await backend.open());
+        assert.equal(broker.getRetained("$app/config")?.payload.length, 6);
+        assert.equal(broker.getRetained("$SYS/broker/test"), undefined);
+        const late = RawClient.memory(broker);
+        await late.connect();
+        await late.subscribe("$app/#", 1);
+        const p = await late.expect("publish");
+        assert.deepEqual([p.topic, p.payload.toString(), p.retain], ["$app/config", "dollar", true]);
+        await broker.close();
+      } finally {
+        backend.cleanup();
+      }
+    });
+
     it("re-sends an unacknowledged message with DUP and keeps an inbound QoS 2 id across the restart", async () => {
       const backend = make();
       try {

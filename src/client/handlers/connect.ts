@@ -171,9 +171,11 @@ export function afterAuthentication(
 
 function refuseByHook(client: Client, err: unknown): void {
   if (client.state === "closed") return;
-  const code = err instanceof MqttError ? err.reasonCode : RC.serverUnavailable;
-  const reference = err instanceof MqttError ? err.serverReference : undefined;
-  refuse(client, code, err instanceof Error ? err.message : String(err), reference);
+  if (!(err instanceof MqttError)) {
+    // A hook fault (the chain logged it): refused as "server unavailable", its message kept from the client.
+    return refuse(client, RC.serverUnavailable, "server unavailable");
+  }
+  refuse(client, err.reasonCode, err.message, err.serverReference);
 }
 
 function establish(client: Client, pending: PendingConnect, authData: Uint8Array | undefined): void {

@@ -161,6 +161,8 @@ function afterAcl(
 }
 
 function refused(client: Client, packet: PublishPacket, err: unknown): void {
+  // A hook fault (the chain logged it) is a transient error: the connection closes without acknowledging the
+  // message, so the client sends it again later [MQTT-4.8.0-2].
   if (!(err instanceof MqttError)) throw err;
   client.broker.logger.debug("publish refused by a hook", { clientId: client.id, reason: err.message });
   // Only codes PUBACK/PUBREC define [MQTT-3.4.2-1] [MQTT-3.5.2-1] (5.0); others become unspecified error.
@@ -168,6 +170,8 @@ function refused(client: Client, packet: PublishPacket, err: unknown): void {
     client,
     packet,
     PUBLISH_ACK_REASON_CODES.has(err.reasonCode) ? err.reasonCode : RC.unspecifiedError,
+    true,
+    err.message,
   );
 }
 
@@ -184,17 +188,28 @@ function finish(client: Client, packet: PublishPacket, message: Message | null):
 }
 
 /** PUBACK for QoS 1, PUBREC for QoS 2, nothing for QoS 0 [MQTT-3.3.4-1], with the packet's id [MQTT-2.3.1-6]. */
-function acknowledge(client: Client, packet: PublishPacket, reasonCode: number, remember = true): void {
+/**
+ * PUBACK or PUBREC. A v5 refusal may say why in a Reason String (a hook's MqttError message); sendPacket leaves it
+ * out where the client asked for no problem information or its Maximum Packet Size has no room.
+ */
+function acknowledge(
+  client: Client,
+  packet: PublishPacket,
+  reasonCode: number,
+  remember = true,
+  reason?: string,
+): void {
   if (packet.qos === 0) return;
   const v5 = client.protocolVersion === 5;
   const code = v5 ? reasonCode : undefined;
+  const properties = v5 && reason !== undefined ? { reasonString: reason } : undefined;
   if (packet.qos === 1) {
-    client.sendPacket({ type: "puback", packetId: packet.packetId!, reasonCode: code });
+    client.sendPacket({ type: "puback", packetId: packet.packetId!, reasonCode: code, properties });
     return;
   }
   // Remember the id until PUBREL only when the message was taken; a refused one (v5 code >= 0x80) ends here.
   if (remember && (!v5 || reasonCode < 0x80)) client.session!.addIncoming(packet.packetId!);
-  client.sendPacket({ type: "pubrec", packetId: packet.packetId!, reasonCode: code });
+  client.sendPacket({ type: "pubrec", packetId: packet.packetId!, reasonCode: code, properties });
 }
 
 /** PUBREL from the client: release the id and answer PUBCOMP [MQTT-4.3.3-2]. */

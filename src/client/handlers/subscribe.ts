@@ -30,7 +30,21 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       );
     }
   }
-  const requests = await broker.hooks.subscribe(client, packet.subscriptions);
+  let requests: SubscriptionRequest[];
+  try {
+    requests = await broker.hooks.subscribe(client, packet.subscriptions);
+  } catch (err) {
+    if (err instanceof MqttError) throw err;
+    // A hook fault (the chain logged it) refuses every filter of this SUBSCRIBE.
+    if (client.state === "closed") return;
+    const code = v5 ? RC.unspecifiedError : SUBACK_FAILURE_V3;
+    client.sendPacket({
+      type: "suback",
+      packetId: packet.packetId,
+      reasonCodes: packet.subscriptions.map(() => code),
+    });
+    return;
+  }
   const codes: number[] = [];
   const granted: Array<{ request: SubscriptionRequest; qos: QoS; isNew: boolean }> = [];
   for (const request of requests) {
@@ -81,7 +95,23 @@ async function grant(client: Client, request: SubscriptionRequest): Promise<numb
 /** Handle UNSUBSCRIBE: remove exact matches only [MQTT-3.10.4-1]; UNSUBACK always [MQTT-3.10.4-4] [MQTT-3.10.4-5]. */
 export async function handleUnsubscribe(client: Client, packet: UnsubscribePacket): Promise<void> {
   const broker = client.broker;
-  const filters = await broker.hooks.unsubscribe(client, packet.topicFilters);
+  let filters: string[];
+  try {
+    filters = await broker.hooks.unsubscribe(client, packet.topicFilters);
+  } catch (err) {
+    // A hook fault (the chain logged it) removes nothing: v5 says so with 0x80 per filter; a 3.1.1 UNSUBACK
+    // cannot, so that connection closes as on any transient error [MQTT-4.8.0-2].
+    if (err instanceof MqttError || client.protocolVersion < 5) throw err;
+    if (client.state === "closed") return;
+    client.sendPacket({
+      type: "unsuback",
+      packetId: packet.packetId,
+      reasonCodes: client.protocolVersion === 5
+        ? packet.topicFilters.map(() => RC.unspecifiedError)
+        : undefined,
+    });
+    return;
+  }
   const codes: number[] = [];
   for (const filter of filters) {
     if (checkTopicFilter(filter, broker.limits) !== undefined) {

@@ -112,6 +112,18 @@ describe("conformance 5.0 3.4 PUBACK", () => {
     }, { hooks: [refusals] });
   });
 
+  it("MQTT-3.4.2-2 (5.0) a hook refusal's reason goes out as the PUBACK/PUBREC Reason String when it fits (control case)", async () => {
+    await withBroker(async (broker) => {
+      const c = await client5(broker);
+      c.publish("quota/t", "x", { qos: 1, messageId: 1 });
+      const ack = await c.expect("puback");
+      assert.deepEqual([ack.reasonCode, ack.properties?.reasonString], [0x97, "quota exceeded"]);
+      c.publish("quota/t", "x", { qos: 2, messageId: 2 });
+      const rec = await c.expect("pubrec");
+      assert.deepEqual([rec.reasonCode, rec.properties?.reasonString], [0x97, "quota exceeded"]);
+    }, { hooks: [refusals] });
+  });
+
   it("MQTT-3.4.2-2 MQTT-3.4.2-3 (5.0) PUBACK leaves out Reason String and User Properties beyond the client's Maximum Packet Size", async () => {
     await withBroker(async (broker) => {
       const tap = new Tap5(broker);

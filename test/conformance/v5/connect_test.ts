@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { FakeClock } from "../../../src/clock.ts";
+import { MqttError } from "../../../src/errors.ts";
 import type { Hook } from "../../../src/hooks/hook.ts";
 import { DenyHook } from "../../../src/hooks/auth/deny_hook.ts";
 import { packetFixture } from "../../fixtures/packets.ts";
@@ -320,10 +321,26 @@ describe("conformance 5.0 3.1 CONNECT", () => {
     const denyWrite: Hook = {
       id: "deny-write",
       onAclCheck: (_c, topic, access) => access === "write" && topic.startsWith("no/") ? "deny" : undefined,
+      onPublish(_c, message) {
+        // A refusal with a reason: the PUBACK/PUBREC would carry it as a Reason String.
+        if (message.topic.startsWith("full/")) throw new MqttError(0x97, "quota exceeded for full/");
+        return message;
+      },
     };
     await withBroker(async (broker) => {
+      // Control: a client that did not ask for less gets the refusal's Reason String.
+      const told = await client5(broker);
+      told.publish("full/a", "x", { qos: 1, messageId: 1 });
+      assert.equal((await told.expect("puback")).properties?.reasonString, "quota exceeded for full/");
       const tap = new Tap5(broker);
       decode5(await tap.connect({ properties: { requestProblemInformation: false } }));
+      tap.send({ cmd: "publish", topic: "full/a", payload: Buffer.from("x"), qos: 1, messageId: 8 });
+      tap.send({ cmd: "publish", topic: "full/b", payload: Buffer.from("x"), qos: 2, messageId: 9 });
+      const refusals = [decode5(await tap.waitFor(4)), decode5(await tap.waitFor(5))];
+      assert.deepEqual(refusals.map((p) => [p.cmd, p.reasonCode]), [["puback", 0x97], ["pubrec", 0x97]]);
+      for (const p of refusals) {
+        assert.equal(p.properties?.reasonString, undefined, `${p.cmd}: no Reason String`);
+      }
       tap.send({ cmd: "publish", topic: "no/a", payload: Buffer.from("x"), qos: 1, messageId: 1 });
       tap.sendBytes(
         [0x34, 13, ...str("pf/a"), 0, 2, 2, 0x01, 1, 0xc3, 0x28], // QoS 2, PFI 1, invalid UTF-8 payload

@@ -87,6 +87,16 @@ describe("conformance 5.0 3.3.1 PUBLISH fixed header", () => {
     });
   });
 
+  it("MQTT-3.3.1-2 (5.0) a QoS 0 PUBLISH with DUP 1 from a client is a Protocol Error: DISCONNECT 0x82", async () => {
+    await withBroker(async (broker) => {
+      const watcher = await subscriber5(broker, "a/#", 0);
+      const c = await client5(broker);
+      c.sendBytes([0x38, 0x06, 0x00, 0x03, 0x61, 0x2f, 0x62, 0x00]); // QoS 0, DUP 1, "a/b", no properties
+      await expectDisconnect(c, 0x82);
+      assert.deepEqual(await watcher.collect(30), []);
+    });
+  });
+
   it("MQTT-3.3.1-4 (5.0) a PUBLISH with both QoS bits set is malformed: DISCONNECT 0x81", async () => {
     await withBroker(async (broker) => {
       const watcher = await subscriber5(broker, "a/#", 0);
