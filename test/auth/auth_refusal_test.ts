@@ -41,11 +41,11 @@ describe("an auth hook that throws", () => {
     });
   }
 
-  it("an error that is not an MqttError is a fault: logged, and the client refused as not authorized (0x87)", async () => {
+  it("an error that is not an MqttError is a fault: logged, and the client refused as a failed login (0x86)", async () => {
     const broker = testBroker({ auth: throwing(new Error("bug"), true) });
     try {
       const c = RawClient.memory(broker, 5);
-      assert.equal((await c.connect({ username: "u", password: Buffer.from("p") })).reasonCode, 0x87);
+      assert.equal((await c.connect({ username: "u", password: Buffer.from("p") })).reasonCode, 0x86);
     } finally {
       await broker.close();
     }
