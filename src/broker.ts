@@ -69,10 +69,20 @@ const NOOP_HANDLER: ConnectionHandler = { data() {}, drain() {}, closed() {} };
 export class Broker implements BrokerCore {
   readonly logger: Logger;
   readonly clock: Clock;
+  /**
+   * The hook chain the broker calls; add hooks with {@link Broker.addHook}. Its type is internal, so it is
+   * left out of the generated docs.
+   * @ignore
+   */
   readonly hooks: HookChain;
   readonly limits: Limits;
   readonly capabilities: Capabilities;
   readonly responseInformation: string | undefined;
+  /**
+   * Counters for `$SYS`, the dashboard and `/metrics`. Its type is internal, so it is left out of the generated
+   * docs.
+   * @ignore
+   */
   readonly stats: BrokerStats;
   readonly version: string;
 
@@ -286,17 +296,28 @@ export class Broker implements BrokerCore {
 
   // ---- introspection -----------------------------------------------------------------------------------
 
-  /** Connected clients. */
+  /**
+   * Connected clients (for the dashboard; `Client` is internal, so this is left out of the generated docs).
+   * @ignore
+   */
   connectedClients(): IterableIterator<Client> {
     return this.#clients.values();
   }
 
-  /** A connected client by id. */
+  /**
+   * A connected client by id (for the dashboard; `Client` is internal, so this is left out of the generated
+   * docs).
+   * @ignore
+   */
   getClient(clientId: string): Client | undefined {
     return this.#clients.get(clientId);
   }
 
-  /** A session (connected or not) by client id. */
+  /**
+   * A session (connected or not) by client id (for the dashboard; `Session` is internal, so this is left out of
+   * the generated docs).
+   * @ignore
+   */
   getSession(clientId: string): Session | undefined {
     return this.#sessions.get(clientId);
   }
@@ -404,12 +425,20 @@ export class Broker implements BrokerCore {
     });
   }
 
-  /** Every session, connected or not. */
+  /**
+   * Every session, connected or not (for the dashboard; `Session` is internal, so this is left out of the
+   * generated docs).
+   * @ignore
+   */
   sessions(): IterableIterator<Session> {
     return this.#sessions.values();
   }
 
-  /** Every subscription: `{ clientId, filter, qos, ... }` (shared ones by their full `$share/...` filter). */
+  /**
+   * Every subscription: `{ clientId, filter, qos, ... }` (shared ones by their full `$share/...` filter). Its
+   * element type points at the internal `Session`, so this is left out of the generated docs.
+   * @ignore
+   */
   *subscriptions(): IterableIterator<Subscription & { clientId: string }> {
     for (const session of this.#sessions.values()) {
       for (const sub of session.subscriptions.values()) yield { ...sub, clientId: session.clientId };

@@ -74,7 +74,11 @@ export class CoapListener implements Listener {
     return this.#port;
   }
 
-  /** The endpoint's counters (received, malformed, duplicates, retransmissions, timeouts), once listening. */
+  /**
+   * The endpoint's counters (received, malformed, duplicates, retransmissions, timeouts), once listening. Typed
+   * through the internal `CoapEndpoint`, so left out of the generated docs.
+   * @ignore
+   */
   get stats(): CoapEndpoint["stats"] | undefined {
     return this.#endpoint?.stats;
   }

@@ -44,6 +44,10 @@ import { checkOptions, diagnostic, readQos, readUri, refusal, type Uri } from ".
 export interface GatewayOptions {
   readonly accept: Accept;
   readonly listener: string;
+  /**
+   * The CoAP message layer the gateway answers through (internal, so left out of the generated docs).
+   * @ignore
+   */
   readonly endpoint: CoapEndpoint;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -46,11 +46,23 @@ export interface HttpAppOptions {
 
 /** The app with the state it keeps. */
 export interface HttpApp {
-  /** The Hono app; `app.fetch` is what the adapters serve. */
+  /**
+   * The Hono app; `app.fetch` is what the adapters serve. Hono's types are not re-exported by this package, so
+   * this is left out of the generated docs: use {@link HttpApp.fetch}.
+   * @ignore
+   */
   readonly app: Hono;
   /** Serve one request (the same as `app.fetch`). */
   fetch(request: Request): Response | Promise<Response>;
+  /**
+   * The hook that feeds the dashboard's client activity (internal, so left out of the generated docs).
+   * @ignore
+   */
   readonly activity: ActivityHook;
+  /**
+   * The rate sampler behind the charts (internal, so left out of the generated docs).
+   * @ignore
+   */
   readonly sampler: RateSampler;
   /** False until the embedding code says the broker serves (`/readyz` answers 503 meanwhile). */
   ready: boolean;

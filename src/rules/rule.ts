@@ -59,10 +59,18 @@ export type CompiledAction =
 export interface CompiledRule {
   id: string;
   sql: string;
+  /**
+   * The parsed SQL statement (its syntax tree is internal, so left out of the generated docs).
+   * @ignore
+   */
   statement: Statement;
   topicFilters: string[];
   /** `client.connected`, ... */
   events: Set<string>;
+  /**
+   * The actions with their templates compiled (internal, so left out of the generated docs).
+   * @ignore
+   */
   actions: CompiledAction[];
   metrics: RuleMetrics;
 }

@@ -28,7 +28,11 @@ export interface JwtBackendOptions {
   readonly secret?: string;
   /** SPKI PEM public key of the RS*, PS* and ES* algorithms. */
   readonly publicKey?: string;
-  /** A JSON Web Key Set (the adapter reads `jwksFile`). */
+  /**
+   * A JSON Web Key Set, `{ keys: [...] }` (the adapter reads `jwksFile`). Typed by `jose`, whose types this package
+   * does not re-export, so left out of the generated docs.
+   * @ignore
+   */
   readonly jwks?: JSONWebKeySet;
   /** Accepted `alg` values. Default HS256, RS256, ES256 (each only with a matching key). */
   readonly algorithms?: readonly string[];
