@@ -41,7 +41,9 @@ import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from
 
 /** Options of {@link Broker.publish}. */
 export interface PublishOptions {
+  /** QoS to publish with (0, 1 or 2). Default 0. */
   qos?: QoS;
+  /** Keep the message as the topic's retained message. Default false. */
   retain?: boolean;
   /** MQTT 5 properties, delivered to v5 subscribers. */
   properties?: PublishProperties;
@@ -57,17 +59,18 @@ const NOOP_HANDLER: ConnectionHandler = { data() {}, drain() {}, closed() {} };
  *
  * @example Embedding
  * ```ts
- * import { AllowHook, Broker } from "@comqtt/broker";
- * import { createTcpListener } from "@comqtt/broker/adapters";
+ * import { AllowHook, Broker, createTcpListener } from "@comqtt/broker";
  * const broker = new Broker({ hooks: [new AllowHook()] });
- * broker.addListener(await createTcpListener({ port: 1883 }));
+ * await broker.addListener(await createTcpListener({ host: "127.0.0.1", port: 1883 }));
  * await broker.listen();
  * await broker.publish("greetings", "hello", { qos: 1, retain: true });
  * await broker.close();
  * ```
  */
 export class Broker implements BrokerCore {
+  /** Where the broker logs (`options.logger`; default silent). */
   readonly logger: Logger;
+  /** The time source (`options.clock`; default the system clock). */
   readonly clock: Clock;
   /**
    * The hook chain the broker calls; add hooks with {@link Broker.addHook}. Its type is internal, so it is
@@ -75,7 +78,9 @@ export class Broker implements BrokerCore {
    * @ignore
    */
   readonly hooks: HookChain;
+  /** The effective limits: `options.limits` over {@link DEFAULT_LIMITS}. */
   readonly limits: Limits;
+  /** The effective capabilities: `options.capabilities` over {@link DEFAULT_CAPABILITIES}. */
   readonly capabilities: Capabilities;
   readonly responseInformation: string | undefined;
   /**
@@ -84,6 +89,7 @@ export class Broker implements BrokerCore {
    * @ignore
    */
   readonly stats: BrokerStats;
+  /** Version string published in `$SYS/broker/version`. */
   readonly version: string;
 
   #listeners: Listener[] = [];
@@ -112,6 +118,7 @@ export class Broker implements BrokerCore {
   /** Bridge queues restore() loaded, until each bridge takes its own. */
   #storedBridges: StoredBridgeQueue[] = [];
 
+  /** A broker that is not listening yet: add listeners, then call `listen()`. */
   constructor(options: BrokerOptions = {}) {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;

@@ -11,9 +11,13 @@ export type LogFields = Record<string, unknown>;
 
 /** What the broker logs through. */
 export interface Logger {
+  /** Detail for debugging (may name topics and sizes). */
   debug(message: string, fields?: LogFields): void;
+  /** Normal operation: starts, stops, connections. */
   info(message: string, fields?: LogFields): void;
+  /** Something went wrong but the broker carries on. */
   warn(message: string, fields?: LogFields): void;
+  /** Something failed that an operator should look at. */
   error(message: string, fields?: LogFields): void;
 }
 

@@ -31,7 +31,9 @@ export interface CoapListenerOptions {
   readonly host?: string;
   /** Default 5683; 0 picks a free port. */
   readonly port?: number;
+  /** Time source. Default the system clock. */
   readonly clock?: Clock;
+  /** Where the listener logs. Default silent. */
   readonly logger?: Logger;
   /** Jitter of the retransmission back-off; tests pass a seeded one. */
   readonly random?: () => number;
@@ -56,6 +58,7 @@ export class CoapListener implements Listener {
   #endpoint: CoapEndpoint | undefined;
   #gateway: CoapGateway | undefined;
 
+  /** A listener that binds its UDP socket in `listen()`; throws a RangeError for a port outside 0..65535. */
   constructor(options: CoapListenerOptions) {
     this.#o = options;
     this.id = options.id ?? "coap";

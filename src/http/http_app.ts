@@ -24,6 +24,7 @@ import { FAVICON_SVG } from "./page/favicon.ts";
 
 /** Options of {@link createHttpApp}. */
 export interface HttpAppOptions {
+  /** The broker the dashboard shows and the API acts on. */
   broker: Broker;
   /** Credentials (`http.auth`); without them every request is served. */
   auth?: HttpAuthConfig;

@@ -20,6 +20,7 @@ import type { ConnectPacket } from "../../packets/types.ts";
 export class AllowHook implements Hook {
   readonly id: string;
 
+  /** A hook that allows everyone, with hook id `id`. */
   constructor(id = "allow-all") {
     this.id = id;
   }

@@ -56,6 +56,7 @@ export class ListenerAuthHook implements Hook {
   readonly #byListener: ReadonlyMap<string, Hook>;
   readonly #fallback: Hook;
 
+  /** A hook that dispatches by listener id as `options` says. */
   constructor(options: ListenerAuthHookOptions) {
     this.id = options.id ?? "listener-auth";
     const listeners = options.listeners;

@@ -42,6 +42,7 @@ export interface JwtBackendOptions {
   readonly usernameClaim?: string;
   /** Required `iss` / `aud`, when set. */
   readonly issuer?: string;
+  /** Required `aud` claim, when set. */
   readonly audience?: string;
   /** Seconds of clock skew accepted on `exp` and `nbf`. Default 0. */
   readonly clockTolerance?: number;
@@ -53,6 +54,7 @@ export class JwtBackend implements AuthBackend {
   readonly #options: JwtBackendOptions;
   readonly #getKey: (header: JWSHeaderParameters) => Promise<CryptoKey | Uint8Array>;
 
+  /** Throws a TypeError unless exactly one of `secret`, `publicKey`, `jwks` is given. */
   constructor(options: JwtBackendOptions) {
     const keys = [options.secret, options.publicKey, options.jwks].filter((k) => k !== undefined).length;
     if (keys !== 1) {
