@@ -169,7 +169,7 @@ export type { KvAtomicLike, KvKeyPart, KvLike } from "./src/storage/kv_like.ts";
 export type { SqliteLike, SqliteStatementLike, SqliteValue } from "./src/storage/sqlite_like.ts";
 export type { SqliteStorageOptions, SqliteSynchronous } from "./src/storage/sqlite_storage.ts";
 export type { DenoKvOpenOptions } from "./adapters/_deno_kv_package.ts";
-export type { FetchApp } from "./adapters/_http_common.ts";
+export type { FetchApp, HttpServerOptions } from "./adapters/_http_common.ts";
 export type { RuntimeName } from "./adapters/mod.ts";
 export type { LatencyHistogram, StorageLatency } from "./src/http/storage_timing.ts";
 export type { CreateAuthHookOptions } from "./adapters/backends/auth_from_config.ts";
