@@ -4,8 +4,10 @@
  *
  * @example
  * ```ts
- * import { createCoapListener } from "../../adapters/coap.ts";
- * broker.addListener(createCoapListener({ host: "0.0.0.0", port: 5683 }));
+ * import { AllowHook, Broker, createCoapListener } from "@comqtt/broker";
+ *
+ * const broker = new Broker({ hooks: [new AllowHook()] });
+ * await broker.addListener(createCoapListener({ host: "0.0.0.0", port: 5683 }));
  * ```
  * @module
  */

@@ -93,9 +93,18 @@ const ASSETS: Readonly<Record<string, { body: string; type: string }>> = {
  *
  * @example
  * ```ts
- * import { createHttpServer } from "../../adapters/mod.ts";
- * const http = createHttpApp({ broker, runtime: { name: "deno", version: Deno.version.deno } });
- * const server = await createHttpServer(http.app, { host: "127.0.0.1", port: 8080 });
+ * import {
+ *   AllowHook,
+ *   Broker,
+ *   createHttpApp,
+ *   createHttpServer,
+ *   runtimeName,
+ *   runtimeVersion,
+ * } from "@comqtt/broker";
+ *
+ * const broker = new Broker({ hooks: [new AllowHook()] });
+ * const http = createHttpApp({ broker, runtime: { name: runtimeName(), version: runtimeVersion() } });
+ * const server = await createHttpServer(http, { host: "127.0.0.1", port: 8080 });
  * await server.listen();
  * http.ready = true;
  * // ...

@@ -14,6 +14,8 @@ import type { ConnectPacket } from "../../packets/types.ts";
  *
  * @example
  * ```ts
+ * import { AllowHook, Broker } from "@comqtt/broker";
+ *
  * const broker = new Broker({ hooks: [new AllowHook()] });
  * ```
  */

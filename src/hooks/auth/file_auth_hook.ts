@@ -47,6 +47,9 @@ const DUMMY_HASH = `$pbkdf2-sha256$i=${DEFAULT_ITERATIONS}$${"A".repeat(22)}$${"
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { Broker, FileAuthHook } from "@comqtt/broker";
+ *
  * const hook = FileAuthHook.fromYaml(await readFile("users.yaml", "utf8"), "users.yaml");
  * const broker = new Broker({ hooks: [hook] });
  * ```

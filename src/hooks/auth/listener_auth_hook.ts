@@ -32,6 +32,10 @@ export interface ListenerAuthHookOptions {
  *
  * @example A TLS listener whose clients are vouched for by their certificates, and users elsewhere
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { AllowHook, Broker, FileAuthHook, ListenerAuthHook } from "@comqtt/broker";
+ *
+ * const usersYaml = await readFile("users.yaml", "utf8");
  * const hook = new ListenerAuthHook({
  *   listeners: { "tls-devices": new AllowHook() },
  *   fallback: FileAuthHook.fromYaml(usersYaml, "users.yaml"),
