@@ -84,8 +84,8 @@ export class Broker implements BrokerCore {
   readonly capabilities: Capabilities;
   readonly responseInformation: string | undefined;
   /**
-   * Counters for `$SYS`, the dashboard and `/metrics`. Its type is internal, so it is left out of the generated
-   * docs.
+   * Counters for `$SYS`, the dashboard and `/metrics`. Its type is internal, so it is left out of the
+   * generated docs.
    * @ignore
    */
   readonly stats: BrokerStats;
@@ -321,8 +321,8 @@ export class Broker implements BrokerCore {
   }
 
   /**
-   * A session (connected or not) by client id (for the dashboard; `Session` is internal, so this is left out of
-   * the generated docs).
+   * A session (connected or not) by client id (for the dashboard; `Session` is internal, so this is left out
+   * of the generated docs).
    * @ignore
    */
   getSession(clientId: string): Session | undefined {

@@ -11,13 +11,13 @@ export type LogFields = Record<string, unknown>;
 
 /** What the broker logs through. */
 export interface Logger {
-  /** Detail for debugging (may name topics and sizes). */
+  /** Write a line at `debug` level: detail for troubleshooting. */
   debug(message: string, fields?: LogFields): void;
-  /** Normal operation: starts, stops, connections. */
+  /** Write a line at `info` level: normal operation. */
   info(message: string, fields?: LogFields): void;
-  /** Something went wrong but the broker carries on. */
+  /** Write a line at `warn` level: something went wrong and the broker carries on. */
   warn(message: string, fields?: LogFields): void;
-  /** Something failed that an operator should look at. */
+  /** Write a line at `error` level: a failure an operator should look at. */
   error(message: string, fields?: LogFields): void;
 }
 

@@ -83,7 +83,7 @@ export interface BridgeStatus {
   connects: number;
   /** Connection attempts that failed since start. */
   failedAttempts: number;
-  /** The last problem seen: a failed connection attempt, a lost connection or a message the remote refused. */
+  /** The last problem: a failed connection attempt, a lost connection or a message the remote refused. */
   lastError?: string;
 }
 

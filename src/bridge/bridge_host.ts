@@ -14,7 +14,7 @@ import type { StorageOp, StoredQueued } from "../storage/storage.ts";
 export interface BridgeHost {
   /** Where the bridge logs. */
   readonly logger: Logger;
-  /** Time source for back-off, expiry and the echo filter. */
+  /** Time source for reconnect timers, message expiry and the echo filter. */
   readonly clock: Clock;
   /** The broker's hooks: messages from the remote pass the same publish checks as a client's. */
   readonly hooks: { publish(client: ClientInfo | undefined, message: Message): MaybePromise<Message | null> };

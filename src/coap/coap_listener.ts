@@ -80,8 +80,8 @@ export class CoapListener implements Listener {
   }
 
   /**
-   * The endpoint's counters (received, malformed, duplicates, retransmissions, timeouts), once listening. Typed
-   * through the internal `CoapEndpoint`, so left out of the generated docs.
+   * The endpoint's counters (received, malformed, duplicates, retransmissions, timeouts), once listening.
+   * Typed through the internal `CoapEndpoint`, so left out of the generated docs.
    * @ignore
    */
   get stats(): CoapEndpoint["stats"] | undefined {

@@ -48,8 +48,8 @@ export interface HttpAppOptions {
 /** The app with the state it keeps. */
 export interface HttpApp {
   /**
-   * The Hono app; `app.fetch` is what the adapters serve. Hono's types are not re-exported by this package, so
-   * this is left out of the generated docs: use {@link HttpApp.fetch}.
+   * The Hono app; `app.fetch` is what the adapters serve. Hono's types are not re-exported by this package,
+   * so this is left out of the generated docs: use {@link HttpApp.fetch}.
    * @ignore
    */
   readonly app: Hono;

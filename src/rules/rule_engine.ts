@@ -20,7 +20,7 @@ import { renderTemplate } from "./template.ts";
 
 /** What the engine needs of the broker ({@link Broker} provides it). */
 export interface RuleHost {
-  /** Where the engine logs failed evaluations and actions. */
+  /** Where the engine logs. */
   readonly logger: Logger;
   /** Time source for the HTTP action's retries and timeouts. */
   readonly clock: Clock;

@@ -12,7 +12,7 @@ export interface KvAtomicLike {
   set(key: readonly KvKeyPart[], value: Uint8Array): KvAtomicLike;
   /** Queue a delete of `key`. */
   delete(key: readonly KvKeyPart[]): KvAtomicLike;
-  /** Apply the queued writes together; `ok` is false when a check failed. */
+  /** Apply the queued writes and deletes together. */
   commit(): Promise<{ ok: boolean }>;
 }
 

@@ -29,8 +29,8 @@ export interface JwtBackendOptions {
   /** SPKI PEM public key of the RS*, PS* and ES* algorithms. */
   readonly publicKey?: string;
   /**
-   * A JSON Web Key Set, `{ keys: [...] }` (the adapter reads `jwksFile`). Typed by `jose`, whose types this package
-   * does not re-export, so left out of the generated docs.
+   * A JSON Web Key Set, `{ keys: [...] }` (the adapter reads `jwksFile`). Typed by `jose`, whose types this
+   * package does not re-export, so left out of the generated docs.
    * @ignore
    */
   readonly jwks?: JSONWebKeySet;
