@@ -32,10 +32,9 @@ export interface ListenerAuthHookOptions {
  *
  * @example A TLS listener whose clients are vouched for by their certificates, and users elsewhere
  * ```ts
- * import { readFile } from "node:fs/promises";
- * import { AllowHook, Broker, FileAuthHook, ListenerAuthHook } from "@comqtt/broker";
+ * import { AllowHook, Broker, FileAuthHook, hashPassword, ListenerAuthHook } from "@comqtt/broker";
  *
- * const usersYaml = await readFile("users.yaml", "utf8");
+ * const usersYaml = `users:\n  alice:\n    password: "${await hashPassword("alice-password")}"\n`;
  * const hook = new ListenerAuthHook({
  *   listeners: { "tls-devices": new AllowHook() },
  *   fallback: FileAuthHook.fromYaml(usersYaml, "users.yaml"),
