@@ -122,6 +122,69 @@ export { loadConfig } from "./adapters/start/load_config.ts";
 export type { ConfigSource, LoadedConfig } from "./adapters/start/load_config.ts";
 export type { ConfigOverrides } from "./src/config/cli_overrides.ts";
 export type { ReloadResult } from "./adapters/start/reload.ts";
+// Types that exported signatures above mention, so that the documentation can link them (deno doc --lint).
+export type { AclRule, RuleAccess } from "./src/hooks/auth/acl_rules.ts";
+export type { AuthBackendStats } from "./src/hooks/auth/backends/backend_stats.ts";
+export type { FetchLike } from "./src/hooks/auth/backends/http_backend.ts";
+export { PASSWORD_FORMATS } from "./src/hooks/auth/backends/password_formats.ts";
+export type { PasswordCheck, PasswordFormat } from "./src/hooks/auth/backends/password_formats.ts";
+export type { EnhancedAuthResult, EnhancedAuthStep } from "./src/hooks/hook.ts";
+export type { MaybePromise } from "./src/hooks/hook_chain.ts";
+export type {
+  AuthConfig,
+  HttpAuthConfig,
+  HttpConfig,
+  ListenerConfig,
+  ListenerTlsConfig,
+  ListenerType,
+  MqttConfig,
+  StorageConfig,
+} from "./src/config/config.ts";
+export type {
+  AuthChainConfig,
+  AuthLinkConfig,
+  BackendAuthConfig,
+  BackendCommonConfig,
+  HttpAuthBackendConfig,
+  JwtAuthBackendConfig,
+  PasswordConfig,
+  PasswordHashName,
+  RedisAuthBackendConfig,
+  SqlAuthBackendConfig,
+} from "./src/config/auth_config.ts";
+export type { BridgeConfig, BridgeRemoteConfig } from "./src/config/parse_bridges.ts";
+export type { ConfigProblem } from "./src/config/config_error.ts";
+export type {
+  StoredBridgeQueue,
+  StoredClientInfo,
+  StoredInflight,
+  StoredMessage,
+  StoredQueued,
+  StoredSession,
+  StoredSessionState,
+  StoredSubscription,
+  StoredWill,
+} from "./src/storage/storage.ts";
+export type { KvAtomicLike, KvKeyPart, KvLike } from "./src/storage/kv_like.ts";
+export type { SqliteLike, SqliteStatementLike, SqliteValue } from "./src/storage/sqlite_like.ts";
+export type { SqliteStorageOptions, SqliteSynchronous } from "./src/storage/sqlite_storage.ts";
+export type { DenoKvOpenOptions } from "./adapters/_deno_kv_package.ts";
+export type { FetchApp, HttpServerOptions } from "./adapters/_http_common.ts";
+export type { RuntimeName } from "./adapters/mod.ts";
+export type { LatencyHistogram, StorageLatency } from "./src/http/storage_timing.ts";
+export type { CreateAuthHookOptions } from "./adapters/backends/auth_from_config.ts";
+export type { EndpointOptions } from "./src/coap/exchange.ts";
+export type { GatewayOptions } from "./src/coap/gateway.ts";
+export type { BridgeHost } from "./src/bridge/bridge_host.ts";
+export type { BackoffOptions } from "./src/bridge/backoff.ts";
+export type { BridgeQueueLimits, QueueFullPolicy } from "./src/bridge/bridge_queue.ts";
+export type { TopicMapping } from "./src/bridge/topic_mapping.ts";
+export type { LinkSubscription } from "./src/bridge/bridge_link.ts";
+export type { MqttLinkOptions } from "./adapters/bridge/mqtt_link.ts";
+export type { BridgesAndRules } from "./adapters/bridge/from_config.ts";
+export type { CompiledRule, RuleMetrics } from "./src/rules/rule.ts";
+export type { RuleBridge, RuleHost } from "./src/rules/rule_engine.ts";
+export type { FetchLike as RuleFetchLike, HttpSenderOptions } from "./src/rules/http_sender.ts";
 
 // `deno run -A jsr:@comqtt/broker` (or running this file) starts the standalone broker, as main.ts does.
 if (import.meta.main) {

@@ -17,7 +17,11 @@ export type DenoKvLoader = () => Promise<DenoKvPackage>;
 
 /** Options of the Bun and Node `openKv`. */
 export interface DenoKvOpenOptions {
-  /** Load `@deno/kv`. Default: `import("@deno/kv")`. */
+  /**
+   * Load `@deno/kv`. Default: `import("@deno/kv")`. A test seam typed by the npm package itself, so left out
+   * of the generated docs.
+   * @ignore
+   */
   load?: DenoKvLoader;
 }
 

@@ -8,6 +8,7 @@ import { hostPort } from "./_tcp_common.ts";
 
 /** Anything with a Web-standard fetch handler: a Hono app, or `{ fetch }`. */
 export interface FetchApp {
+  /** Answer one HTTP request. */
   fetch(request: Request): Response | Promise<Response>;
 }
 

@@ -4,7 +4,9 @@
  *
  * @example
  * ```ts
- * import { createCoapListener } from "./adapters/coap.ts";
+ * import { AllowHook, Broker, createCoapListener } from "@comqtt/broker";
+ *
+ * const broker = new Broker({ hooks: [new AllowHook()] });
  * await broker.addListener(createCoapListener({ host: "0.0.0.0", port: 5683 }));
  * ```
  * @module

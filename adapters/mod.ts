@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { createTcpListener, runtimeName } from "./adapters/mod.ts";
+ * import { createTcpListener, runtimeName } from "@comqtt/broker";
  * const listener = await createTcpListener({ host: "127.0.0.1", port: 1883 });
  * console.log(`${runtimeName()} ${listener.address}`);
  * ```
@@ -79,6 +79,9 @@ export async function createTcpListener(options: TcpListenerOptions = {}): Promi
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { createTlsListener } from "@comqtt/broker";
+ *
  * const listener = await createTlsListener({
  *   port: 8883,
  *   tls: { cert: await readFile("server.crt", "utf8"), key: await readFile("server.key", "utf8") },

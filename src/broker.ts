@@ -41,7 +41,9 @@ import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from
 
 /** Options of {@link Broker.publish}. */
 export interface PublishOptions {
+  /** QoS to publish with (0, 1 or 2). Default 0. */
   qos?: QoS;
+  /** Keep the message as the topic's retained message. Default false. */
   retain?: boolean;
   /** MQTT 5 properties, delivered to v5 subscribers. */
   properties?: PublishProperties;
@@ -57,23 +59,37 @@ const NOOP_HANDLER: ConnectionHandler = { data() {}, drain() {}, closed() {} };
  *
  * @example Embedding
  * ```ts
- * import { AllowHook, Broker } from "@comqtt/broker";
- * import { createTcpListener } from "@comqtt/broker/adapters";
+ * import { AllowHook, Broker, createTcpListener } from "@comqtt/broker";
  * const broker = new Broker({ hooks: [new AllowHook()] });
- * broker.addListener(await createTcpListener({ port: 1883 }));
+ * await broker.addListener(await createTcpListener({ host: "127.0.0.1", port: 1883 }));
  * await broker.listen();
  * await broker.publish("greetings", "hello", { qos: 1, retain: true });
  * await broker.close();
  * ```
  */
 export class Broker implements BrokerCore {
+  /** Where the broker logs (`options.logger`; default silent). */
   readonly logger: Logger;
+  /** The time source (`options.clock`; default the system clock). */
   readonly clock: Clock;
+  /**
+   * The hook chain the broker calls; add hooks with {@link Broker.addHook}. Its type is internal, so it is
+   * left out of the generated docs.
+   * @ignore
+   */
   readonly hooks: HookChain;
+  /** The effective limits: `options.limits` over {@link DEFAULT_LIMITS}. */
   readonly limits: Limits;
+  /** The effective capabilities: `options.capabilities` over {@link DEFAULT_CAPABILITIES}. */
   readonly capabilities: Capabilities;
   readonly responseInformation: string | undefined;
+  /**
+   * Counters for `$SYS`, the dashboard and `/metrics`. Its type is internal, so it is left out of the
+   * generated docs.
+   * @ignore
+   */
   readonly stats: BrokerStats;
+  /** Version string published in `$SYS/broker/version`. */
   readonly version: string;
 
   #listeners: Listener[] = [];
@@ -102,6 +118,7 @@ export class Broker implements BrokerCore {
   /** Bridge queues restore() loaded, until each bridge takes its own. */
   #storedBridges: StoredBridgeQueue[] = [];
 
+  /** A broker that is not listening yet: add listeners, then call `listen()`. */
   constructor(options: BrokerOptions = {}) {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
@@ -293,17 +310,28 @@ export class Broker implements BrokerCore {
 
   // ---- introspection -----------------------------------------------------------------------------------
 
-  /** Connected clients. */
+  /**
+   * Connected clients (for the dashboard; `Client` is internal, so this is left out of the generated docs).
+   * @ignore
+   */
   connectedClients(): IterableIterator<Client> {
     return this.#clients.values();
   }
 
-  /** A connected client by id. */
+  /**
+   * A connected client by id (for the dashboard; `Client` is internal, so this is left out of the generated
+   * docs).
+   * @ignore
+   */
   getClient(clientId: string): Client | undefined {
     return this.#clients.get(clientId);
   }
 
-  /** A session (connected or not) by client id. */
+  /**
+   * A session (connected or not) by client id (for the dashboard; `Session` is internal, so this is left out
+   * of the generated docs).
+   * @ignore
+   */
   getSession(clientId: string): Session | undefined {
     return this.#sessions.get(clientId);
   }
@@ -438,12 +466,20 @@ export class Broker implements BrokerCore {
     });
   }
 
-  /** Every session, connected or not. */
+  /**
+   * Every session, connected or not (for the dashboard; `Session` is internal, so this is left out of the
+   * generated docs).
+   * @ignore
+   */
   sessions(): IterableIterator<Session> {
     return this.#sessions.values();
   }
 
-  /** Every subscription: `{ clientId, filter, qos, ... }` (shared ones by their full `$share/...` filter). */
+  /**
+   * Every subscription: `{ clientId, filter, qos, ... }` (shared ones by their full `$share/...` filter). Its
+   * element type points at the internal `Session`, so this is left out of the generated docs.
+   * @ignore
+   */
   *subscriptions(): IterableIterator<Subscription & { clientId: string }> {
     for (const session of this.#sessions.values()) {
       for (const sub of session.subscriptions.values()) yield { ...sub, clientId: session.clientId };

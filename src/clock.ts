@@ -5,6 +5,7 @@
 
 /** A cancellable timer handle. */
 export interface TimerHandle {
+  /** Stop the timer; calling it again does nothing. */
   cancel(): void;
 }
 
@@ -44,6 +45,7 @@ export class FakeClock implements Clock {
   #now: number;
   #timers = new Set<{ at: number; every: number; fn: () => void }>();
 
+  /** A fake clock reading `start` (milliseconds since the epoch) until advanced. */
   constructor(start = 1_700_000_000_000) {
     this.#now = start;
   }

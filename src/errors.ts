@@ -15,6 +15,7 @@ export class MqttError extends Error {
   /** v5 Server Reference sent with 0x9C (use another server) or 0x9D (server moved). */
   readonly serverReference?: string;
 
+  /** An error with `reasonCode`; `options.serverReference` goes with 0x9C and 0x9D. */
   constructor(reasonCode: number, message: string, options?: ErrorOptions & { serverReference?: string }) {
     super(message, options);
     this.name = "MqttError";

@@ -11,9 +11,13 @@ export type LogFields = Record<string, unknown>;
 
 /** What the broker logs through. */
 export interface Logger {
+  /** Write a line at `debug` level: detail for troubleshooting. */
   debug(message: string, fields?: LogFields): void;
+  /** Write a line at `info` level: normal operation. */
   info(message: string, fields?: LogFields): void;
+  /** Write a line at `warn` level: something went wrong and the broker carries on. */
   warn(message: string, fields?: LogFields): void;
+  /** Write a line at `error` level: a failure an operator should look at. */
   error(message: string, fields?: LogFields): void;
 }
 

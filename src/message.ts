@@ -7,7 +7,9 @@ import type { PublishProperties, QoS } from "./packets/types.ts";
 
 /** An application message on its way through the broker. Treat as immutable once routed. */
 export interface Message {
+  /** Topic name it was published to. */
   topic: string;
+  /** Application payload bytes. */
   payload: Uint8Array;
   /** QoS it was published with. */
   qos: QoS;

@@ -42,9 +42,13 @@ export interface Limits {
 export interface Capabilities {
   /** Highest QoS accepted from publishers and granted to subscribers. */
   maximumQoS: 0 | 1 | 2;
+  /** Whether clients may publish retained messages. */
   retainAvailable: boolean;
+  /** Whether subscriptions may use the `+` and `#` wildcards. */
   wildcardSubscriptionAvailable: boolean;
+  /** Whether v5 clients may give Subscription Identifiers. */
   subscriptionIdentifiersAvailable: boolean;
+  /** Whether `$share/group/filter` subscriptions are accepted. */
   sharedSubscriptionAvailable: boolean;
 }
 

@@ -19,6 +19,13 @@ step "deno fmt --check"
 deno fmt --check
 step "deno publish --dry-run"
 deno publish --dry-run --allow-dirty --quiet
+step "deno doc --lint"
+# Every export of the published entry points has a doc comment and names no unexported type.
+# --quiet hides deno doc's warnings about resolving @types/node and bun-types references; errors still print.
+deno doc --lint --quiet mod.ts adapters/deno/mod.ts adapters/bun/mod.ts adapters/node/mod.ts
+step "deno check --doc"
+# The @example blocks of the entry points' module docs type-check as written.
+deno check --doc --quiet mod.ts adapters/deno/mod.ts adapters/bun/mod.ts adapters/node/mod.ts
 
 step "deno test"
 deno test -A --quiet

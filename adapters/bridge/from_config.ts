@@ -15,6 +15,7 @@ import { mqttConnector, redact } from "./mqtt_link.ts";
 
 /** What {@link startBridgesAndRules} installed. */
 export interface BridgesAndRules {
+  /** The bridges installed as hooks, one per `bridges[]` entry. */
   bridges: Bridge[];
   /** Undefined when the config has no rules: then no hook runs on the publish path for rules. */
   rules?: RuleEngine;

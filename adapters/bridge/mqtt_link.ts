@@ -15,14 +15,19 @@ import type { PublishProperties, QoS, UserProperties } from "../../src/packets/t
 export interface MqttLinkOptions {
   /** `mqtt://host:port`, `mqtts://host:port`, `ws://` or `wss://`. */
   url: string;
+  /** Client id to connect with. */
   clientId: string;
+  /** User name, if the remote needs one. */
   username?: string;
+  /** Password, if the remote needs one. */
   password?: string;
+  /** MQTT protocol level (3, 4 or 5). */
   protocolVersion: 3 | 4 | 5;
   /** CA certificates (PEM) to verify the remote with, instead of the system's. */
   ca?: string;
   /** Client certificate and key (PEM) for brokers that ask for one. */
   cert?: string;
+  /** Private key (PEM) of `cert`. */
   key?: string;
   /** Keep-alive in seconds. Default 30. */
   keepalive?: number;

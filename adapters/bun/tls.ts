@@ -28,6 +28,11 @@ type BunTlsSocket = BunSocket & { getPeerCertificate(): unknown };
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { createTlsListener } from "@comqtt/broker/bun";
+ *
+ * const certPem = await readFile("server.crt", "utf8");
+ * const keyPem = await readFile("server.key", "utf8");
  * const listener = createTlsListener({ port: 8883, tls: { cert: certPem, key: keyPem } });
  * ```
  */

@@ -73,6 +73,10 @@ interface BunApi {
  *
  * @example
  * ```ts
+ * import { AllowHook, Broker } from "@comqtt/broker";
+ * import { createWsListener } from "@comqtt/broker/bun";
+ *
+ * const broker = new Broker({ hooks: [new AllowHook()] });
  * const listener = createWsListener({ host: "127.0.0.1", port: 0 });
  * await broker.addListener(listener);
  * ```

@@ -35,6 +35,10 @@ interface DenoApi {
  *
  * @example
  * ```ts
+ * import { createTlsListener } from "@comqtt/broker/deno";
+ *
+ * const certPem = await Deno.readTextFile("server.crt");
+ * const keyPem = await Deno.readTextFile("server.key");
  * const listener = createTlsListener({ port: 8883, tls: { cert: certPem, key: keyPem } });
  * ```
  */

@@ -66,6 +66,10 @@ interface DenoApi {
  *
  * @example
  * ```ts
+ * import { AllowHook, Broker } from "@comqtt/broker";
+ * import { createWsListener } from "@comqtt/broker/deno";
+ *
+ * const broker = new Broker({ hooks: [new AllowHook()] });
  * const listener = createWsListener({ host: "127.0.0.1", port: 0 });
  * await broker.addListener(listener);
  * ```

@@ -27,6 +27,14 @@ export type { TlsListenerOptions } from "../_tls_common.ts";
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { AllowHook, Broker } from "@comqtt/broker";
+ * import { createTlsListener } from "@comqtt/broker/node";
+ *
+ * const [certPem, keyPem, caPem] = await Promise.all(
+ *   ["server.crt", "server.key", "ca.crt"].map((file) => readFile(file, "utf8")),
+ * );
+ * const broker = new Broker({ hooks: [new AllowHook()] });
  * const listener = createTlsListener({ port: 8883, tls: { cert: certPem, key: keyPem, clientCa: caPem } });
  * await broker.addListener(listener);
  * ```

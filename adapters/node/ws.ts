@@ -40,6 +40,10 @@ export type { WsListenerOptions } from "../_ws_common.ts";
  *
  * @example
  * ```ts
+ * import { AllowHook, Broker } from "@comqtt/broker";
+ * import { createWsListener } from "@comqtt/broker/node";
+ *
+ * const broker = new Broker({ hooks: [new AllowHook()] });
  * const listener = createWsListener({ host: "127.0.0.1", port: 0, path: "/mqtt" });
  * await broker.addListener(listener);
  * ```

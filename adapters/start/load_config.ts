@@ -26,6 +26,7 @@ export type ConfigSource =
 
 /** A validated config and what was built from it before anything listens. */
 export interface LoadedConfig {
+  /** The validated configuration, every key present. */
   readonly config: Config;
   /** The authentication hook `auth` (and the listeners' own `auth`) asks for. */
   readonly authHook: Hook;

@@ -32,8 +32,11 @@ export interface StartOptions {
 
 /** A broker started from a config. */
 export interface RunningBroker {
+  /** The broker, listening. */
   readonly broker: Broker;
+  /** The effective configuration (file, defaults and overrides merged). */
   readonly config: Config;
+  /** The logger the broker and its parts write to. */
   readonly logger: Logger;
   /** The dashboard's server, when the config has `http`. */
   readonly http: HttpServer | undefined;

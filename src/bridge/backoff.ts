@@ -6,7 +6,9 @@
 
 /** Bounds of the back-off, in milliseconds. */
 export interface BackoffOptions {
+  /** Delay before the first retry, in milliseconds. */
   minDelayMs: number;
+  /** Upper bound of the delay between retries, in milliseconds. */
   maxDelayMs: number;
 }
 

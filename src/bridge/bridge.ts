@@ -31,32 +31,47 @@ function route(m: TopicMapping): Route {
 export interface BridgeOptions {
   /** Unique name (config key `bridges[].name`): in logs, status, storage keys. */
   name: string;
+  /** The local broker the bridge hooks into (normally the {@link Broker} itself). */
   host: BridgeHost;
+  /** Opens one connection to the remote broker per attempt (e.g. {@link mqttConnector}). */
   connector: BridgeConnector;
   /** Protocol of the remote connection: 5 uses No Local and a path property; 3/4 an echo filter. */
   protocolVersion: 3 | 4 | 5;
   /** The remote as status shows it (no credentials). */
   remote: string;
+  /** Local filters whose messages are forwarded to the remote, with their topic rewrite. */
   out: TopicMapping[];
+  /** Remote filters the bridge subscribes to, and how their topics map back to local ones. */
   in: TopicMapping[];
+  /** Bounds of the store-and-forward queue and what to do when it is full. */
   queue: BridgeQueueLimits;
   /** Messages sent and not acknowledged at one time. Default 64. */
   inflight?: number;
+  /** Reconnect back-off bounds. Default about 0.5 s to 30 s. */
   reconnect?: BackoffOptions;
   /** Identifies this broker in the loop-prevention path of v5 messages. */
   nodeId: string;
+  /** Random source in [0, 1) for the back-off jitter; tests pass a seeded one. Default `Math.random`. */
   random?: () => number;
 }
 
 /** What the dashboard, `/api/v1` and `/metrics` show of a bridge. */
 export interface BridgeStatus {
+  /** The bridge's name (`bridges[].name`). */
   name: string;
+  /** The remote broker's URL, without credentials. */
   remote: string;
+  /** MQTT protocol level of the remote connection (3, 4 or 5). */
   protocolVersion: number;
+  /** Whether a connection to the remote is up. */
   connected: boolean;
+  /** Messages waiting in the store-and-forward queue. */
   queued: number;
+  /** Payload plus topic bytes of the queued messages. */
   queuedBytes: number;
+  /** Messages sent to the remote and acknowledged by it. */
   forwardedOut: number;
+  /** Messages received from the remote and taken by the local broker. */
   forwardedIn: number;
   /** Queued messages dropped to make room. */
   dropped: number;
@@ -64,14 +79,18 @@ export interface BridgeStatus {
   refused: number;
   /** Queued messages whose Message Expiry Interval ran out before the remote took them. */
   expired: number;
+  /** Successful connections to the remote since start. */
   connects: number;
+  /** Connection attempts that failed since start. */
   failedAttempts: number;
+  /** The last problem: a failed connection attempt, a lost connection or a message the remote refused. */
   lastError?: string;
 }
 
 /** The bridge: a hook on the local broker plus one reconnecting link to the remote. */
 export class Bridge implements Hook {
   readonly id: string;
+  /** The bridge's configured name. */
   readonly name: string;
   #o: BridgeOptions;
   #origin: string;
@@ -96,6 +115,7 @@ export class Bridge implements Hook {
   #lastError: string | undefined;
   #lastWarn = new Map<string, { at: number; count: number }>();
 
+  /** A stopped bridge: add it to the broker as a hook, then {@link Bridge.start} connects it. */
   constructor(options: BridgeOptions) {
     this.#o = options;
     this.name = options.name;
@@ -128,10 +148,12 @@ export class Bridge implements Hook {
     await link?.close().catch(() => {});
   }
 
+  /** Whether a connection to the remote is up. */
   get connected(): boolean {
     return this.#link !== undefined;
   }
 
+  /** Counters and state for the dashboard, `/api/v1` and `/metrics`. */
   status(): BridgeStatus {
     const q = this.#ensureQueue();
     return {

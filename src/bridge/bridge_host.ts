@@ -12,8 +12,11 @@ import type { StorageOp, StoredQueued } from "../storage/storage.ts";
 
 /** The broker as a bridge sees it. */
 export interface BridgeHost {
+  /** Where the bridge logs. */
   readonly logger: Logger;
+  /** Time source for reconnect timers, message expiry and the echo filter. */
   readonly clock: Clock;
+  /** The broker's hooks: messages from the remote pass the same publish checks as a client's. */
   readonly hooks: { publish(client: ClientInfo | undefined, message: Message): MaybePromise<Message | null> };
   /** Deliver a message to local subscribers (and observers, such as the bridges themselves). */
   route(message: Message, publisher: ClientInfo | undefined): number;

@@ -8,9 +8,13 @@ import type { PublishProperties, QoS } from "../packets/types.ts";
 
 /** A message to or from the remote broker. */
 export interface LinkMessage {
+  /** Topic name. */
   topic: string;
+  /** Application payload bytes. */
   payload: Uint8Array;
+  /** QoS to send or received with. */
   qos: QoS;
+  /** Retain flag. */
   retain: boolean;
   /** v5 remotes only. */
   properties?: PublishProperties;
@@ -18,7 +22,9 @@ export interface LinkMessage {
 
 /** One remote subscription. */
 export interface LinkSubscription {
+  /** Remote topic filter. */
   filter: string;
+  /** Maximum QoS asked for. */
   qos: QoS;
   /** v5 No Local: the remote does not send back what this connection published (loop prevention). */
   noLocal: boolean;
@@ -43,6 +49,7 @@ export interface BridgeLink {
    * Rejects when the connection goes first: the bridge sends it again on the next one.
    */
   publish(message: LinkMessage): Promise<number>;
+  /** Subscribe to the remote filters; resolves once the remote answered SUBACK. */
   subscribe(subscriptions: readonly LinkSubscription[]): Promise<void>;
   /** Close the connection; `closed` is not called for it. */
   close(): Promise<void>;

@@ -11,9 +11,11 @@ export type QueueFullPolicy = "drop-oldest" | "refuse-new";
 
 /** Limits of a {@link BridgeQueue}. */
 export interface BridgeQueueLimits {
+  /** Most messages queued at once. */
   maxMessages: number;
   /** Payload plus topic bytes of every queued message. */
   maxBytes: number;
+  /** What to do with a new message when the queue is full. */
   policy: QueueFullPolicy;
 }
 

@@ -5,8 +5,13 @@
 
 /** One direction of a bridge mapping: messages matching `from` go out under `to`. */
 export interface TopicMapping {
+  /** Topic filter on the source side. */
   from: string;
+  /**
+   * The same filter on the other side; the literal prefix before the first wildcard is what gets replaced.
+   */
   to: string;
+  /** Maximum QoS: messages are forwarded with the lower of their own QoS and this. */
   qos: 0 | 1 | 2;
 }
 

@@ -17,7 +17,11 @@ import type { Connection } from "../transport/connection.ts";
 import type { Packet, ProtocolVersion } from "../packets/types.ts";
 import type { PacketDecoder } from "../packets/decoder.ts";
 
-/** The broker as a client connection sees it. */
+/**
+ * The broker as a client connection sees it. Internal: {@link Broker} implements it, but it is not part of
+ * the published API, so it is left out of the generated docs.
+ * @ignore
+ */
 export interface BrokerCore {
   readonly logger: Logger;
   readonly clock: Clock;

@@ -4,8 +4,10 @@
  *
  * @example
  * ```ts
- * import { createCoapListener } from "../../adapters/coap.ts";
- * broker.addListener(createCoapListener({ host: "0.0.0.0", port: 5683 }));
+ * import { AllowHook, Broker, createCoapListener } from "@comqtt/broker";
+ *
+ * const broker = new Broker({ hooks: [new AllowHook()] });
+ * await broker.addListener(createCoapListener({ host: "0.0.0.0", port: 5683 }));
  * ```
  * @module
  */
@@ -31,7 +33,9 @@ export interface CoapListenerOptions {
   readonly host?: string;
   /** Default 5683; 0 picks a free port. */
   readonly port?: number;
+  /** Time source. Default the system clock. */
   readonly clock?: Clock;
+  /** Where the listener logs. Default silent. */
   readonly logger?: Logger;
   /** Jitter of the retransmission back-off; tests pass a seeded one. */
   readonly random?: () => number;
@@ -56,6 +60,7 @@ export class CoapListener implements Listener {
   #endpoint: CoapEndpoint | undefined;
   #gateway: CoapGateway | undefined;
 
+  /** A listener that binds its UDP socket in `listen()`; throws a RangeError for a port outside 0..65535. */
   constructor(options: CoapListenerOptions) {
     this.#o = options;
     this.id = options.id ?? "coap";
@@ -74,7 +79,11 @@ export class CoapListener implements Listener {
     return this.#port;
   }
 
-  /** The endpoint's counters (received, malformed, duplicates, retransmissions, timeouts), once listening. */
+  /**
+   * The endpoint's counters (received, malformed, duplicates, retransmissions, timeouts), once listening.
+   * Typed through the internal `CoapEndpoint`, so left out of the generated docs.
+   * @ignore
+   */
   get stats(): CoapEndpoint["stats"] | undefined {
     return this.#endpoint?.stats;
   }

@@ -5,7 +5,9 @@
 
 /** Where a datagram came from or goes to. */
 export interface Peer {
+  /** IP address of the remote endpoint. */
   readonly address: string;
+  /** UDP port of the remote endpoint. */
   readonly port: number;
 }
 
@@ -13,6 +15,7 @@ export interface Peer {
 export interface DatagramSocket {
   /** The bound address and port (the real port when 0 was asked for). */
   readonly address: string;
+  /** The bound UDP port. */
   readonly port: number;
   /** Send one datagram; errors (unreachable peers) are the socket's to swallow. */
   send(bytes: Uint8Array, peer: Peer): void;

@@ -37,12 +37,17 @@ export interface Outgoing {
 
 /** Transmission parameters [RFC 7252 4.8] and the bounds that keep one remote from taking all memory. */
 export interface EndpointOptions {
+  /** Write one datagram to `peer`. */
   send(bytes: Uint8Array, peer: Peer): void;
+  /** Time source for retransmissions and de-duplication. */
   clock: Clock;
   /** Uniform in [0, 1): the back-off jitter. */
   random?: () => number;
+  /** Initial wait for the ACK of a confirmable message, in milliseconds (ACK_TIMEOUT). Default 2000. */
   ackTimeoutMs?: number;
+  /** The initial wait is stretched by a random factor up to this (ACK_RANDOM_FACTOR). Default 1.5. */
   ackRandomFactor?: number;
+  /** Retransmissions of a confirmable message before giving up (MAX_RETRANSMIT). Default 4. */
   maxRetransmit?: number;
   /** How long a request's message id is remembered for de-duplication (EXCHANGE_LIFETIME, 247 s). */
   exchangeLifetimeMs?: number;

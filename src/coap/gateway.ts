@@ -42,10 +42,18 @@ import { checkOptions, diagnostic, readQos, readUri, refusal, type Uri } from ".
 
 /** Options of {@link CoapGateway}. */
 export interface GatewayOptions {
+  /** Hands each virtual client's connection to the broker. */
   readonly accept: Accept;
+  /** Id of the listener the virtual clients appear to come through. */
   readonly listener: string;
+  /**
+   * The CoAP message layer the gateway answers through (internal, so left out of the generated docs).
+   * @ignore
+   */
   readonly endpoint: CoapEndpoint;
+  /** Time source for idle and heartbeat timeouts. */
   readonly clock: Clock;
+  /** Where the gateway logs. */
   readonly logger: Logger;
   /** Virtual clients at once (CoAP identities); more are answered 5.03. Default 10 000. */
   readonly maxClients?: number;

@@ -30,11 +30,15 @@ export interface BackendCommonConfig {
 
 /** `type: http`. */
 export interface HttpAuthBackendConfig extends BackendCommonConfig {
+  /** Selects this backend. */
   readonly type: "http";
+  /** Where CONNECT decisions are asked. */
   readonly url: string;
+  /** Where publish and subscribe decisions are asked; without it, ACLs come only from the CONNECT answer. */
   readonly aclUrl?: string;
   /** Default POST. */
   readonly method: "POST" | "GET";
+  /** Extra request headers, e.g. an API key. */
   readonly headers?: Readonly<Record<string, string>>;
   /** GET only: send the password in the query string too. Default false. */
   readonly passwordInQuery: boolean;
@@ -54,6 +58,7 @@ export interface PasswordConfig {
 
 /** `type: redis`: CoMQTT's layout by default. */
 export interface RedisAuthBackendConfig extends BackendCommonConfig, PasswordConfig {
+  /** Selects this backend. */
   readonly type: "redis";
   /** `redis://[user:password@]host:port/db` (or `rediss://`). */
   readonly url: string;
@@ -76,6 +81,7 @@ export interface SqlTablesConfig {
 
 /** `type: postgres` or `type: mysql`. */
 export interface SqlAuthBackendConfig extends BackendCommonConfig, PasswordConfig {
+  /** Selects this backend and the database it talks to. */
   readonly type: "postgres" | "mysql";
   /** `postgres://user:password@host:port/db` or `mysql://user:password@host:port/db`. */
   readonly url: string;
@@ -90,18 +96,23 @@ export interface SqlAuthBackendConfig extends BackendCommonConfig, PasswordConfi
 
 /** `type: jwt`: a token in the password field. */
 export interface JwtAuthBackendConfig extends BackendCommonConfig {
+  /** Selects this backend. */
   readonly type: "jwt";
+  /** Shared secret of the HS* algorithms. */
   readonly secret?: string;
   /** PEM file of the public key (relative to the config file). */
   readonly publicKey?: string;
   /** JWKS JSON file (relative to the config file). */
   readonly jwksFile?: string;
+  /** Accepted `alg` values. Default HS256 with `secret`, else RS256 and ES256. */
   readonly algorithms: readonly string[];
   /** Default `acl`. */
   readonly aclClaim: string;
   /** Claim that must equal the CONNECT user name when the token has it. Default `username`. */
   readonly usernameClaim: string;
+  /** Required `iss` claim, when set. */
   readonly issuer?: string;
+  /** Required `aud` claim, when set. */
   readonly audience?: string;
 }
 
@@ -121,7 +132,9 @@ export type AuthLinkConfig =
 
 /** `chain: [...]`: several auths asked in order. */
 export interface AuthChainConfig {
+  /** Selects a chain. */
   readonly type: "chain";
+  /** The auths to ask, in order; the first that allows or denies decides. */
   readonly chain: readonly AuthLinkConfig[];
 }
 

@@ -19,9 +19,11 @@ export type ListenerType = "tcp" | "ws" | "unix" | "coap";
 
 /** One MQTT listener. */
 export interface ListenerConfig {
+  /** What the listener speaks: `tcp`, `ws`, `unix` or `coap`. */
   readonly type: ListenerType;
   /** Unique id; defaults to the type and a counter: `tcp1`, `tcp2`, `ws1`. */
   readonly id: string;
+  /** Address to bind, e.g. `0.0.0.0` or `127.0.0.1`. */
   readonly host: string;
   /** 0 asks for an ephemeral port. */
   readonly port: number;
@@ -79,7 +81,9 @@ export const MIN_HTTP_TOKEN_LENGTH = 16;
 
 /** The dashboard / HTTP API listener. */
 export interface HttpConfig {
+  /** Address the dashboard binds. Default `127.0.0.1`. */
   readonly host: string;
+  /** Port of the dashboard. Default 8080. */
   readonly port: number;
   /** Credentials; undefined leaves the dashboard open to whoever can reach its address. */
   readonly auth?: HttpAuthConfig;
@@ -105,10 +109,15 @@ export type AuthConfig =
 
 /** A whole, validated configuration: every key present. */
 export interface Config {
+  /** The MQTT (and CoAP) listeners. Default one `tcp` listener on 0.0.0.0:1883. */
   readonly listeners: readonly ListenerConfig[];
   /** Undefined when there is no `http` key (no dashboard). */
   readonly http?: HttpConfig;
+  /** Authentication for every listener that has no `auth` of its own. Default `{ type: "deny" }`. */
   readonly auth: AuthConfig;
+  /**
+   * Size and count limits (packet size, inflight, queues, ...); keys left out take {@link DEFAULT_LIMITS}.
+   */
   readonly limits: Readonly<Limits>;
   /** What the broker offers (advertised to MQTT 5 clients, enforced for all). */
   readonly capabilities: Readonly<Capabilities>;
@@ -118,6 +127,7 @@ export interface Config {
   readonly storage: StorageConfig;
   /** `$SYS` publication interval in seconds; 0 turns it off. */
   readonly sys: { readonly interval: number };
+  /** Logging: the lowest level written (default `info`) and the line format (default `text`). */
   readonly log: { readonly level: LogLevel; readonly format: "text" | "json" };
   /** Bridges to other brokers (src/bridge/); none when absent. */
   readonly bridges?: readonly BridgeConfig[];
@@ -135,6 +145,7 @@ export interface MqttConfig {
 
 /** `storage`: where sessions and messages are kept. */
 export interface StorageConfig {
+  /** `memory` (nothing survives a restart, the default), `denokv` or `sqlite`. */
   readonly type: "memory" | "denokv" | "sqlite";
   /** Database file for `denokv` and `sqlite` (relative paths are relative to the config file). */
   readonly path?: string;

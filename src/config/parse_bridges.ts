@@ -20,17 +20,21 @@ import type { QueueFullPolicy } from "../bridge/bridge_queue.ts";
 
 /** One bridge as configured. File paths (ca, cert, key) are as written; the CLI resolves them. */
 export interface BridgeConfig {
+  /** Unique name of the bridge, used in logs, status and storage keys. */
   readonly name: string;
+  /** Where and how to connect to the remote broker. */
   readonly remote: BridgeRemoteConfig;
   /** Local filter -> remote filter. */
   readonly out: readonly TopicMapping[];
   /** Remote filter -> local filter. */
   readonly in: readonly TopicMapping[];
+  /** Store-and-forward queue bounds. Defaults 100 000 messages, 64 MiB, `drop-oldest`. */
   readonly queue: {
     readonly maxMessages: number;
     readonly maxBytes: number;
     readonly policy: QueueFullPolicy;
   };
+  /** Reconnect back-off bounds in milliseconds. Defaults 500 and 30 000. */
   readonly reconnect: { readonly minDelay: number; readonly maxDelay: number };
   /** Messages sent and not yet acknowledged at one time. */
   readonly inflight: number;
@@ -38,14 +42,23 @@ export interface BridgeConfig {
 
 /** `bridges[].remote`. */
 export interface BridgeRemoteConfig {
+  /** `mqtt://`, `mqtts://`, `ws://` or `wss://` URL of the remote broker. */
   readonly url: string;
+  /** Client id the bridge connects with. */
   readonly clientId: string;
+  /** User name for the remote, if it needs one. */
   readonly username?: string;
+  /** Password for the remote, if it needs one. */
   readonly password?: string;
+  /** Path of a PEM file of CA certificates to verify the remote with. */
   readonly ca?: string;
+  /** Path of a PEM client certificate, for remotes that ask for one. */
   readonly cert?: string;
+  /** Path of the PEM private key of `cert`. */
   readonly key?: string;
+  /** MQTT protocol level to connect with (3, 4 or 5). Default 5. */
   readonly protocolVersion: 3 | 4 | 5;
+  /** Keep-alive in seconds. Default 30. */
   readonly keepalive: number;
 }
 

@@ -41,10 +41,13 @@ export type Access = "read" | "write";
 export interface ClientInfo {
   /** Client identifier (the assigned one when the client sent an empty id). */
   readonly id: string;
+  /** User name from CONNECT, if any. */
   readonly username?: string;
+  /** Remote address the client connected from, as the listener reports it. */
   readonly remoteAddress: string;
   /** Id of the listener it came through. */
   readonly listener: string;
+  /** MQTT protocol level: 3 (3.1), 4 (3.1.1) or 5. */
   readonly protocolVersion: ProtocolVersion;
   /** Common name of a verified TLS client certificate. */
   readonly certificateCommonName?: string;
@@ -81,6 +84,7 @@ export type EnhancedAuthResult =
 
 /** Passed to {@link Hook.init}. */
 export interface HookContext {
+  /** The broker's logger, for the hook's own lines. */
   readonly logger: Logger;
   /** The broker's clock, for hooks that keep time (expiring credentials). */
   readonly clock?: Clock;

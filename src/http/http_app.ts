@@ -24,6 +24,7 @@ import { FAVICON_SVG } from "./page/favicon.ts";
 
 /** Options of {@link createHttpApp}. */
 export interface HttpAppOptions {
+  /** The broker the dashboard shows and the API acts on. */
   broker: Broker;
   /** Credentials (`http.auth`); without them every request is served. */
   auth?: HttpAuthConfig;
@@ -48,11 +49,23 @@ export interface HttpAppOptions {
 
 /** The app with the state it keeps. */
 export interface HttpApp {
-  /** The Hono app; `app.fetch` is what the adapters serve. */
+  /**
+   * The Hono app; `app.fetch` is what the adapters serve. Hono's types are not re-exported by this package,
+   * so this is left out of the generated docs: use {@link HttpApp.fetch}.
+   * @ignore
+   */
   readonly app: Hono;
   /** Serve one request (the same as `app.fetch`). */
   fetch(request: Request): Response | Promise<Response>;
+  /**
+   * The hook that feeds the dashboard's client activity (internal, so left out of the generated docs).
+   * @ignore
+   */
   readonly activity: ActivityHook;
+  /**
+   * The rate sampler behind the charts (internal, so left out of the generated docs).
+   * @ignore
+   */
   readonly sampler: RateSampler;
   /** False until the embedding code says the broker serves (`/readyz` answers 503 meanwhile). */
   ready: boolean;
@@ -82,9 +95,18 @@ const ASSETS: Readonly<Record<string, { body: string; type: string }>> = {
  *
  * @example
  * ```ts
- * import { createHttpServer } from "../../adapters/mod.ts";
- * const http = createHttpApp({ broker, runtime: { name: "deno", version: Deno.version.deno } });
- * const server = await createHttpServer(http.app, { host: "127.0.0.1", port: 8080 });
+ * import {
+ *   AllowHook,
+ *   Broker,
+ *   createHttpApp,
+ *   createHttpServer,
+ *   runtimeName,
+ *   runtimeVersion,
+ * } from "@comqtt/broker";
+ *
+ * const broker = new Broker({ hooks: [new AllowHook()] });
+ * const http = createHttpApp({ broker, runtime: { name: runtimeName(), version: runtimeVersion() } });
+ * const server = await createHttpServer(http, { host: "127.0.0.1", port: 8080 });
  * await server.listen();
  * http.ready = true;
  * // ...

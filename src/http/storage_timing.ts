@@ -23,13 +23,18 @@ export const LATENCY_BUCKETS: readonly number[] = [
 
 /** A Prometheus-style histogram of durations in seconds. */
 export class LatencyHistogram {
+  /** Upper bounds of the buckets, in seconds, increasing. */
   readonly buckets: readonly number[];
   /** Observations at or below each bucket bound (not cumulative; the renderer adds them up). */
   readonly counts: number[];
+  /** Number of observations. */
   count = 0;
+  /** Sum of the observed durations, in seconds. */
   sum = 0;
+  /** Calls that threw. */
   errors = 0;
 
+  /** An empty histogram with the given bucket bounds (seconds). Default 0.5 ms to 1 s. */
   constructor(buckets: readonly number[] = LATENCY_BUCKETS) {
     this.buckets = buckets;
     this.counts = buckets.map(() => 0);

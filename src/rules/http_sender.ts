@@ -8,6 +8,7 @@ import type { Clock } from "../clock.ts";
 
 /** Limits of the sender. */
 export interface HttpSenderOptions {
+  /** Time source for retry delays and timeouts. */
   clock: Clock;
   /** Attempts after the first one. Default 2. */
   retries?: number;

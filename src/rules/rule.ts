@@ -22,8 +22,11 @@ export type RuleActionConfig =
 
 /** One configured rule. */
 export interface RuleConfig {
+  /** Unique id of the rule, in logs, metrics and the origin of what it republishes. */
   id: string;
+  /** The statement: `SELECT ... FROM "filter" [, ...] [WHERE ...]`. */
   sql: string;
+  /** What to do with each selected result. */
   actions: RuleActionConfig[];
 }
 
@@ -44,6 +47,7 @@ export interface RuleMetrics {
   noResult: number;
   /** Evaluation failed (a bug or a resource problem; data never makes it fail). */
   failed: number;
+  /** Actions that succeeded. */
   actionSuccess: number;
   /** Actions that failed after their retries, or were dropped because too many were pending. */
   actionErrors: number;
@@ -57,13 +61,25 @@ export type CompiledAction =
 
 /** A rule ready to run. */
 export interface CompiledRule {
+  /** The rule's id. */
   id: string;
+  /** The rule's SQL statement as written. */
   sql: string;
+  /**
+   * The parsed SQL statement (its syntax tree is internal, so left out of the generated docs).
+   * @ignore
+   */
   statement: Statement;
+  /** Topic filters of its FROM sources (event sources are in `events`). */
   topicFilters: string[];
   /** `client.connected`, ... */
   events: Set<string>;
+  /**
+   * The actions with their templates compiled (internal, so left out of the generated docs).
+   * @ignore
+   */
   actions: CompiledAction[];
+  /** The rule's counters, updated as it runs. */
   metrics: RuleMetrics;
 }
 

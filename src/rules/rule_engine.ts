@@ -20,29 +20,39 @@ import { renderTemplate } from "./template.ts";
 
 /** What the engine needs of the broker ({@link Broker} provides it). */
 export interface RuleHost {
+  /** Where the engine logs. */
   readonly logger: Logger;
+  /** Time source for the HTTP action's retries and timeouts. */
   readonly clock: Clock;
+  /** The broker's hooks: a republished message passes the same publish checks as a client's. */
   readonly hooks: { publish(client: ClientInfo | undefined, message: Message): MaybePromise<Message | null> };
+  /** Deliver a message to local subscribers; returns the number of sessions it went to. */
   route(message: Message, publisher: ClientInfo | undefined): number;
 }
 
 /** A bridge as the `bridge` action sees it. */
 export interface RuleBridge {
+  /** Queue `message` for the remote under `remoteTopic` with `qos`; false when it was not queued. */
   forward(message: Message, remoteTopic: string, qos: QoS): boolean;
 }
 
 /** Options of a {@link RuleEngine}. */
 export interface RuleEngineOptions {
+  /** The compiled rules to run (see {@link compileRule}). */
   rules: CompiledRule[];
+  /** The broker the engine observes and republishes through. */
   host: RuleHost;
   /** Bridges by name, for `bridge` actions. */
   bridges?: ReadonlyMap<string, RuleBridge>;
+  /** Retries, timeouts and bounds of the `http` action. */
   http?: Omit<HttpSenderOptions, "clock">;
 }
 
 /** Status of one rule for the dashboard, the API and /metrics. */
 export interface RuleStatus extends RuleMetrics {
+  /** The rule's id. */
   id: string;
+  /** The rule's SQL statement as written. */
   sql: string;
 }
 
@@ -69,6 +79,7 @@ export class RuleEngine implements Hook {
   #bridges: ReadonlyMap<string, RuleBridge>;
   #http: HttpSender;
 
+  /** An engine over `options.rules`; install it as a hook on the broker. */
   constructor(options: RuleEngineOptions) {
     this.#rules = options.rules;
     this.#host = options.host;

@@ -20,6 +20,8 @@ export interface SqliteStatementLike {
 export interface SqliteLike {
   /** Run one or more statements without parameters (pragmas, DDL, BEGIN/COMMIT/ROLLBACK). */
   exec(sql: string): unknown;
+  /** Compile a statement with `?` parameters. */
   prepare(sql: string): SqliteStatementLike;
+  /** Close the database. */
   close(): unknown;
 }

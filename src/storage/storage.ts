@@ -8,11 +8,17 @@ import type { ProtocolVersion, PublishProperties, QoS } from "../packets/types.t
 
 /** A message as stored (queued, in flight, retained, or a will). */
 export interface StoredMessage {
+  /** Topic name the message was published to. */
   topic: string;
+  /** Application payload bytes. */
   payload: Uint8Array;
+  /** QoS it was published with (a queued or in-flight entry has its own delivery QoS). */
   qos: QoS;
+  /** Retain flag as published. */
   retain: boolean;
+  /** MQTT 5 properties; a will's also carry its Will Delay Interval (seconds). */
   properties?: PublishProperties & { willDelayInterval?: number };
+  /** Client id of the publisher; absent for messages from the embedding API or `$SYS`. */
   origin?: string;
   /** Milliseconds since the epoch when the broker took it (message expiry counts from here). */
   receivedAt: number;
@@ -20,21 +26,29 @@ export interface StoredMessage {
 
 /** One subscription of a stored session. */
 export interface StoredSubscription {
+  /** Topic filter, shared ones with their full `$share/group/...` form. */
   filter: string;
+  /** Granted maximum QoS. */
   qos: QoS;
+  /** v5 No Local: do not deliver the client's own publishes back to it. */
   noLocal: boolean;
+  /** v5 Retain As Published: keep the retain flag on forwarded messages. */
   retainAsPublished: boolean;
+  /** v5 Retain Handling: 0 send retained on subscribe, 1 only for a new subscription, 2 never. */
   retainHandling: 0 | 1 | 2;
+  /** v5 Subscription Identifier, when the client gave one. */
   identifier?: number;
 }
 
 /** A persistent session (one whose expiry interval is above 0). */
 export interface StoredSession {
+  /** The client id the session belongs to. */
   clientId: string;
   /** Seconds; 0xFFFFFFFF never expires. */
   expiryInterval: number;
   /** When its last connection ended (ms); undefined while connected (a crash leaves it so: treat as now). */
   disconnectedAt?: number;
+  /** The session's subscriptions. */
   subscriptions: StoredSubscription[];
   /** The client that last owned the session, for ACL checks of deliveries while it is offline. */
   owner?: StoredClientInfo;
@@ -42,36 +56,55 @@ export interface StoredSession {
 
 /** A client as hooks saw it (ClientInfo), as stored. */
 export interface StoredClientInfo {
+  /** Client id. */
   id: string;
+  /** User name from CONNECT, if any. */
   username?: string;
+  /** Remote address the client connected from. */
   remoteAddress: string;
+  /** Id of the listener the client came in on. */
   listener: string;
+  /** MQTT protocol level: 3 (3.1), 4 (3.1.1) or 5. */
   protocolVersion: ProtocolVersion;
+  /** Common name of the TLS client certificate, when one was presented. */
   certificateCommonName?: string;
 }
 
 /** An outbound QoS 1/2 message sent and not yet acknowledged. */
 export interface StoredInflight {
+  /** Packet identifier the message was sent with. */
   packetId: number;
+  /** The message sent. */
   message: StoredMessage;
+  /** QoS it was sent with. */
   qos: 1 | 2;
+  /** Retain flag it was sent with. */
   retain: boolean;
+  /** `publish` while PUBLISH awaits its PUBACK/PUBREC, `pubrel` once PUBREL was sent (QoS 2). */
   state: "publish" | "pubrel";
+  /** v5 Subscription Identifiers the copy carries. */
   subscriptionIds?: number[];
 }
 
 /** A message queued for a session, in `seq` order. */
 export interface StoredQueued {
+  /** Position in the session's queue (increasing). */
   seq: number;
+  /** The message waiting to be sent. */
   message: StoredMessage;
+  /** QoS it will be sent with. */
   qos: QoS;
+  /** Retain flag it will be sent with. */
   retain: boolean;
+  /** v5 Subscription Identifiers the copy will carry. */
   subscriptionIds?: number[];
 }
 
 /** A v5 will waiting for its delay. */
 export interface StoredWill {
+  /** Client id of the client that left the will. */
   clientId: string;
+  /** The will message. */
   will: StoredMessage;
   /** When to publish it (ms). */
   at: number;
@@ -98,6 +131,7 @@ export type StorageOp =
 
 /** A stored session with everything that hangs off it. */
 export interface StoredSessionState extends StoredSession {
+  /** Outbound QoS 1/2 messages not yet acknowledged. */
   inflight: StoredInflight[];
   /** In seq order. */
   queued: StoredQueued[];
@@ -107,8 +141,11 @@ export interface StoredSessionState extends StoredSession {
 
 /** Everything stored, read once at start. */
 export interface StoredState {
+  /** Persistent sessions with their in-flight and queued messages. */
   sessions: StoredSessionState[];
+  /** Retained messages, one per topic. */
   retained: StoredMessage[];
+  /** v5 wills waiting for their delay. */
   wills: StoredWill[];
   /** Store-and-forward queues of bridges (src/bridge/), present only when one holds a message. */
   bridges?: StoredBridgeQueue[];
@@ -116,7 +153,9 @@ export interface StoredState {
 
 /** The messages a bridge took and its remote broker has not acknowledged yet, in `seq` order. */
 export interface StoredBridgeQueue {
+  /** Name of the bridge (`bridges[].name`). */
   bridge: string;
+  /** Messages waiting for the remote broker, in `seq` order. */
   queued: StoredQueued[];
 }
 

@@ -16,6 +16,7 @@ export interface MemoryPeer {
   onData: (bytes: Uint8Array) => void;
   /** Called once when the connection is closed by either side. */
   onClose: () => void;
+  /** True once either side closed the connection. */
   readonly closed: boolean;
   /** True while the broker has paused reading ({@link Connection.pause}); writes wait meanwhile. */
   readonly paused: boolean;

@@ -12,7 +12,9 @@ export type RuleAccess = "read" | "write" | "readwrite" | "deny";
 
 /** One ACL rule: a topic filter (may contain `%u` and `%c`) and the access it grants or denies. */
 export interface AclRule {
+  /** Topic filter the rule covers; `%u` stands for the user name, `%c` for the client id. */
   readonly topic: string;
+  /** The access the rule grants, or `deny`. */
   readonly access: RuleAccess;
 }
 

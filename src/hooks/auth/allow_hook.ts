@@ -14,12 +14,15 @@ import type { ConnectPacket } from "../../packets/types.ts";
  *
  * @example
  * ```ts
+ * import { AllowHook, Broker } from "@comqtt/broker";
+ *
  * const broker = new Broker({ hooks: [new AllowHook()] });
  * ```
  */
 export class AllowHook implements Hook {
   readonly id: string;
 
+  /** A hook that allows everyone, with hook id `id`. */
   constructor(id = "allow-all") {
     this.id = id;
   }

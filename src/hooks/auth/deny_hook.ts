@@ -16,6 +16,7 @@ import type { ConnectPacket } from "../../packets/types.ts";
 export class DenyHook implements Hook {
   readonly id: string;
 
+  /** A hook that refuses everyone, with hook id `id`. */
   constructor(id = "deny-all") {
     this.id = id;
   }

@@ -45,9 +45,17 @@ const DUMMY_HASH = `$pbkdf2-sha256$i=${DEFAULT_ITERATIONS}$${"A".repeat(22)}$${"
  *   (see {@link checkRules}); when none applies the answer is `"deny"`. A file with no rules at all allows
  *   every topic. For a shared subscription `$share/group/filter` the rules are checked against `filter`.
  *
- * @example
+ * @example The text of a users file (read it from disk with your runtime's API), here built in place
  * ```ts
- * const hook = FileAuthHook.fromYaml(await readFile("users.yaml", "utf8"), "users.yaml");
+ * import { Broker, FileAuthHook, hashPassword } from "@comqtt/broker";
+ *
+ * const usersYaml = [
+ *   "users:",
+ *   "  alice:",
+ *   `    password: "${await hashPassword("alice-password")}"`,
+ *   "    acl: [{ topic: home/%u/#, access: readwrite }]",
+ * ].join("\n");
+ * const hook = FileAuthHook.fromYaml(usersYaml, "users.yaml");
  * const broker = new Broker({ hooks: [hook] });
  * ```
  */

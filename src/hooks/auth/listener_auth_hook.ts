@@ -32,6 +32,9 @@ export interface ListenerAuthHookOptions {
  *
  * @example A TLS listener whose clients are vouched for by their certificates, and users elsewhere
  * ```ts
+ * import { AllowHook, Broker, FileAuthHook, hashPassword, ListenerAuthHook } from "@comqtt/broker";
+ *
+ * const usersYaml = `users:\n  alice:\n    password: "${await hashPassword("alice-password")}"\n`;
  * const hook = new ListenerAuthHook({
  *   listeners: { "tls-devices": new AllowHook() },
  *   fallback: FileAuthHook.fromYaml(usersYaml, "users.yaml"),
@@ -56,6 +59,7 @@ export class ListenerAuthHook implements Hook {
   readonly #byListener: ReadonlyMap<string, Hook>;
   readonly #fallback: Hook;
 
+  /** A hook that dispatches by listener id as `options` says. */
   constructor(options: ListenerAuthHookOptions) {
     this.id = options.id ?? "listener-auth";
     const listeners = options.listeners;

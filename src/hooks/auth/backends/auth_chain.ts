@@ -26,12 +26,14 @@ export interface AuthChainHookOptions {
  */
 export class AuthChainHook implements Hook {
   readonly id: string;
+  /** The links of the chain, in the order they are asked. */
   readonly hooks: Hook[];
   readonly onAclCheck?: (client: ClientInfo, topic: string, access: Access) => Verdict | Promise<Verdict>;
   /** Which link admitted each connected client, and that client's connection. */
   readonly #admittedBy = new Map<string, { owner: ClientInfo; hook: Hook }>();
   readonly #aclHooks: Hook[];
 
+  /** A chain of `hooks` (at least one, or it throws a TypeError). */
   constructor(hooks: readonly Hook[], options: AuthChainHookOptions = {}) {
     if (hooks.length === 0) throw new TypeError("An auth chain needs at least one auth");
     this.id = options.id ?? "auth-chain";

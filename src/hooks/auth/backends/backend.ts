@@ -10,8 +10,11 @@ import type { AclRule } from "../acl_rules.ts";
 
 /** What a CONNECT asks a backend. */
 export interface AuthRequest {
+  /** Client id from CONNECT. */
   readonly clientId: string;
+  /** User name from CONNECT, if any. */
   readonly username?: string;
+  /** Password bytes from CONNECT, if any. */
   readonly password?: Uint8Array;
   /** The client's address (host and port as the listener reports it). */
   readonly peerhost: string;
@@ -23,6 +26,7 @@ export interface AuthRequest {
 
 /** A backend's answer to a CONNECT. `ignore` is no opinion: the next auth in a chain decides. */
 export interface AuthAnswer {
+  /** `allow` or `deny` decides; `ignore` leaves it to the next auth. */
   readonly result: "allow" | "deny" | "ignore";
   /** Superusers bypass every ACL check. */
   readonly superuser?: boolean;
@@ -37,9 +41,13 @@ export interface AuthAnswer {
 
 /** What an ACL check asks a backend. */
 export interface AclRequest {
+  /** Client id of the client being checked. */
   readonly clientId: string;
+  /** Its user name, if any. */
   readonly username?: string;
+  /** Topic name (publish) or filter (subscribe) being checked. */
   readonly topic: string;
+  /** Whether the client wants to read (subscribe) or write (publish). */
   readonly access: Access;
 }
 
@@ -71,6 +79,7 @@ export interface StoredUser {
   readonly password: string;
   /** False (CoMQTT `allow = 0`) refuses the user whatever the password. */
   readonly allow: boolean;
+  /** True makes the user a superuser: every ACL check passes. */
   readonly superuser?: boolean;
   /** Salt of the salted `sha*` formats. */
   readonly salt?: string;
@@ -89,5 +98,6 @@ export interface UserStore {
   aclRows(username: string): Promise<AclRule[] | undefined>;
   /** Connect ahead of the first client (optional). */
   open?(): Promise<void>;
+  /** Close connections. */
   close?(): Promise<void>;
 }

@@ -77,7 +77,9 @@ const RC_MAXIMUM_CONNECT_TIME = 0xa0;
  */
 export class BackendAuthHook implements Hook {
   readonly id: string;
+  /** The backend the hook asks. */
   readonly backend: AuthBackend;
+  /** Calls, errors, cache hits and latency of the backend, for `/metrics` and the dashboard. */
   readonly stats: AuthBackendStats;
   readonly #timeoutMs: number;
   readonly #onError: OnError;
@@ -94,6 +96,7 @@ export class BackendAuthHook implements Hook {
   #macKey: Promise<CryptoKey> | undefined;
   readonly #warnings: readonly string[];
 
+  /** Wrap `backend` with caching, timeouts and the `onError` policy. */
   constructor(backend: AuthBackend, options: BackendAuthHookOptions = {}) {
     this.backend = backend;
     this.id = options.id ?? `auth-${backend.kind}`;

@@ -37,10 +37,14 @@ export class AuthBackendStats {
   staleAnswers = 0;
   /** Latency histogram: observations per bucket (not cumulative), count and sum in seconds. */
   readonly buckets: readonly number[] = AUTH_LATENCY_BUCKETS;
+  /** Observations per latency bucket (same order as `buckets`). */
   readonly counts: number[] = AUTH_LATENCY_BUCKETS.map(() => 0);
+  /** Number of observations. */
   count = 0;
+  /** Sum of the observed durations, in seconds. */
   sum = 0;
 
+  /** Zeroed counters for the backend labelled `name`, of kind `kind` (e.g. `http`). */
   constructor(name: string, kind: string) {
     this.name = name;
     this.kind = kind;

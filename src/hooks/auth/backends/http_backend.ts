@@ -45,6 +45,7 @@ export class HttpBackend implements AuthBackend {
   readonly #fetch: FetchLike;
   readonly checkAcl?: (request: AclRequest, signal: AbortSignal) => Promise<"allow" | "deny" | "ignore">;
 
+  /** A backend that asks the service at `options.url`. */
   constructor(options: HttpBackendOptions) {
     this.#options = options;
     this.#fetch = options.fetch ?? ((url, init) => fetch(url, init));

@@ -28,7 +28,11 @@ export interface JwtBackendOptions {
   readonly secret?: string;
   /** SPKI PEM public key of the RS*, PS* and ES* algorithms. */
   readonly publicKey?: string;
-  /** A JSON Web Key Set (the adapter reads `jwksFile`). */
+  /**
+   * A JSON Web Key Set, `{ keys: [...] }` (the adapter reads `jwksFile`). Typed by `jose`, whose types this
+   * package does not re-export, so left out of the generated docs.
+   * @ignore
+   */
   readonly jwks?: JSONWebKeySet;
   /** Accepted `alg` values. Default HS256, RS256, ES256 (each only with a matching key). */
   readonly algorithms?: readonly string[];
@@ -38,6 +42,7 @@ export interface JwtBackendOptions {
   readonly usernameClaim?: string;
   /** Required `iss` / `aud`, when set. */
   readonly issuer?: string;
+  /** Required `aud` claim, when set. */
   readonly audience?: string;
   /** Seconds of clock skew accepted on `exp` and `nbf`. Default 0. */
   readonly clockTolerance?: number;
@@ -49,6 +54,7 @@ export class JwtBackend implements AuthBackend {
   readonly #options: JwtBackendOptions;
   readonly #getKey: (header: JWSHeaderParameters) => Promise<CryptoKey | Uint8Array>;
 
+  /** Throws a TypeError unless exactly one of `secret`, `publicKey`, `jwks` is given. */
   constructor(options: JwtBackendOptions) {
     const keys = [options.secret, options.publicKey, options.jwks].filter((k) => k !== undefined).length;
     if (keys !== 1) {

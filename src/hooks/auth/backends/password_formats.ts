@@ -45,6 +45,7 @@ export const COMQTT_HASH_CODES: Readonly<Record<number, PasswordFormat>> = {
 
 /** How to check a password against what a backend stored. */
 export interface PasswordCheck {
+  /** The encoding of the stored password. */
   readonly format: PasswordFormat;
   /** The HMAC key of the `hmac-*` formats (CoMQTT's `hash-key`). */
   readonly hashKey?: string;

@@ -24,9 +24,11 @@ export interface StoreBackendOptions {
 /** Users and ACL rows from Redis or SQL; see the module notes. */
 export class StoreBackend implements AuthBackend {
   readonly kind: string;
+  /** The store users and ACL rows are read from. */
   readonly store: UserStore;
   readonly #options: StoreBackendOptions;
 
+  /** A backend reading `store`, checking passwords as `options.password` says. */
   constructor(store: UserStore, options: StoreBackendOptions) {
     this.store = store;
     this.kind = store.kind;
