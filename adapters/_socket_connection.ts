@@ -35,6 +35,10 @@ export interface SocketDriver {
   shutdown(): void;
   /** Close now, dropping what the runtime still holds; {@link SocketConnection.closed} must follow, once. */
   close(): void;
+  /** Stop reading from the socket, so the peer meets TCP back-pressure (the kernel's receive window). */
+  pause(): void;
+  /** Read again after {@link pause}. */
+  resume(): void;
 }
 
 /** A runtime socket with its {@link SocketDriver}. */
@@ -53,6 +57,7 @@ export class SocketConnection implements Connection {
   #peerEnded = false;
   #destroyed = false;
   #closed = false;
+  #paused = false;
   #error: Error | undefined;
   #linger: ReturnType<typeof setTimeout> | undefined;
 
@@ -104,6 +109,19 @@ export class SocketConnection implements Connection {
     this.#outbox.clear();
     this.#rest = undefined;
     this.#driver.close();
+  }
+
+  /** Stop reading from the peer until {@link resume} (the broker does it while storage is behind). */
+  pause(): void {
+    if (this.#paused || this.#destroyed || this.#closed) return;
+    this.#paused = true;
+    this.#driver.pause();
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (!this.#destroyed && !this.#closed) this.#driver.resume();
   }
 
   // ---- events from the runtime --------------------------------------------------------------------------

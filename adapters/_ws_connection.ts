@@ -28,6 +28,9 @@ export interface WsSocket {
   close(code: number, reason: string): void;
   /** Drop the connection without a closing handshake (where the runtime cannot, close with 1000). */
   terminate(): void;
+  /** Stop / start reading from the socket, where the runtime can (Bun, `ws`; Deno's server cannot). */
+  pause?(): void;
+  resume?(): void;
 }
 
 /** Close codes the peer may end with that are no error (normal, going away, no status). */
@@ -115,6 +118,15 @@ export class WsConnection implements Connection {
       // Already gone.
     }
     this.#startLinger();
+  }
+
+  /** Stop reading from the peer until {@link resume}, where the runtime's WebSocket can. */
+  pause(): void {
+    if (!this.#destroyed && !this.#closed) this.#socket.pause?.();
+  }
+
+  resume(): void {
+    if (!this.#destroyed && !this.#closed) this.#socket.resume?.();
   }
 
   // ---- events from the adapter -------------------------------------------------------------------------

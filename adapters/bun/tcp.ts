@@ -26,6 +26,9 @@ export interface BunSocket {
   /** Close now (observed in Bun 1.4.5: the `close` callback runs before `end()` returns). */
   end(): void;
   setNoDelay(noDelay?: boolean): boolean;
+  /** Stop / start reading (Bun >= 1.1: the peer meets TCP back-pressure). */
+  pause(): void;
+  resume(): void;
 }
 /** Bun.listen's options, for TCP and TLS. */
 export interface BunListenOptions<S> {
@@ -137,5 +140,13 @@ class BunDriver implements SocketDriver {
 
   close(): void {
     this.#socket.end();
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
   }
 }

@@ -38,6 +38,8 @@ interface BunServerWebSocket {
   getBufferedAmount(): number;
   close(code?: number, reason?: string): void;
   terminate(): void;
+  pause(): void;
+  resume(): void;
 }
 interface BunServer {
   readonly port: number;
@@ -123,6 +125,8 @@ export function createWsListener(options: WsListenerOptions = {}): Listener {
                 bufferedAmount: () => ws.getBufferedAmount(),
                 close: (code, reason) => ws.close(code, reason),
                 terminate: () => ws.terminate(),
+                pause: () => ws.pause(),
+                resume: () => ws.resume(),
               },
               ws.data.remote,
               o,

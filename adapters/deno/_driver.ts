@@ -34,6 +34,9 @@ export class DenoDriver implements SocketDriver {
   #inFlight = 0;
   #wantShutdown = false;
   #closed = false;
+  /** While paused, the read loop waits here before its next read (so the kernel's window fills, not memory). */
+  #resumed: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
 
   constructor(conn: DenoConn, connection: SocketConnection) {
     this.#conn = conn;
@@ -59,12 +62,25 @@ export class DenoDriver implements SocketDriver {
 
   close(): void {
     this.#end(undefined);
+    this.resume();
+  }
+
+  pause(): void {
+    this.#resumed ??= new Promise((resolve) => (this.#wake = resolve));
+  }
+
+  resume(): void {
+    const wake = this.#wake;
+    this.#resumed = this.#wake = undefined;
+    wake?.();
   }
 
   async readLoop(): Promise<void> {
     let buffer = new Uint8Array(READ_BUFFER_MIN);
     try {
       for (;;) {
+        if (this.#resumed !== undefined) await this.#resumed;
+        if (this.#closed) return;
         const n = await this.#conn.read(buffer);
         if (this.#closed) return;
         if (n === null) break;

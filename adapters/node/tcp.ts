@@ -89,4 +89,12 @@ class NodeDriver implements SocketDriver {
   close(): void {
     this.#socket.destroy();
   }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
 }

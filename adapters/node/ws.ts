@@ -142,6 +142,8 @@ function openWebSocket(
       bufferedAmount: () => ws.bufferedAmount,
       close: (code, reason) => ws.close(code, reason),
       terminate: () => ws.terminate(),
+      pause: () => ws.pause(),
+      resume: () => ws.resume(),
     },
     remote,
     options,
