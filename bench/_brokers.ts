@@ -119,7 +119,8 @@ export interface StartOptions {
 /** Start `name` on a free port and resolve once it answers an MQTT CONNECT. */
 export async function startBroker(name: BrokerName, options: StartOptions = {}): Promise<RunningBroker> {
   const port = await freePort();
-  const ours = ["--tcp", `127.0.0.1:${port}`, "--log-level", "warn"];
+  // --http on a free port: a dashboard already on 8080 (another broker, a test) must not stop the run.
+  const ours = ["--tcp", `127.0.0.1:${port}`, "--http", "127.0.0.1:0", "--log-level", "warn"];
   const prof = options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [];
   let cmd: string;
   let args: string[];
