@@ -164,6 +164,7 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
     capabilities: config.capabilities,
     sharedSubscriptionStrategy: config.mqtt.sharedSubscriptionStrategy,
     responseInformation: config.mqtt.responseInformation,
+    allowCrossUserTakeover: config.mqtt.allowCrossUserTakeover,
     storage: storage === undefined ? undefined : timeStorage(storage, latency),
     durableAcks: config.storage.durableAcks,
     storageMaxDelay: config.storage.maxDelay,

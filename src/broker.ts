@@ -98,6 +98,7 @@ export class Broker implements BrokerCore {
   /** Ops were pushed since the last durability() call. */
   #dirty = false;
   #restored = false;
+  #allowCrossUserTakeover: boolean;
 
   constructor(options: BrokerOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -117,6 +118,7 @@ export class Broker implements BrokerCore {
     const clock = this.clock;
     this.#storage = options.storage;
     this.#durableAcks = options.durableAcks ?? true;
+    this.#allowCrossUserTakeover = options.allowCrossUserTakeover ?? false;
     if (options.storage !== undefined) {
       this.#writer = new WriteBehind(options.storage, {
         clock: this.clock,
@@ -500,6 +502,15 @@ export class Broker implements BrokerCore {
     return { session, present };
   }
 
+  /** @internal */
+  foreignSession(client: ClientInfo): boolean {
+    if (this.#allowCrossUserTakeover) return false;
+    const live = this.#clients.get(client.id);
+    if (live !== undefined && live !== client && live.username !== client.username) return true;
+    const owner = this.#sessions.get(client.id)?.owner;
+    return owner !== undefined && owner.username !== client.username;
+  }
+
   /** @internal Route to every matching session, once per session at the highest granted QoS [MQTT-3.3.5-1]. */
   route(message: Message, publisher: ClientInfo | undefined): number {
     if (message.retain && this.capabilities.retainAvailable) this.#retain(message);
@@ -640,6 +651,9 @@ export class Broker implements BrokerCore {
         sessionEnded = true;
       } else {
         session.detach(now);
+        // Keep a small snapshot of the owner (for offline ACL checks and ownership), not the Client with its
+        // decoder buffer and alias maps.
+        session.owner = storedClientInfo(client);
         this.#saveSession(session);
       }
     }
@@ -651,7 +665,7 @@ export class Broker implements BrokerCore {
       const delay = (will.properties as WillProperties | undefined)?.willDelayInterval ?? 0;
       if (delay > 0 && !sessionEnded && session !== undefined) {
         const seconds = Math.min(delay, session.expiryInterval);
-        this.#setPendingWill(client.id, { will, info: client, at: now + seconds * 1000 });
+        this.#setPendingWill(client.id, { will, info: storedClientInfo(client), at: now + seconds * 1000 });
       } else this.publishWill(client, will);
     }
     if (wasConnected) {

@@ -108,6 +108,11 @@ export interface BrokerOptions {
   durableAcks?: boolean;
   /** With storage: longest delay (ms) before a batch of changes is written. Default 5. */
   storageMaxDelay?: number;
+  /**
+   * Let a client resume or take over a session that another user name created. Default false: such a CONNECT
+   * is refused (3.1.1 0x05, 5.0 0x87).
+   */
+  allowCrossUserTakeover?: boolean;
 }
 
 /** Merge limits with defaults, rejecting nonsense with a RangeError that names the key. */

@@ -29,6 +29,11 @@ export interface BrokerCore {
   connectedCount(): number;
   /** A unique client id for a client that sent an empty one [MQTT-3.1.3-6]. */
   generateClientId(): string;
+  /**
+   * True when `client.id` names a session or a live connection of another user name, and the broker does not
+   * allow taking those over.
+   */
+  foreignSession(client: ClientInfo): boolean;
   /** Take over any client with the same id and return the session to use. */
   establish(client: Client, clean: boolean, expiryInterval: number): { session: Session; present: boolean };
   /** Route a message to every matching session; returns the number of sessions it went to. */

@@ -103,6 +103,8 @@ export interface MqttConfig {
   readonly sharedSubscriptionStrategy: "round-robin" | "random";
   /** Response Information sent in a v5 CONNACK to clients that ask for it. */
   readonly responseInformation?: string;
+  /** Let a client resume or take over a session created under another user name. Default false. */
+  readonly allowCrossUserTakeover: boolean;
 }
 
 /** `storage`: where sessions and messages are kept. */
@@ -133,7 +135,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   auth: Object.freeze({ type: "deny" } as const),
   limits: DEFAULT_LIMITS,
   capabilities: DEFAULT_CAPABILITIES,
-  mqtt: Object.freeze({ sharedSubscriptionStrategy: "round-robin" } as const),
+  mqtt: Object.freeze({ sharedSubscriptionStrategy: "round-robin", allowCrossUserTakeover: false } as const),
   storage: Object.freeze({ type: "memory", durableAcks: true, maxDelay: 5 } as const),
   sys: Object.freeze({ interval: 10 }),
   log: Object.freeze({ level: "info", format: "text" } as const),

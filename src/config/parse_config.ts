@@ -152,7 +152,11 @@ function parseCapabilities(check: Checker, value: unknown): Capabilities {
 /** `mqtt`: protocol choices that are not limits or capabilities. */
 function parseMqtt(check: Checker, value: unknown): MqttConfig {
   if (value === undefined) return DEFAULT_CONFIG.mqtt;
-  const map = check.mapping(value, ["mqtt"], ["sharedSubscriptionStrategy", "responseInformation"]);
+  const map = check.mapping(value, ["mqtt"], [
+    "sharedSubscriptionStrategy",
+    "responseInformation",
+    "allowCrossUserTakeover",
+  ]);
   if (!map) return DEFAULT_CONFIG.mqtt;
   const strategy = "sharedSubscriptionStrategy" in map
     ? check.oneOf(
@@ -164,9 +168,13 @@ function parseMqtt(check: Checker, value: unknown): MqttConfig {
   const info = "responseInformation" in map
     ? check.string(map.responseInformation, ["mqtt", "responseInformation"])
     : undefined;
+  const takeover = "allowCrossUserTakeover" in map
+    ? check.boolean(map.allowCrossUserTakeover, ["mqtt", "allowCrossUserTakeover"])
+    : undefined;
   return {
     sharedSubscriptionStrategy: strategy ?? DEFAULT_CONFIG.mqtt.sharedSubscriptionStrategy,
     ...(info === undefined ? {} : { responseInformation: info }),
+    allowCrossUserTakeover: takeover ?? false,
   };
 }
 

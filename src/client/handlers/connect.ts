@@ -115,7 +115,9 @@ export function handleConnect(client: Client, packet: ConnectPacket): void | Pro
   if (v5 && props?.authenticationMethod !== undefined) {
     return startEnhancedAuth(client, pending, props.authenticationMethod, props.authenticationData);
   }
-  const allowed = broker.hooks.authenticate(client, packet);
+  // With useIdentityAsUsername the password is checked for the certificate's user, the one the ACL sees too.
+  const checked = client.useIdentityAsUsername ? { ...packet, username: client.username } : packet;
+  const allowed = broker.hooks.authenticate(client, checked);
   if (isPromise(allowed)) return allowed.then((ok) => afterAuthentication(client, pending, ok));
   return afterAuthentication(client, pending, allowed);
 }
@@ -139,7 +141,10 @@ export function afterAuthentication(
   }
   let checked: void | Promise<void>;
   try {
-    checked = client.broker.hooks.connect(client, packet);
+    checked = client.broker.hooks.connect(
+      client,
+      client.useIdentityAsUsername ? { ...packet, username: client.username } : packet,
+    );
   } catch (err) {
     return refuseByHook(client, err);
   }
@@ -161,6 +166,10 @@ function establish(client: Client, pending: PendingConnect, authData: Uint8Array
   const broker = client.broker;
   const packet = pending.packet;
   const v5 = packet.protocolVersion === 5;
+  if (broker.foreignSession(client)) {
+    // A session belongs to the user who created it: another user may neither resume it nor take it over.
+    return refuse(client, RC.notAuthorized, "the client id belongs to another user's session");
+  }
   const { session, present } = broker.establish(client, packet.clean, pending.sessionExpiryInterval);
   client.session = session;
   client.keepAlive = pending.serverKeepAlive ?? packet.keepalive; // [MQTT-3.2.2-22]

@@ -50,6 +50,8 @@ export class ListenerAuthHook implements Hook {
     client: ClientInfo,
     step: EnhancedAuthStep,
   ) => EnhancedAuthResult | undefined | Promise<EnhancedAuthResult | undefined>;
+  /** Defined only when one of the hooks has onConnect (the file hook's client-id bindings). */
+  readonly onConnect?: (client: ClientInfo, packet: ConnectPacket) => void | Promise<void>;
   readonly #byListener: ReadonlyMap<string, Hook>;
   readonly #fallback: Hook;
 
@@ -61,6 +63,9 @@ export class ListenerAuthHook implements Hook {
     if (this.hooks.some((h) => typeof h.onAclCheck === "function")) {
       this.onAclCheck = (client, topic, access) =>
         this.hookFor(client.listener).onAclCheck?.(client, topic, access);
+    }
+    if (this.hooks.some((h) => typeof h.onConnect === "function")) {
+      this.onConnect = (client, packet) => this.hookFor(client.listener).onConnect?.(client, packet);
     }
     if (this.hooks.some((h) => typeof h.onEnhancedAuth === "function")) {
       this.onEnhancedAuth = (client, step) => this.hookFor(client.listener).onEnhancedAuth?.(client, step);
