@@ -30,6 +30,7 @@ import {
 import { SharedGroups } from "./session/shared_groups.ts";
 import type { Subscription } from "./session/subscription.ts";
 import { BrokerStats } from "./sys/stats.ts";
+import { LimitHits } from "./sys/limit_hits.ts";
 import { SysPublisher } from "./sys/sys_publisher.ts";
 import { RetainedStore } from "./topics/retained_store.ts";
 import { SubscriptionIndex } from "./topics/subscription_index.ts";
@@ -73,6 +74,7 @@ export class Broker implements BrokerCore {
   readonly capabilities: Capabilities;
   readonly responseInformation: string | undefined;
   readonly stats: BrokerStats;
+  readonly limitHits: LimitHits;
   readonly version: string;
 
   #listeners: Listener[] = [];
@@ -108,6 +110,7 @@ export class Broker implements BrokerCore {
     this.responseInformation = options.responseInformation;
     this.#shared = new SharedGroups(options.sharedSubscriptionStrategy);
     this.stats = new BrokerStats(this.clock.now());
+    this.limitHits = new LimitHits(this.logger, () => this.clock.now());
     this.version = options.version ?? "0.1.0";
     this.hooks = new HookChain(this.logger);
     for (const hook of options.hooks ?? []) this.hooks.add(hook);
@@ -590,8 +593,12 @@ export class Broker implements BrokerCore {
     const shared = parseSharedFilter(filter);
     if (shared !== undefined) this.#shared.add(shared.group, shared.filter, sub);
     else this.#index.add(filter, session.clientId, sub);
-    this.#saveSession(session);
     return isNew;
+  }
+
+  /** @internal */
+  saveSession(session: Session): void {
+    this.#saveSession(session);
   }
 
   /** @internal */
@@ -616,6 +623,8 @@ export class Broker implements BrokerCore {
     const now = this.clock.now();
     const expired: string[] = [];
     this.#retained.match(request.topicFilter, (topic, message) => {
+      // A full queue takes no more: stop rather than drop the rest one by one.
+      if (session.full) return false;
       if (isExpired(message, now)) {
         expired.push(topic);
         return;

@@ -36,6 +36,8 @@ export interface Limits {
   topicAliasMaximum: number;
   /** v5: longest Session Expiry Interval granted, in seconds (a client asking for more is told). */
   maxSessionExpiryInterval: number;
+  /** Entries one SUBSCRIBE may carry, 0 for no limit; a longer one is refused whole (SUBACK 0x97 / 0x80). */
+  maxSubscribeEntries: number;
 }
 
 /** What the broker offers; a v5 CONNACK advertises it and the broker enforces it. */
@@ -75,6 +77,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   connectTimeout: 10,
   topicAliasMaximum: 64,
   maxSessionExpiryInterval: 0xffff_ffff,
+  maxSubscribeEntries: 10_000,
 });
 
 /** Options of `new Broker()`. */

@@ -13,6 +13,7 @@ import type { Capabilities, Limits } from "../options.ts";
 import type { QoS, SubscriptionRequest } from "../packets/types.ts";
 import type { Session } from "../session/session.ts";
 import type { BrokerStats } from "../sys/stats.ts";
+import type { LimitHits } from "../sys/limit_hits.ts";
 import type { Client } from "./client.ts";
 
 /** The broker as a client connection sees it. */
@@ -25,6 +26,8 @@ export interface BrokerCore {
   /** v5 Response Information for clients that ask for it. */
   readonly responseInformation: string | undefined;
   readonly stats: BrokerStats;
+  /** Global bounds hit (counted for /metrics and logged). */
+  readonly limitHits: LimitHits;
   /** Connections that completed CONNECT. */
   connectedCount(): number;
   /** A unique client id for a client that sent an empty one [MQTT-3.1.3-6]. */
@@ -38,8 +41,10 @@ export interface BrokerCore {
   establish(client: Client, clean: boolean, expiryInterval: number): { session: Session; present: boolean };
   /** Route a message to every matching session; returns the number of sessions it went to. */
   route(message: Message, publisher: ClientInfo | undefined): number;
-  /** Add or replace a subscription; returns true when it is new. */
+  /** Add or replace a subscription; returns true when it is new. The caller saves the session afterwards. */
   subscribe(session: Session, request: SubscriptionRequest, granted: QoS, identifier?: number): boolean;
+  /** Record a session's changed subscriptions in storage (once per SUBSCRIBE, not per entry). */
+  saveSession(session: Session): void;
   /** Remove a subscription; returns true when it existed. */
   unsubscribe(session: Session, filter: string): boolean;
   /** Send the retained messages matching `filter` to the session's client [MQTT-3.3.1-6]. */

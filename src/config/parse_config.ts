@@ -38,6 +38,7 @@ const LIMIT_RANGES: Readonly<Record<keyof Limits, readonly [number, number]>> = 
   connectTimeout: [1, 3600],
   topicAliasMaximum: [0, 65_535],
   maxSessionExpiryInterval: [0, 0xffff_ffff],
+  maxSubscribeEntries: [0, MAX_COUNT],
 };
 
 /**

@@ -157,6 +157,15 @@ export function renderMetrics(source: MetricsSource): string {
     w.sample("comqtt_messages_dropped_total", n, { reason });
   }
 
+  w.family(
+    "comqtt_limit_hits_total",
+    "counter",
+    "Times a global bound refused or dropped something, by its config key.",
+  );
+  for (const [limit, n] of Object.entries(broker.limitHits.counts)) {
+    w.sample("comqtt_limit_hits_total", n, { limit });
+  }
+
   let queued = 0;
   let queueMax = 0;
   let offline = 0;

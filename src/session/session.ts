@@ -166,6 +166,12 @@ export class Session {
     return this.#queue.length - this.#queueHead;
   }
 
+  /** True when the queue is at its bound and a new message would be dropped or refused. */
+  get full(): boolean {
+    const max = this.#ctx.maxQueuedMessages;
+    return max > 0 && this.#queue.length - this.#queueHead >= max;
+  }
+
   /** When an offline session expires (ms), undefined while connected or when it never does. */
   get expiresAt(): number | undefined {
     if (this.disconnectedAt === undefined || this.expiryInterval === SESSION_NEVER_EXPIRES) return undefined;

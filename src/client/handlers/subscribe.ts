@@ -12,6 +12,10 @@ import type { Client } from "../client.ts";
 /**
  * Handle SUBSCRIBE as a series of single subscriptions answered by one SUBACK [MQTT-3.8.4-4] (5.0: 3.8.4-5), one code per
  * filter in order [MQTT-3.8.4-5] (5.0: 3.8.4-6) [MQTT-3.9.3-1], then send matching retained messages [MQTT-3.3.1-6].
+ *
+ * A filter repeated in one packet is checked, stored and sent its retained messages once (the last entry wins, as
+ * if the entries replaced each other in order [MQTT-3.8.4-3]), and the session is saved once per packet: a packet
+ * holding one filter 100,000 times costs what one entry does.
  */
 export async function handleSubscribe(client: Client, packet: SubscribePacket): Promise<void> {
   const broker = client.broker;
@@ -21,7 +25,16 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
   if (identifier !== undefined && !broker.capabilities.subscriptionIdentifiersAvailable) {
     throw new MqttError(RC.subscriptionIdentifiersNotSupported, "Cannot accept a Subscription Identifier");
   }
-  for (const request of packet.subscriptions) {
+  const entries = packet.subscriptions;
+  const max = broker.limits.maxSubscribeEntries;
+  if (max > 0 && entries.length > max) {
+    // Too many entries: every one is refused with Quota Exceeded (3.1.1: Failure), unread and unstored.
+    broker.limitHits.hit("maxSubscribeEntries", { clientId: client.id, entries: entries.length, max });
+    const code = v5 ? RC.quotaExceeded : SUBACK_FAILURE_V3;
+    client.sendPacket({ type: "suback", packetId: packet.packetId, reasonCodes: entries.map(() => code) });
+    return;
+  }
+  for (const request of entries) {
     // No Local on a shared subscription is a Protocol Error [MQTT-3.8.3-4] (5.0).
     if (request.noLocal && parseSharedFilter(request.topicFilter) !== undefined) {
       throw new MqttError(
@@ -30,19 +43,32 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       );
     }
   }
-  const requests = await broker.hooks.subscribe(client, packet.subscriptions);
-  const codes: number[] = [];
-  const granted: Array<{ request: SubscriptionRequest; qos: QoS; isNew: boolean }> = [];
+  const requests = await broker.hooks.subscribe(client, entries);
+  // The last entry for each filter is the one that stays; earlier duplicates only get their own code.
+  const last = new Map<string, SubscriptionRequest>();
+  let previous: SubscriptionRequest | undefined;
   for (const request of requests) {
-    const code = await grant(client, request);
-    if (code >= 0x80) {
-      codes.push(v5 ? code : SUBACK_FAILURE_V3);
-      continue;
-    }
-    const qos = code as QoS;
+    if (request === previous) continue; // the decoder shares one object between equal neighbours
+    last.set(request.topicFilter, request);
+    previous = request;
+  }
+  const verdicts = new Map<string, number>();
+  const granted: Array<{ request: SubscriptionRequest; qos: QoS; isNew: boolean }> = [];
+  for (const [filter, request] of last) {
+    const verdict = await check(client, filter);
+    verdicts.set(filter, verdict);
+    if (verdict >= 0x80) continue;
+    const qos = Math.min(request.qos, verdict) as QoS;
     const isNew = broker.subscribe(session, request, qos, identifier);
-    codes.push(qos);
     granted.push({ request, qos, isNew });
+  }
+  if (granted.length > 0) broker.saveSession(session);
+  const codes: number[] = new Array(requests.length);
+  for (let i = 0; i < requests.length; i++) {
+    const request = requests[i]!;
+    const verdict = verdicts.get(request.topicFilter)!;
+    // Granted at most the broker's maximum QoS; SUBSCRIBE for any QoS is still accepted [MQTT-3.2.2-10].
+    codes[i] = verdict >= 0x80 ? (v5 ? verdict : SUBACK_FAILURE_V3) : Math.min(request.qos, verdict);
   }
   if (client.state === "closed") return;
   // SUBACK carries the SUBSCRIBE's packet id [MQTT-3.8.4-1] [MQTT-3.8.4-2].
@@ -53,16 +79,17 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
     const handling = request.retainHandling ?? 0;
     if (handling === 2 || (handling === 1 && !isNew)) continue;
     if (parseSharedFilter(request.topicFilter) !== undefined) continue;
+    // A queue that is already full takes no retained messages (they would only be dropped one by one).
+    if (session.full) break;
     broker.sendRetained(session, client, request, qos, identifier);
   }
   broker.hooks.notify("onSubscribed", client, requests, codes);
 }
 
-/** The granted QoS (0..2) or a failure reason code (>= 0x80) for one filter. */
-async function grant(client: Client, request: SubscriptionRequest): Promise<number> {
+/** The highest QoS the broker grants on `filter` (0..2), or a failure reason code (>= 0x80). */
+async function check(client: Client, filter: string): Promise<number> {
   const broker = client.broker;
   const caps = broker.capabilities;
-  const filter = request.topicFilter;
   if (checkTopicFilter(filter, broker.limits) !== undefined) return RC.topicFilterInvalid;
   const shared = parseSharedFilter(filter);
   if (shared !== undefined && !caps.sharedSubscriptionAvailable) return RC.sharedSubscriptionsNotSupported;
@@ -73,9 +100,9 @@ async function grant(client: Client, request: SubscriptionRequest): Promise<numb
   if (max > 0 && !session.subscriptions.has(filter) && session.subscriptions.size >= max) {
     return RC.quotaExceeded;
   }
-  if (!(await broker.hooks.aclCheck(client, filter, "read"))) return RC.notAuthorized;
-  // Granted at most the broker's maximum QoS; SUBSCRIBE for any QoS is still accepted [MQTT-3.2.2-10].
-  return Math.min(request.qos, caps.maximumQoS);
+  const allowed = broker.hooks.aclCheck(client, filter, "read");
+  if (!(allowed === true || (allowed !== false && (await allowed)))) return RC.notAuthorized;
+  return caps.maximumQoS;
 }
 
 /** Handle UNSUBSCRIBE: remove exact matches only [MQTT-3.10.4-1]; UNSUBACK always [MQTT-3.10.4-4] [MQTT-3.10.4-5]. */
