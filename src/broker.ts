@@ -31,6 +31,7 @@ import { SharedGroups } from "./session/shared_groups.ts";
 import type { Subscription } from "./session/subscription.ts";
 import { BrokerStats } from "./sys/stats.ts";
 import { LimitHits } from "./sys/limit_hits.ts";
+import { AuthThrottle } from "./client/auth_throttle.ts";
 import { SysPublisher } from "./sys/sys_publisher.ts";
 import { RetainedStore } from "./topics/retained_store.ts";
 import { SubscriptionIndex } from "./topics/subscription_index.ts";
@@ -75,6 +76,7 @@ export class Broker implements BrokerCore {
   readonly responseInformation: string | undefined;
   readonly stats: BrokerStats;
   readonly limitHits: LimitHits;
+  readonly authThrottle: AuthThrottle;
   readonly version: string;
 
   #listeners: Listener[] = [];
@@ -111,6 +113,11 @@ export class Broker implements BrokerCore {
     this.#shared = new SharedGroups(options.sharedSubscriptionStrategy);
     this.stats = new BrokerStats(this.clock.now());
     this.limitHits = new LimitHits(this.logger, () => this.clock.now());
+    this.authThrottle = new AuthThrottle({
+      delayMs: this.limits.authFailureDelay,
+      clock: this.clock,
+      limitHits: this.limitHits,
+    });
     this.version = options.version ?? "0.1.0";
     this.hooks = new HookChain(this.logger);
     for (const hook of options.hooks ?? []) this.hooks.add(hook);

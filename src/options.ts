@@ -38,6 +38,11 @@ export interface Limits {
   maxSessionExpiryInterval: number;
   /** Entries one SUBSCRIBE may carry, 0 for no limit; a longer one is refused whole (SUBACK 0x97 / 0x80). */
   maxSubscribeEntries: number;
+  /**
+   * Milliseconds before the next CONNECT from an address with repeated authentication failures is checked
+   * (doubling with each further failure, up to 5 s; those attempts run one at a time). 0 turns it off.
+   */
+  authFailureDelay: number;
 }
 
 /** What the broker offers; a v5 CONNACK advertises it and the broker enforces it. */
@@ -78,6 +83,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   topicAliasMaximum: 64,
   maxSessionExpiryInterval: 0xffff_ffff,
   maxSubscribeEntries: 10_000,
+  authFailureDelay: 100,
 });
 
 /** Options of `new Broker()`. */

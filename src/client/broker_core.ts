@@ -14,6 +14,7 @@ import type { QoS, SubscriptionRequest } from "../packets/types.ts";
 import type { Session } from "../session/session.ts";
 import type { BrokerStats } from "../sys/stats.ts";
 import type { LimitHits } from "../sys/limit_hits.ts";
+import type { AuthThrottle } from "./auth_throttle.ts";
 import type { Client } from "./client.ts";
 
 /** The broker as a client connection sees it. */
@@ -28,6 +29,8 @@ export interface BrokerCore {
   readonly stats: BrokerStats;
   /** Global bounds hit (counted for /metrics and logged). */
   readonly limitHits: LimitHits;
+  /** Delays authentication for addresses that failed it repeatedly. */
+  readonly authThrottle: AuthThrottle;
   /** Connections that completed CONNECT. */
   connectedCount(): number;
   /** A unique client id for a client that sent an empty one [MQTT-3.1.3-6]. */

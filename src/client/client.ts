@@ -79,6 +79,12 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
   /** Acknowledgements waiting for storage, in order. */
   #acks: Promise<void> | undefined;
   #finished = false;
+  /**
+   * Bytes that arrived while the CONNECT was being authenticated: held undecoded (nothing more is read from a
+   * client before it is let in), at most maxPacketSize of them.
+   */
+  #held: Uint8Array[] | undefined;
+  #heldBytes = 0;
 
   constructor(broker: BrokerCore, connection: Connection, info: AcceptInfo) {
     this.broker = broker;
@@ -98,6 +104,10 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
     if (this.state === "closed") return;
     this.lastActivity = this.broker.clock.now();
     this.broker.stats.bytesReceived += bytes.byteLength;
+    if (this.#held !== undefined) {
+      this.#hold(bytes);
+      return;
+    }
     this.decoder.push(bytes);
     if (!this.#busy) this.#pump();
   }
@@ -280,9 +290,11 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
       }
       if (isPromise(pending)) {
         this.#busy = true;
+        if (this.state === "connecting") this.#held ??= [];
         pending.then(
           () => {
             this.#busy = false;
+            if (this.#held !== undefined) this.#release();
             this.#pump();
           },
           (err) => {
@@ -293,6 +305,28 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
         return;
       }
     }
+  }
+
+  #hold(bytes: Uint8Array): void {
+    this.#heldBytes += bytes.byteLength;
+    if (this.#heldBytes > this.broker.limits.maxPacketSize) {
+      this.broker.logger.info("connection closed: too much sent before CONNACK", {
+        remote: this.remoteAddress,
+        bytes: this.#heldBytes,
+      });
+      this.#held = undefined;
+      this.close(false, new Error("more than maxPacketSize bytes sent while CONNECT was authenticated"));
+      return;
+    }
+    this.#held!.push(bytes.slice());
+  }
+
+  /** CONNECT is answered: decode what was held back. */
+  #release(): void {
+    const held = this.#held!;
+    this.#held = undefined;
+    this.#heldBytes = 0;
+    for (const chunk of held) this.decoder.push(chunk);
   }
 
   #badInput(err: unknown): void {

@@ -39,6 +39,7 @@ const LIMIT_RANGES: Readonly<Record<keyof Limits, readonly [number, number]>> = 
   topicAliasMaximum: [0, 65_535],
   maxSessionExpiryInterval: [0, 0xffff_ffff],
   maxSubscribeEntries: [0, MAX_COUNT],
+  authFailureDelay: [0, 60_000],
 };
 
 /**

@@ -117,9 +117,13 @@ export function handleConnect(client: Client, packet: ConnectPacket): void | Pro
   }
   // With useIdentityAsUsername the password is checked for the certificate's user, the one the ACL sees too.
   const checked = client.useIdentityAsUsername ? { ...packet, username: client.username } : packet;
-  const allowed = broker.hooks.authenticate(client, checked);
-  if (isPromise(allowed)) return allowed.then((ok) => afterAuthentication(client, pending, ok));
-  return afterAuthentication(client, pending, allowed);
+  // Repeated failures from one address slow that address down (the check may wait its turn).
+  const allowed = broker.authThrottle.run(
+    client.remoteAddress,
+    () => client.state === "closed" ? undefined : broker.hooks.authenticate(client, checked),
+  );
+  if (isPromise(allowed)) return allowed.then((ok) => afterAuthentication(client, pending, ok === true));
+  return afterAuthentication(client, pending, allowed === true);
 }
 
 /** Continue once authentication answered; enhanced authentication calls this with its success. */

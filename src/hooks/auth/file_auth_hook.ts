@@ -14,6 +14,7 @@ import { parseAuthFile } from "./auth_file.ts";
 import type { AuthFile, AuthFileInput } from "./auth_file.ts";
 import { DEFAULT_ITERATIONS, verifyPassword } from "./password.ts";
 import { VerifyCache } from "./verify_cache.ts";
+import { VerifyGate } from "./verify_gate.ts";
 import { MqttError } from "../../errors.ts";
 import { RC } from "../../packets/reason_codes.ts";
 
@@ -27,6 +28,8 @@ export interface FileAuthHookOptions {
   cacheSeconds?: number;
   /** Time source in milliseconds, for tests. */
   now?: () => number;
+  /** Password hashes computed at once (the rest queue, see {@link VerifyGate}). Default 2. */
+  maxConcurrentChecks?: number;
 }
 
 // A well-formed hash that matches no password: unknown users are checked against it so that a login for a user
@@ -54,6 +57,7 @@ export class FileAuthHook implements Hook {
   readonly #hasRules: boolean;
   readonly #cache: VerifyCache | undefined;
   readonly #bindsClientIds: boolean;
+  readonly #gate: VerifyGate;
 
   /**
    * Build from parsed data.
@@ -68,6 +72,7 @@ export class FileAuthHook implements Hook {
     this.#hasRules = file.acl.length > 0 ||
       [...file.users.values()].some((u) => u.acl.length > 0) ||
       [...file.clients.values()].some((rules) => rules.length > 0);
+    this.#gate = new VerifyGate({ concurrency: options.maxConcurrentChecks ?? 2 });
     this.#bindsClientIds = [...file.users.values()].some((u) => u.clientIds.length > 0);
     const seconds = options.cacheSeconds ?? 300;
     if (!Number.isFinite(seconds) || seconds < 0) {
@@ -116,11 +121,12 @@ export class FileAuthHook implements Hook {
     const password = packet.password;
     if (password === undefined) return "deny";
     if (user === undefined) {
-      await verifyPassword(password, DUMMY_HASH);
+      await this.#gate.run(() => verifyPassword(password, DUMMY_HASH));
       return "deny";
     }
     if (this.#cache && (await this.#cache.has(name, user.password, password))) return "allow";
-    if (!(await verifyPassword(password, user.password))) return "deny";
+    // Hashes are computed a few at a time; when too many wait already, the check is refused unhashed.
+    if ((await this.#gate.run(() => verifyPassword(password, user.password))) !== true) return "deny";
     await this.#cache?.add(name, user.password, password);
     return "allow";
   }
