@@ -8,7 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import net from "node:net";
 import mqtt from "mqtt-packet";
 import { type AnyPacket, RawClient } from "../_helpers/raw_client.ts";

@@ -4,6 +4,7 @@
  */
 
 import { MqttError } from "../../errors.ts";
+import { isPromise } from "../../hooks/hook_chain.ts";
 import { RC, SUBACK_FAILURE_V3 } from "../../packets/reason_codes.ts";
 import type { QoS, SubscribePacket, SubscriptionRequest, UnsubscribePacket } from "../../packets/types.ts";
 import { checkTopicFilter, parseSharedFilter } from "../../topics/topic_rules.ts";
@@ -16,10 +17,12 @@ import type { Client } from "../client.ts";
  * A filter repeated in one packet is checked, stored and sent its retained messages once (the last entry wins, as
  * if the entries replaced each other in order [MQTT-3.8.4-3]), and the session is saved once per packet: a packet
  * holding one filter 100,000 times costs what one entry does.
+ *
+ * Synchronous unless a hook answers with a promise: a subscription is in place before the next packet from any
+ * connection is handled, so a PUBLISH that reached the broker after this SUBSCRIBE is delivered to it.
  */
-export async function handleSubscribe(client: Client, packet: SubscribePacket): Promise<void> {
+export function handleSubscribe(client: Client, packet: SubscribePacket): void | Promise<void> {
   const broker = client.broker;
-  const session = client.session!;
   const v5 = client.protocolVersion === 5;
   const identifier = packet.properties?.subscriptionIdentifier;
   if (identifier !== undefined && !broker.capabilities.subscriptionIdentifiersAvailable) {
@@ -43,7 +46,22 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       );
     }
   }
-  const requests = await broker.hooks.subscribe(client, entries);
+  const requests = broker.hooks.subscribe(client, entries);
+  if (isPromise(requests)) return requests.then((r) => subscribeAll(client, packet, r));
+  return subscribeAll(client, packet, requests);
+}
+
+interface Granted {
+  readonly request: SubscriptionRequest;
+  readonly qos: QoS;
+  readonly isNew: boolean;
+}
+
+function subscribeAll(
+  client: Client,
+  packet: SubscribePacket,
+  requests: SubscriptionRequest[],
+): void | Promise<void> {
   // The last entry for each filter is the one that stays; earlier duplicates only get their own code.
   const last = new Map<string, SubscriptionRequest>();
   let previous: SubscriptionRequest | undefined;
@@ -52,16 +70,52 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
     last.set(request.topicFilter, request);
     previous = request;
   }
+  const unique = [...last.values()];
   const verdicts = new Map<string, number>();
-  const granted: Array<{ request: SubscriptionRequest; qos: QoS; isNew: boolean }> = [];
-  for (const [filter, request] of last) {
-    const verdict = await check(client, filter);
-    verdicts.set(filter, verdict);
-    if (verdict >= 0x80) continue;
+  const granted: Granted[] = [];
+  const apply = (request: SubscriptionRequest, verdict: number): void => {
+    verdicts.set(request.topicFilter, verdict);
+    if (verdict >= 0x80) return;
     const qos = Math.min(request.qos, verdict) as QoS;
-    const isNew = broker.subscribe(session, request, qos, identifier);
+    const isNew = client.broker.subscribe(
+      client.session!,
+      request,
+      qos,
+      packet.properties?.subscriptionIdentifier,
+    );
     granted.push({ request, qos, isNew });
-  }
+  };
+  // One filter after the other (a quota counts the ones before); asynchronous only from the first hook promise.
+  const from = (i: number): void | Promise<void> => {
+    for (; i < unique.length; i++) {
+      const request = unique[i]!;
+      const verdict = check(client, request.topicFilter);
+      if (isPromise(verdict)) {
+        const at = i;
+        return verdict.then((v) => {
+          if (client.state === "closed") return;
+          apply(request, v);
+          return from(at + 1);
+        });
+      }
+      apply(request, verdict);
+    }
+    finish(client, packet, requests, verdicts, granted);
+  };
+  return from(0);
+}
+
+function finish(
+  client: Client,
+  packet: SubscribePacket,
+  requests: SubscriptionRequest[],
+  verdicts: Map<string, number>,
+  granted: Granted[],
+): void {
+  const broker = client.broker;
+  const session = client.session!;
+  const v5 = client.protocolVersion === 5;
+  const identifier = packet.properties?.subscriptionIdentifier;
   if (granted.length > 0) broker.saveSession(session);
   const codes: number[] = new Array(requests.length);
   for (let i = 0; i < requests.length; i++) {
@@ -87,7 +141,7 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
 }
 
 /** The highest QoS the broker grants on `filter` (0..2), or a failure reason code (>= 0x80). */
-async function check(client: Client, filter: string): Promise<number> {
+function check(client: Client, filter: string): number | Promise<number> {
   const broker = client.broker;
   const caps = broker.capabilities;
   if (checkTopicFilter(filter, broker.limits) !== undefined) return RC.topicFilterInvalid;
@@ -101,14 +155,22 @@ async function check(client: Client, filter: string): Promise<number> {
     return RC.quotaExceeded;
   }
   const allowed = broker.hooks.aclCheck(client, filter, "read");
-  if (!(allowed === true || (allowed !== false && (await allowed)))) return RC.notAuthorized;
-  return caps.maximumQoS;
+  if (isPromise(allowed)) return allowed.then((ok) => ok ? caps.maximumQoS : RC.notAuthorized);
+  return allowed ? caps.maximumQoS : RC.notAuthorized;
 }
 
-/** Handle UNSUBSCRIBE: remove exact matches only [MQTT-3.10.4-1]; UNSUBACK always [MQTT-3.10.4-4] [MQTT-3.10.4-5]. */
-export async function handleUnsubscribe(client: Client, packet: UnsubscribePacket): Promise<void> {
+/**
+ * Handle UNSUBSCRIBE: remove exact matches only [MQTT-3.10.4-1]; UNSUBACK always [MQTT-3.10.4-4] [MQTT-3.10.4-5].
+ * Synchronous unless an onUnsubscribe hook answers with a promise (see {@link handleSubscribe}).
+ */
+export function handleUnsubscribe(client: Client, packet: UnsubscribePacket): void | Promise<void> {
+  const filters = client.broker.hooks.unsubscribe(client, packet.topicFilters);
+  if (isPromise(filters)) return filters.then((f) => unsubscribeAll(client, packet, f));
+  unsubscribeAll(client, packet, filters);
+}
+
+function unsubscribeAll(client: Client, packet: UnsubscribePacket, filters: string[]): void {
   const broker = client.broker;
-  const filters = await broker.hooks.unsubscribe(client, packet.topicFilters);
   const codes: number[] = [];
   for (const filter of filters) {
     if (checkTopicFilter(filter, broker.limits) !== undefined) {
