@@ -103,6 +103,10 @@ export class Broker implements BrokerCore {
   #dirty = false;
   #restored = false;
   #allowCrossUserTakeover: boolean;
+  /** Sessions that outlive their connection (for maxPersistentSessions). */
+  #persistentSessions = new Set<Session>();
+  /** Topic and payload bytes of the retained messages (for maxRetainedBytes). */
+  #retainedBytes = 0;
 
   constructor(options: BrokerOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -137,8 +141,13 @@ export class Broker implements BrokerCore {
       });
     }
     const writer = this.#writer;
+    const limitHits = this.limitHits;
     this.#sessionContext = {
       maxQueuedMessages: this.limits.maxQueuedMessages,
+      maxQueuedBytes: this.limits.maxQueuedBytes,
+      queuedBytesExceeded(session: Session, bytes: number) {
+        limitHits.hit("maxQueuedBytes", { clientId: session.clientId, queuedBytes: bytes });
+      },
       now: () => clock.now(),
       persist: writer === undefined ? undefined : (op) => {
         this.#dirty = true;
@@ -296,6 +305,16 @@ export class Broker implements BrokerCore {
     return this.#retained.size;
   }
 
+  /** Topic and payload bytes of the retained messages. */
+  get retainedBytes(): number {
+    return this.#retainedBytes;
+  }
+
+  /** Number of sessions that outlive their connection. */
+  get persistentSessionCount(): number {
+    return this.#persistentSessions.size;
+  }
+
   /** The retained message of a topic. */
   getRetained(topic: string): Message | undefined {
     return this.#retained.get(topic);
@@ -348,6 +367,7 @@ export class Broker implements BrokerCore {
       session.owner = stored.owner;
       session.stored = true;
       this.#sessions.set(stored.clientId, session);
+      this.#persistentSessions.add(session);
       for (const sub of stored.subscriptions) {
         const item: Subscription = { session, ...sub };
         session.subscriptions.set(sub.filter, item);
@@ -368,7 +388,7 @@ export class Broker implements BrokerCore {
         this.#persist({ type: "retainedDelete", topic: message.topic });
         continue;
       }
-      this.#retained.set(message.topic, message);
+      this.#retainedSet(message);
       retained++;
     }
     for (const w of state.wills) this.#pendingWills.set(w.clientId, { will: w.will, info: w.info, at: w.at });
@@ -402,7 +422,7 @@ export class Broker implements BrokerCore {
 
   /** Delete the retained message of a topic; returns true when there was one. */
   deleteRetained(topic: string): boolean {
-    const existed = this.#retained.delete(topic);
+    const existed = this.#retainedDelete(topic);
     if (existed) {
       this.#persist({ type: "retainedDelete", topic });
       this.hooks.notify("onRetained", {
@@ -503,6 +523,8 @@ export class Broker implements BrokerCore {
       present = true;
     }
     session.expiryInterval = expiryInterval;
+    if (expiryInterval > 0) this.#persistentSessions.add(session);
+    else this.#persistentSessions.delete(session);
     session.owner = client;
     session.disconnectedAt = undefined;
     this.#saveSession(session);
@@ -510,6 +532,16 @@ export class Broker implements BrokerCore {
     const stats = this.stats;
     if (++stats.clientsConnected > stats.clientsMaximum) stats.clientsMaximum = stats.clientsConnected;
     return { session, present };
+  }
+
+  /** @internal */
+  admitsPersistentSession(client: ClientInfo, clean: boolean, expiryInterval: number): boolean {
+    const max = this.limits.maxPersistentSessions;
+    if (max === 0 || expiryInterval === 0 || this.#persistentSessions.size < max) return true;
+    const existing = this.#sessions.get(client.id);
+    if (!clean && existing !== undefined && this.#persistentSessions.has(existing)) return true;
+    this.limitHits.hit("maxPersistentSessions", { clientId: client.id, max });
+    return false;
   }
 
   /** @internal */
@@ -645,7 +677,7 @@ export class Broker implements BrokerCore {
       if (checkRead) this.#deliverChecked(session, info, delivery, undefined);
       else session.deliver(delivery);
     });
-    for (const topic of expired) this.#retained.delete(topic);
+    for (const topic of expired) this.#retainedDelete(topic);
   }
 
   /** @internal */
@@ -798,18 +830,57 @@ export class Broker implements BrokerCore {
   #retain(message: Message): void {
     if (message.payload.byteLength === 0) {
       // An empty retained payload clears the topic and is never stored [MQTT-3.3.1-10] [MQTT-3.3.1-11].
-      if (this.#retained.delete(message.topic)) {
+      if (this.#retainedDelete(message.topic)) {
         this.#persist({ type: "retainedDelete", topic: message.topic });
         this.hooks.notify("onRetained", message);
       }
+      return;
+    }
+    const refused = this.#retainedRefusal(message);
+    if (refused !== undefined) {
+      // Past a global bound the message is routed as usual but not kept.
+      this.limitHits.hit(refused, {
+        topic: message.topic,
+        retained: this.#retained.size,
+        retainedBytes: this.#retainedBytes,
+      });
       return;
     }
     if (this.#writer !== undefined && !message.topic.startsWith("$")) {
       this.#persist({ type: "retained", message });
     }
     // Stored with its QoS for future subscribers [MQTT-3.3.1-5]; retained messages outlive sessions [MQTT-3.1.2-7].
-    this.#retained.set(message.topic, message);
+    this.#retainedSet(message);
     this.hooks.notify("onRetained", message);
+  }
+
+  /** The bound a new retained message would pass, if any. */
+  #retainedRefusal(message: Message): "maxRetainedMessages" | "maxRetainedBytes" | undefined {
+    const { maxRetainedMessages, maxRetainedBytes } = this.limits;
+    const old = this.#retained.get(message.topic);
+    if (maxRetainedMessages > 0 && old === undefined && this.#retained.size >= maxRetainedMessages) {
+      return "maxRetainedMessages";
+    }
+    if (maxRetainedBytes > 0) {
+      const after = this.#retainedBytes + retainedSize(message) - (old === undefined ? 0 : retainedSize(old));
+      if (after > maxRetainedBytes) return "maxRetainedBytes";
+    }
+    return undefined;
+  }
+
+  #retainedSet(message: Message): void {
+    const old = this.#retained.get(message.topic);
+    if (old !== undefined) this.#retainedBytes -= retainedSize(old);
+    this.#retained.set(message.topic, message);
+    this.#retainedBytes += retainedSize(message);
+  }
+
+  #retainedDelete(topic: string): boolean {
+    const old = this.#retained.get(topic);
+    if (old === undefined) return false;
+    this.#retained.delete(topic);
+    this.#retainedBytes -= retainedSize(old);
+    return true;
   }
 
   #persist(op: StorageOp): void {
@@ -867,6 +938,7 @@ export class Broker implements BrokerCore {
   }
 
   #endSession(session: Session): void {
+    this.#persistentSessions.delete(session);
     for (const sub of session.subscriptions.values()) this.#unindex(sub);
     session.subscriptions.clear();
     session.clear();
@@ -874,6 +946,11 @@ export class Broker implements BrokerCore {
     if (session.stored) this.#persist({ type: "sessionDelete", clientId: session.clientId });
     this.hooks.notify("onSessionExpired", session.clientId);
   }
+}
+
+/** What a retained message counts toward maxRetainedBytes: its topic and payload. */
+function retainedSize(message: Message): number {
+  return message.topic.length + message.payload.byteLength;
 }
 
 /** The plain fields of a ClientInfo (a Client object carries much more). */

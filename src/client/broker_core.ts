@@ -40,6 +40,8 @@ export interface BrokerCore {
    * allow taking those over.
    */
   foreignSession(client: ClientInfo): boolean;
+  /** False when a CONNECT would create one persistent session more than maxPersistentSessions allows. */
+  admitsPersistentSession(client: ClientInfo, clean: boolean, expiryInterval: number): boolean;
   /** Take over any client with the same id and return the session to use. */
   establish(client: Client, clean: boolean, expiryInterval: number): { session: Session; present: boolean };
   /** Route a message to every matching session; returns the number of sessions it went to. */

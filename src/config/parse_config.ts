@@ -40,6 +40,11 @@ const LIMIT_RANGES: Readonly<Record<keyof Limits, readonly [number, number]>> = 
   maxSessionExpiryInterval: [0, 0xffff_ffff],
   maxSubscribeEntries: [0, MAX_COUNT],
   authFailureDelay: [0, 60_000],
+  maxPersistentSessions: [0, MAX_COUNT],
+  maxRetainedMessages: [0, MAX_COUNT],
+  maxRetainedBytes: [0, Number.MAX_SAFE_INTEGER],
+  maxQueuedBytes: [0, Number.MAX_SAFE_INTEGER],
+  v3SessionExpiryInterval: [1, 0xffff_ffff],
 };
 
 /**

@@ -186,6 +186,18 @@ export function renderMetrics(source: MetricsSource): string {
   );
   w.single("comqtt_retained_messages", "gauge", "Retained messages stored.", broker.retainedCount);
   w.single(
+    "comqtt_retained_bytes",
+    "gauge",
+    "Topic and payload bytes of the retained messages.",
+    broker.retainedBytes,
+  );
+  w.single(
+    "comqtt_sessions_persistent",
+    "gauge",
+    "Sessions that outlive their connection.",
+    broker.persistentSessionCount,
+  );
+  w.single(
     "comqtt_inflight_messages",
     "gauge",
     "Outbound QoS 1 and 2 messages waiting for their acknowledgement.",

@@ -52,6 +52,10 @@ export interface SessionOutlet {
 export interface SessionContext {
   /** Queue bound; 0 for no bound. */
   readonly maxQueuedMessages: number;
+  /** Bound on the payload bytes queued; 0 (or absent) for no bound. */
+  readonly maxQueuedBytes?: number;
+  /** A message was refused because the queue holds maxQueuedBytes already. */
+  queuedBytesExceeded?(session: Session, queuedBytes: number): void;
   /** Where persistent sessions record their changes (write-behind), when the broker has storage. */
   readonly persist?: (op: StorageOp) => void;
   now(): number;
@@ -106,6 +110,8 @@ export class Session {
   #queue: Array<QueuedDelivery | undefined> = [];
   #queueHead = 0;
   #queueSeq = 0;
+  /** Payload bytes of the queued messages. */
+  #queueBytes = 0;
   #nextId = 1;
 
   constructor(clientId: string, expiryInterval: number, context: SessionContext) {
@@ -156,6 +162,7 @@ export class Session {
     for (const entry of inflight) this.inflight.set(entry.packetId, entry);
     for (const entry of queued) {
       this.#queue.push(entry);
+      this.#queueBytes += entry.message.payload.byteLength;
       if (entry.seq >= this.#queueSeq) this.#queueSeq = entry.seq + 1;
     }
     for (const id of incoming) (this.#incoming ??= new Set()).add(id);
@@ -166,10 +173,17 @@ export class Session {
     return this.#queue.length - this.#queueHead;
   }
 
+  /** Payload bytes of the messages waiting to be sent. */
+  get queuedBytes(): number {
+    return this.#queueBytes;
+  }
+
   /** True when the queue is at its bound and a new message would be dropped or refused. */
   get full(): boolean {
     const max = this.#ctx.maxQueuedMessages;
-    return max > 0 && this.#queue.length - this.#queueHead >= max;
+    const maxBytes = this.#ctx.maxQueuedBytes ?? 0;
+    return (max > 0 && this.#queue.length - this.#queueHead >= max) ||
+      (maxBytes > 0 && this.#queueBytes >= maxBytes);
   }
 
   /** When an offline session expires (ms), undefined while connected or when it never does. */
@@ -273,6 +287,7 @@ export class Session {
       const entry = queue[this.#queueHead]!;
       if (entry.qos > 0 && this.inflight.size >= out.sendQuota) break;
       queue[this.#queueHead++] = undefined;
+      this.#queueBytes -= entry.message.payload.byteLength;
       if (entry.qos > 0 && this.persistent) {
         this.#ctx.persist!({ type: "queuedDelete", clientId: this.clientId, seq: entry.seq });
       }
@@ -293,6 +308,7 @@ export class Session {
     this.#incoming = undefined;
     this.#queue = [];
     this.#queueHead = 0;
+    this.#queueBytes = 0;
   }
 
   #send(out: SessionOutlet, delivery: Delivery, forms: PublishForms | undefined): void {
@@ -331,6 +347,14 @@ export class Session {
   }
 
   #enqueue(delivery: Delivery): void {
+    const size = delivery.message.payload.byteLength;
+    const maxBytes = this.#ctx.maxQueuedBytes ?? 0;
+    if (maxBytes > 0 && this.#queueBytes + size > maxBytes) {
+      // Bytes, not only a count: a thousand 1 MiB messages would be a gigabyte.
+      this.#ctx.queuedBytesExceeded?.(this, this.#queueBytes);
+      this.#ctx.dropped(this, delivery.message, "queue-full");
+      return;
+    }
     const max = this.#ctx.maxQueuedMessages;
     if (max > 0 && this.queued >= max) {
       if (delivery.qos === 0) {
@@ -346,10 +370,12 @@ export class Session {
         return;
       }
       const [old] = queue.splice(i, 1);
+      this.#queueBytes -= old!.message.payload.byteLength;
       this.#ctx.dropped(this, old!.message, "queue-full");
     }
     const entry: QueuedDelivery = { ...delivery, seq: this.#queueSeq++ };
     this.#queue.push(entry);
+    this.#queueBytes += size;
     // QoS 0 is never persisted: it may be dropped at any time.
     if (entry.qos > 0 && this.persistent) {
       this.#ctx.persist!({

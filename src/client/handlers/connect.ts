@@ -8,7 +8,6 @@ import { MqttError } from "../../errors.ts";
 import { isPromise } from "../../hooks/hook_chain.ts";
 import { CONNACK_REASON_CODES, CONNACK_V3, connackCodeV3, RC } from "../../packets/reason_codes.ts";
 import type { ConnackPacket, ConnectPacket } from "../../packets/types.ts";
-import { SESSION_NEVER_EXPIRES } from "../../session/session.ts";
 import { checkTopicName } from "../../topics/topic_rules.ts";
 import type { Client } from "../client.ts";
 import { checkPublishProperties } from "./publish.ts";
@@ -94,11 +93,10 @@ export function handleConnect(client: Client, packet: ConnectPacket): void | Pro
     return refuse(client, v5 ? RC.quotaExceeded : RC.serverBusy, "maxConnections reached");
   }
 
-  let sessionExpiryInterval = v5
-    ? props?.sessionExpiryInterval ?? 0
-    : packet.clean
+  let sessionExpiryInterval = v5 ? props?.sessionExpiryInterval ?? 0 : packet.clean
     ? 0
-    : SESSION_NEVER_EXPIRES;
+    // A 3.1.1 persistent session lasts v3SessionExpiryInterval, not for ever (the protocol has no expiry).
+    : limits.v3SessionExpiryInterval;
   let sessionExpiryCapped = false;
   if (v5 && sessionExpiryInterval > limits.maxSessionExpiryInterval) {
     sessionExpiryInterval = limits.maxSessionExpiryInterval;
@@ -173,6 +171,9 @@ function establish(client: Client, pending: PendingConnect, authData: Uint8Array
   if (broker.foreignSession(client)) {
     // A session belongs to the user who created it: another user may neither resume it nor take it over.
     return refuse(client, RC.notAuthorized, "the client id belongs to another user's session");
+  }
+  if (!broker.admitsPersistentSession(client, packet.clean, pending.sessionExpiryInterval)) {
+    return refuse(client, RC.quotaExceeded, "maxPersistentSessions reached");
   }
   const { session, present } = broker.establish(client, packet.clean, pending.sessionExpiryInterval);
   client.session = session;
