@@ -94,7 +94,10 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientInfo {
     this.certificateCommonName = info.certificateCommonName;
     this.useIdentityAsUsername = info.useIdentityAsUsername === true;
     this.acceptedAt = this.lastActivity = broker.clock.now();
-    this.decoder = new PacketDecoder({ maxPacketSize: broker.limits.maxPacketSize });
+    this.decoder = new PacketDecoder({
+      maxPacketSize: broker.limits.maxPacketSize,
+      awaitingRelease: (packetId) => this.session !== undefined && this.session.hasIncoming(packetId),
+    });
     this.sendQuota = broker.limits.maxInflight;
   }
 
