@@ -47,7 +47,6 @@ export interface PacketDecoderOptions {
   awaitingRelease?: (packetId: number) => boolean;
 }
 
-
 const TYPE_NAMES = [
   "reserved type 0",
   "CONNECT",
