@@ -171,6 +171,32 @@ describe("a SUBSCRIBE with one filter 100,000 times", () => {
   }
 });
 
+describe("retained messages and a full queue", () => {
+  it("stop at the session's queue bound instead of being dropped one by one", async () => {
+    const { broker, port } = await tcpBroker({ limits: { maxInflight: 5, maxQueuedMessages: 10 } });
+    const c = await RawClient.tcp(port, 4);
+    try {
+      for (let i = 0; i < 100; i++) await broker.publish(`full/${i}`, `${i}`, { qos: 1, retain: true });
+      await c.connect({ clientId: "slow" });
+      // QoS 1 and never acknowledged: 5 go out, 10 wait in the queue, and the other 85 are not even tried.
+      await c.subscribe("full/#", 1);
+      await until(() => c.packets.length >= 5, 2000, "the first retained messages");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(c.packets.length, 5);
+      assert.equal(broker.getSession("slow")!.queued, 10);
+      assert.equal(broker.stats.dropped["queue-full"], 0, "nothing was pushed into the full queue");
+      // A second subscription that matches finds the queue full and sends nothing more.
+      c.packets.length = 0;
+      await c.subscribe("full/+", 1, 2);
+      assert.deepEqual(await c.collect(100), []);
+      assert.equal(broker.stats.dropped["queue-full"], 0);
+    } finally {
+      c.destroy();
+      await broker.close();
+    }
+  });
+});
+
 describe("maxSubscribeEntries", () => {
   it("refuses a longer SUBSCRIBE whole (0x97 in 5.0, 0x80 in 3.1.1), counts and logs it", async () => {
     const warnings: string[] = [];
