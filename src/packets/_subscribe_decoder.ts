@@ -1,12 +1,12 @@
 /**
- * SUBSCRIBE, decoded by hand: a client may send one with a hundred thousand entries, so each entry must cost
- * little. A filter whose bytes repeat the previous entry's reuses its string (no second UTF-8 decode), which
- * makes a packet holding one filter many times as cheap to read as its size allows.
+ * SUBSCRIBE and UNSUBSCRIBE, decoded by hand: a client may send one with a hundred thousand entries, so each entry
+ * must cost little. A filter whose bytes repeat the previous entry's reuses its string (no second UTF-8 decode),
+ * which makes a packet holding one filter many times as cheap to read as its size allows.
  * @module
  */
 
 import { malformed, protocolError } from "../errors.ts";
-import type { ProtocolVersion, SubscribePacket, SubscriptionRequest } from "./types.ts";
+import type { ProtocolVersion, SubscribePacket, SubscriptionRequest, UnsubscribePacket } from "./types.ts";
 import { decodeMqttString } from "./utf8.ts";
 import { PROPS, readProperties } from "./_properties.ts";
 import { WireReader } from "./_reader.ts";
@@ -70,6 +70,55 @@ export function decodeSubscribe(
   // [MQTT-3.8.3-3] (5.0: MQTT-3.8.3-2)
   if (subscriptions.length === 0) throw protocolError("Cannot decode SUBSCRIBE: it holds no topic filter");
   const packet: SubscribePacket = { type: "subscribe", packetId, subscriptions };
+  if (properties !== undefined) packet.properties = properties;
+  return packet;
+}
+
+/** UNSUBSCRIBE body `bytes[p, end)` (flags checked by the caller [MQTT-3.10.1-1]). */
+export function decodeUnsubscribe(
+  bytes: Uint8Array,
+  p: number,
+  end: number,
+  version: ProtocolVersion,
+): UnsubscribePacket {
+  if (end - p < 2) throw malformed("Cannot decode UNSUBSCRIBE: the packet identifier is missing");
+  const packetId = (bytes[p]! << 8) | bytes[p + 1]!;
+  p += 2;
+  // [MQTT-2.3.1-1]
+  if (packetId === 0) throw protocolError("Cannot decode UNSUBSCRIBE: packet identifier 0");
+  let properties: Record<string, unknown> | undefined;
+  if (version === 5) {
+    const r = new WireReader(bytes, p, end, "UNSUBSCRIBE");
+    properties = readProperties(r, PROPS.unsubscribe);
+    p = r.pos;
+  }
+  const topicFilters: string[] = [];
+  let prevStart = -1;
+  let prevLen = -1;
+  let prevFilter = "";
+  while (p < end) {
+    if (end - p < 2) throw malformed("Cannot decode UNSUBSCRIBE: a topic filter length is cut short");
+    const len = (bytes[p]! << 8) | bytes[p + 1]!;
+    p += 2;
+    if (p + len > end) {
+      throw malformed(`Cannot decode UNSUBSCRIBE: topic filter length ${len} overruns the packet`);
+    }
+    if (len !== prevLen || !sameBytes(bytes, prevStart, p, len)) {
+      const filter = decodeMqttString(bytes, p, p + len);
+      // [MQTT-1.5.3-1] [MQTT-1.5.3-2]
+      if (filter === undefined) {
+        throw malformed("Cannot decode UNSUBSCRIBE: a topic filter is not valid UTF-8 without U+0000");
+      }
+      prevStart = p;
+      prevLen = len;
+      prevFilter = filter;
+    }
+    topicFilters.push(prevFilter);
+    p += len;
+  }
+  // [MQTT-3.10.3-2]
+  if (topicFilters.length === 0) throw protocolError("Cannot decode UNSUBSCRIBE: it holds no topic filter");
+  const packet: UnsubscribePacket = { type: "unsubscribe", packetId, topicFilters };
   if (properties !== undefined) packet.properties = properties;
   return packet;
 }

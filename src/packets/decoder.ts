@@ -6,7 +6,7 @@
  * whole inside a pushed chunk are decoded right away from the chunk (no copy of the chunk; a PUBLISH
  * payload is copied out exactly); a frame split across chunks is gathered in a buffer of its own, which
  * then backs the payload without another copy. PUBLISH, its acks, PINGREQ, DISCONNECT and AUTH are
- * decoded by hand, and so is SUBSCRIBE (see _subscribe_decoder.ts); CONNECT and UNSUBSCRIBE go through mqtt-packet with strict strings
+ * decoded by hand, and so are SUBSCRIBE and UNSUBSCRIBE (see _subscribe_decoder.ts); CONNECT goes through mqtt-packet with strict strings
  * (see _mqtt_packet.ts).
  *
  * @example
@@ -30,8 +30,8 @@ import {
   decodeDisconnect,
   decodePublish,
 } from "./_hand_decoders.ts";
-import { MqttPacketParser, toConnect, toUnsubscribe } from "./_mqtt_packet.ts";
-import { decodeSubscribe } from "./_subscribe_decoder.ts";
+import { MqttPacketParser, toConnect } from "./_mqtt_packet.ts";
+import { decodeSubscribe, decodeUnsubscribe } from "./_subscribe_decoder.ts";
 
 let sharedParser: MqttPacketParser | undefined;
 
@@ -431,7 +431,7 @@ export class PacketDecoder {
         packet = decodeSubscribe(bytes, bodyStart, end, version);
         break;
       default: // 10, the only type left after #checkFirstByte
-        packet = toUnsubscribe(this.#parser().parse(bytes, start, bodyStart, end, version));
+        packet = decodeUnsubscribe(bytes, bodyStart, end, version);
         break;
     }
     this.#queue.push(packet);

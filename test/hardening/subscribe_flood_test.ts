@@ -114,6 +114,15 @@ describe("a SUBSCRIBE with one filter 100,000 times", () => {
   before(async () => {
     child = await startChildBroker({ limits: { maxSubscribeEntries: 0 }, retained: RETAINED });
     port = child.port;
+    // Warm the broker's code paths (a running broker has compiled them long ago) with a smaller packet.
+    for (const version of [4, 5]) {
+      const warm = await RawClient.tcp(port, version);
+      await warm.connect({ clientId: `warm-${version}` });
+      warm.sendBytes(subscribeBytes(FILTER, 5_000, version));
+      await warm.expect("suback", 10_000);
+      await until(() => warm.packets.length >= RETAINED, 10_000, "the warm-up's retained messages");
+      warm.destroy();
+    }
   });
   after(async () => await child.stop());
 
@@ -169,6 +178,54 @@ describe("a SUBSCRIBE with one filter 100,000 times", () => {
       }
     });
   }
+});
+
+/** An UNSUBSCRIBE with `filter` repeated `count` times (v5: no properties). */
+function unsubscribeBytes(filter: string, count: number, version: number, packetId = 9): Uint8Array {
+  // SUBSCRIBE's layout without the options byte after each filter.
+  const name = new TextEncoder().encode(filter);
+  const remaining = 2 + (version === 5 ? 1 : 0) + (2 + name.length) * count;
+  const header: number[] = [0xa2];
+  let n = remaining;
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    header.push(b);
+  } while (n > 0);
+  const out = new Uint8Array(header.length + remaining);
+  out.set(header, 0);
+  let at = header.length;
+  out[at++] = packetId >> 8;
+  out[at++] = packetId & 0xff;
+  if (version === 5) out[at++] = 0;
+  for (let i = 0; i < count; i++) {
+    out[at++] = name.length >> 8;
+    out[at++] = name.length & 0xff;
+    out.set(name, at);
+    at += name.length;
+  }
+  return out;
+}
+
+describe("an UNSUBSCRIBE with one filter 100,000 times", () => {
+  it("v5: removes the subscription once; the other entries find none (0x11)", async () => {
+    const { broker, port } = await tcpBroker();
+    const c = await RawClient.tcp(port, 5);
+    try {
+      await c.connect({ clientId: "unsub" });
+      await c.subscribe(FILTER, 0);
+      c.sendBytes(unsubscribeBytes(FILTER, ENTRIES, 5));
+      const unsuback = await c.expect("unsuback", 10_000);
+      assert.equal(unsuback.granted.length, ENTRIES);
+      assert.equal(unsuback.granted[0], 0);
+      assert.ok(unsuback.granted.slice(1).every((code: number) => code === 0x11));
+      assert.equal(broker.getSession("unsub")!.subscriptions.size, 0);
+    } finally {
+      c.destroy();
+      await broker.close();
+    }
+  });
 });
 
 describe("retained messages and a full queue", () => {
