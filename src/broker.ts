@@ -30,6 +30,8 @@ import {
 import { SharedGroups } from "./session/shared_groups.ts";
 import type { Subscription } from "./session/subscription.ts";
 import { BrokerStats } from "./sys/stats.ts";
+import { LimitHits } from "./sys/limit_hits.ts";
+import { AuthThrottle } from "./client/auth_throttle.ts";
 import { SysPublisher } from "./sys/sys_publisher.ts";
 import { RetainedStore } from "./topics/retained_store.ts";
 import { SubscriptionIndex } from "./topics/subscription_index.ts";
@@ -89,6 +91,8 @@ export class Broker implements BrokerCore {
    * @ignore
    */
   readonly stats: BrokerStats;
+  readonly limitHits: LimitHits;
+  readonly authThrottle: AuthThrottle;
   /** Version string published in `$SYS/broker/version`. */
   readonly version: string;
 
@@ -117,6 +121,11 @@ export class Broker implements BrokerCore {
   #restored = false;
   /** Bridge queues restore() loaded, until each bridge takes its own. */
   #storedBridges: StoredBridgeQueue[] = [];
+  #allowCrossUserTakeover: boolean;
+  /** Sessions that outlive their connection (for maxPersistentSessions). */
+  #persistentSessions = new Set<Session>();
+  /** Topic and payload bytes of the retained messages (for maxRetainedBytes). */
+  #retainedBytes = 0;
 
   /** A broker that is not listening yet: add listeners, then call `listen()`. */
   constructor(options: BrokerOptions = {}) {
@@ -127,6 +136,12 @@ export class Broker implements BrokerCore {
     this.responseInformation = options.responseInformation;
     this.#shared = new SharedGroups(options.sharedSubscriptionStrategy);
     this.stats = new BrokerStats(this.clock.now());
+    this.limitHits = new LimitHits(this.logger, () => this.clock.now());
+    this.authThrottle = new AuthThrottle({
+      delayMs: this.limits.authFailureDelay,
+      clock: this.clock,
+      limitHits: this.limitHits,
+    });
     this.version = options.version ?? "0.1.0";
     this.hooks = new HookChain(this.logger);
     for (const hook of options.hooks ?? []) this.hooks.add(hook);
@@ -138,6 +153,7 @@ export class Broker implements BrokerCore {
     this.#storage = options.storage;
     this.#durableAcks = options.durableAcks ?? true;
     if (options.storageMaxPendingAcks !== undefined) this.maxPendingAcks = options.storageMaxPendingAcks;
+    this.#allowCrossUserTakeover = options.allowCrossUserTakeover ?? false;
     if (options.storage !== undefined) {
       this.#writer = new WriteBehind(options.storage, {
         clock: this.clock,
@@ -148,8 +164,13 @@ export class Broker implements BrokerCore {
       });
     }
     const writer = this.#writer;
+    const limitHits = this.limitHits;
     this.#sessionContext = {
       maxQueuedMessages: this.limits.maxQueuedMessages,
+      maxQueuedBytes: this.limits.maxQueuedBytes,
+      queuedBytesExceeded(session: Session, bytes: number) {
+        limitHits.hit("maxQueuedBytes", { clientId: session.clientId, queuedBytes: bytes });
+      },
       now: () => clock.now(),
       persist: writer === undefined ? undefined : (op) => {
         this.#dirty = true;
@@ -353,6 +374,16 @@ export class Broker implements BrokerCore {
     return this.#retained.size;
   }
 
+  /** Topic and payload bytes of the retained messages. */
+  get retainedBytes(): number {
+    return this.#retainedBytes;
+  }
+
+  /** Number of sessions that outlive their connection. */
+  get persistentSessionCount(): number {
+    return this.#persistentSessions.size;
+  }
+
   /** The retained message of a topic. */
   getRetained(topic: string): Message | undefined {
     return this.#retained.get(topic);
@@ -432,6 +463,7 @@ export class Broker implements BrokerCore {
       session.owner = stored.owner;
       session.stored = true;
       this.#sessions.set(stored.clientId, session);
+      this.#persistentSessions.add(session);
       for (const sub of stored.subscriptions) {
         const item: Subscription = { session, ...sub };
         session.subscriptions.set(sub.filter, item);
@@ -452,7 +484,7 @@ export class Broker implements BrokerCore {
         this.#persist({ type: "retainedDelete", topic: message.topic });
         continue;
       }
-      this.#retained.set(message.topic, message);
+      this.#retainedSet(message);
       retained++;
     }
     for (const w of state.wills) this.#pendingWills.set(w.clientId, { will: w.will, info: w.info, at: w.at });
@@ -495,7 +527,7 @@ export class Broker implements BrokerCore {
 
   /** Delete the retained message of a topic; returns true when there was one. */
   deleteRetained(topic: string): boolean {
-    const existed = this.#retained.delete(topic);
+    const existed = this.#retainedDelete(topic);
     if (existed) {
       this.#persist({ type: "retainedDelete", topic });
       this.hooks.notify("onRetained", {
@@ -596,6 +628,8 @@ export class Broker implements BrokerCore {
       present = true;
     }
     session.expiryInterval = expiryInterval;
+    if (expiryInterval > 0) this.#persistentSessions.add(session);
+    else this.#persistentSessions.delete(session);
     session.owner = client;
     session.disconnectedAt = undefined;
     this.#saveSession(session);
@@ -603,6 +637,25 @@ export class Broker implements BrokerCore {
     const stats = this.stats;
     if (++stats.clientsConnected > stats.clientsMaximum) stats.clientsMaximum = stats.clientsConnected;
     return { session, present };
+  }
+
+  /** @internal */
+  admitsPersistentSession(client: ClientInfo, clean: boolean, expiryInterval: number): boolean {
+    const max = this.limits.maxPersistentSessions;
+    if (max === 0 || expiryInterval === 0 || this.#persistentSessions.size < max) return true;
+    const existing = this.#sessions.get(client.id);
+    if (!clean && existing !== undefined && this.#persistentSessions.has(existing)) return true;
+    this.limitHits.hit("maxPersistentSessions", { clientId: client.id, max });
+    return false;
+  }
+
+  /** @internal */
+  foreignSession(client: ClientInfo): boolean {
+    if (this.#allowCrossUserTakeover) return false;
+    const live = this.#clients.get(client.id);
+    if (live !== undefined && live !== client && live.username !== client.username) return true;
+    const owner = this.#sessions.get(client.id)?.owner;
+    return owner !== undefined && owner.username !== client.username;
   }
 
   /** @internal Route to every matching session, once per session at the highest granted QoS [MQTT-3.3.5-1]. */
@@ -684,8 +737,12 @@ export class Broker implements BrokerCore {
     const shared = parseSharedFilter(filter);
     if (shared !== undefined) this.#shared.add(shared.group, shared.filter, sub);
     else this.#index.add(filter, session.clientId, sub);
-    this.#saveSession(session);
     return isNew;
+  }
+
+  /** @internal */
+  saveSession(session: Session): void {
+    this.#saveSession(session);
   }
 
   /** @internal */
@@ -710,6 +767,8 @@ export class Broker implements BrokerCore {
     const now = this.clock.now();
     const expired: string[] = [];
     this.#retained.match(request.topicFilter, (topic, message) => {
+      // A full queue takes no more: stop rather than drop the rest one by one.
+      if (session.full) return false;
       if (isExpired(message, now)) {
         expired.push(topic);
         return;
@@ -723,7 +782,7 @@ export class Broker implements BrokerCore {
       if (checkRead) this.#deliverChecked(session, info, delivery, undefined);
       else session.deliver(delivery);
     });
-    for (const topic of expired) this.#retained.delete(topic);
+    for (const topic of expired) this.#retainedDelete(topic);
   }
 
   /** @internal */
@@ -745,6 +804,9 @@ export class Broker implements BrokerCore {
         sessionEnded = true;
       } else {
         session.detach(now);
+        // Keep a small snapshot of the owner (for offline ACL checks and ownership), not the Client with its
+        // decoder buffer and alias maps.
+        session.owner = storedClientInfo(client);
         this.#saveSession(session);
       }
     }
@@ -756,7 +818,7 @@ export class Broker implements BrokerCore {
       const delay = (will.properties as WillProperties | undefined)?.willDelayInterval ?? 0;
       if (delay > 0 && !sessionEnded && session !== undefined) {
         const seconds = Math.min(delay, session.expiryInterval);
-        this.#setPendingWill(client.id, { will, info: client, at: now + seconds * 1000 });
+        this.#setPendingWill(client.id, { will, info: storedClientInfo(client), at: now + seconds * 1000 });
       } else this.publishWill(client, will);
     }
     if (wasConnected) {
@@ -917,10 +979,20 @@ export class Broker implements BrokerCore {
   #retain(message: Message): void {
     if (message.payload.byteLength === 0) {
       // An empty retained payload clears the topic and is never stored [MQTT-3.3.1-10] [MQTT-3.3.1-11].
-      if (this.#retained.delete(message.topic)) {
+      if (this.#retainedDelete(message.topic)) {
         this.#persist({ type: "retainedDelete", topic: message.topic });
         this.hooks.notify("onRetained", message);
       }
+      return;
+    }
+    const refused = this.#retainedRefusal(message);
+    if (refused !== undefined) {
+      // Past a global bound the message is routed as usual but not kept.
+      this.limitHits.hit(refused, {
+        topic: message.topic,
+        retained: this.#retained.size,
+        retainedBytes: this.#retainedBytes,
+      });
       return;
     }
     // $SYS values are the broker's own and made afresh at start; every other retained message is kept, other
@@ -929,7 +1001,7 @@ export class Broker implements BrokerCore {
       this.#persist({ type: "retained", message });
     }
     // Stored with its QoS for future subscribers [MQTT-3.3.1-5]; retained messages outlive sessions [MQTT-3.1.2-7].
-    this.#retained.set(message.topic, message);
+    this.#retainedSet(message);
     this.hooks.notify("onRetained", message);
   }
 
@@ -950,6 +1022,35 @@ export class Broker implements BrokerCore {
     const i = this.#storedBridges.findIndex((b) => b.bridge === bridge);
     if (i < 0) return [];
     return this.#storedBridges.splice(i, 1)[0].queued;
+  }
+
+  /** The bound a new retained message would pass, if any. */
+  #retainedRefusal(message: Message): "maxRetainedMessages" | "maxRetainedBytes" | undefined {
+    const { maxRetainedMessages, maxRetainedBytes } = this.limits;
+    const old = this.#retained.get(message.topic);
+    if (maxRetainedMessages > 0 && old === undefined && this.#retained.size >= maxRetainedMessages) {
+      return "maxRetainedMessages";
+    }
+    if (maxRetainedBytes > 0) {
+      const after = this.#retainedBytes + retainedSize(message) - (old === undefined ? 0 : retainedSize(old));
+      if (after > maxRetainedBytes) return "maxRetainedBytes";
+    }
+    return undefined;
+  }
+
+  #retainedSet(message: Message): void {
+    const old = this.#retained.get(message.topic);
+    if (old !== undefined) this.#retainedBytes -= retainedSize(old);
+    this.#retained.set(message.topic, message);
+    this.#retainedBytes += retainedSize(message);
+  }
+
+  #retainedDelete(topic: string): boolean {
+    const old = this.#retained.get(topic);
+    if (old === undefined) return false;
+    this.#retained.delete(topic);
+    this.#retainedBytes -= retainedSize(old);
+    return true;
   }
 
   #persist(op: StorageOp): void {
@@ -1007,6 +1108,7 @@ export class Broker implements BrokerCore {
   }
 
   #endSession(session: Session): void {
+    this.#persistentSessions.delete(session);
     for (const sub of session.subscriptions.values()) this.#unindex(sub);
     session.subscriptions.clear();
     session.clear();
@@ -1014,6 +1116,11 @@ export class Broker implements BrokerCore {
     if (session.stored) this.#persist({ type: "sessionDelete", clientId: session.clientId });
     this.hooks.notify("onSessionExpired", session.clientId);
   }
+}
+
+/** What a retained message counts toward maxRetainedBytes: its topic and payload. */
+function retainedSize(message: Message): number {
+  return message.topic.length + message.payload.byteLength;
 }
 
 /** The plain fields of a ClientInfo (a Client object carries much more). */

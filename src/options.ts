@@ -36,6 +36,23 @@ export interface Limits {
   topicAliasMaximum: number;
   /** v5: longest Session Expiry Interval granted, in seconds (a client asking for more is told). */
   maxSessionExpiryInterval: number;
+  /** Entries one SUBSCRIBE may carry, 0 for no limit; a longer one is refused whole (SUBACK 0x97 / 0x80). */
+  maxSubscribeEntries: number;
+  /**
+   * Milliseconds before the next CONNECT from an address with repeated authentication failures is checked
+   * (doubling with each further failure, up to 5 s; those attempts run one at a time). 0 turns it off.
+   */
+  authFailureDelay: number;
+  /** Sessions that outlive their connection (v5 expiry > 0, 3.1.1 clean session 0), 0 for no limit. */
+  maxPersistentSessions: number;
+  /** Retained messages kept, 0 for no limit; a retained message on a new topic past it is not kept. */
+  maxRetainedMessages: number;
+  /** Bytes of retained messages kept (topics and payloads), 0 for no limit. */
+  maxRetainedBytes: number;
+  /** Payload bytes queued for one session, 0 for no limit (with maxQueuedMessages, whichever comes first). */
+  maxQueuedBytes: number;
+  /** Seconds a 3.1.1 persistent session (clean session 0) outlives its connection; 4294967295 for ever. */
+  v3SessionExpiryInterval: number;
 }
 
 /** What the broker offers; a v5 CONNACK advertises it and the broker enforces it. */
@@ -79,6 +96,13 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   connectTimeout: 10,
   topicAliasMaximum: 64,
   maxSessionExpiryInterval: 0xffff_ffff,
+  maxSubscribeEntries: 10_000,
+  authFailureDelay: 100,
+  maxPersistentSessions: 100_000,
+  maxRetainedMessages: 100_000,
+  maxRetainedBytes: 256 * 1024 * 1024,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  v3SessionExpiryInterval: 7 * 24 * 3600,
 });
 
 /** Options of `new Broker()`. */
@@ -122,6 +146,11 @@ export interface BrokerOptions {
    * client until they are sent. Default 256.
    */
   storageMaxPendingAcks?: number;
+  /**
+   * Let a client resume or take over a session that another user name created. Default false: such a CONNECT
+   * is refused (3.1.1 0x05, 5.0 0x87).
+   */
+  allowCrossUserTakeover?: boolean;
 }
 
 /** Merge limits with defaults, rejecting nonsense with a RangeError that names the key. */
@@ -158,6 +187,11 @@ export function resolveLimits(limits: Partial<Limits> = {}): Limits {
   if (out.maxSessionExpiryInterval > 0xffff_ffff) {
     throw new RangeError(
       `Cannot use limit "maxSessionExpiryInterval": expected 0..4294967295, received ${out.maxSessionExpiryInterval}`,
+    );
+  }
+  if (out.v3SessionExpiryInterval < 1 || out.v3SessionExpiryInterval > 0xffff_ffff) {
+    throw new RangeError(
+      `Cannot use limit "v3SessionExpiryInterval": expected 1..4294967295, received ${out.v3SessionExpiryInterval}`,
     );
   }
   if (out.maxKeepAlive > 65_535) {

@@ -104,6 +104,7 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
     capabilities: config.capabilities,
     sharedSubscriptionStrategy: config.mqtt.sharedSubscriptionStrategy,
     responseInformation: config.mqtt.responseInformation,
+    allowCrossUserTakeover: config.mqtt.allowCrossUserTakeover,
     storage: storage === undefined ? undefined : timeStorage(storage, latency),
     durableAcks: config.storage.durableAcks,
     storageMaxDelay: config.storage.maxDelay,

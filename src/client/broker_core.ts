@@ -16,6 +16,8 @@ import type { BrokerStats } from "../sys/stats.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { Packet, ProtocolVersion } from "../packets/types.ts";
 import type { PacketDecoder } from "../packets/decoder.ts";
+import type { LimitHits } from "../sys/limit_hits.ts";
+import type { AuthThrottle } from "./auth_throttle.ts";
 
 /**
  * The broker as a client connection sees it. Internal: {@link Broker} implements it, but it is not part of
@@ -31,10 +33,21 @@ export interface BrokerCore {
   /** v5 Response Information for clients that ask for it. */
   readonly responseInformation: string | undefined;
   readonly stats: BrokerStats;
+  /** Global bounds hit (counted for /metrics and logged). */
+  readonly limitHits: LimitHits;
+  /** Delays authentication for addresses that failed it repeatedly. */
+  readonly authThrottle: AuthThrottle;
   /** Connections that completed CONNECT. */
   connectedCount(): number;
   /** A unique client id for a client that sent an empty one [MQTT-3.1.3-6]. */
   generateClientId(): string;
+  /**
+   * True when `client.id` names a session or a live connection of another user name, and the broker does not
+   * allow taking those over.
+   */
+  foreignSession(client: ClientInfo): boolean;
+  /** False when a CONNECT would create one persistent session more than maxPersistentSessions allows. */
+  admitsPersistentSession(client: ClientInfo, clean: boolean, expiryInterval: number): boolean;
   /** Take over any client with the same id and return the session to use. */
   establish(
     client: ClientContext,
@@ -43,8 +56,10 @@ export interface BrokerCore {
   ): { session: Session; present: boolean };
   /** Route a message to every matching session; returns the number of sessions it went to. */
   route(message: Message, publisher: ClientInfo | undefined): number;
-  /** Add or replace a subscription; returns true when it is new. */
+  /** Add or replace a subscription; returns true when it is new. The caller saves the session afterwards. */
   subscribe(session: Session, request: SubscriptionRequest, granted: QoS, identifier?: number): boolean;
+  /** Record a session's changed subscriptions in storage (once per SUBSCRIBE, not per entry). */
+  saveSession(session: Session): void;
   /** Remove a subscription; returns true when it existed. */
   unsubscribe(session: Session, filter: string): boolean;
   /** Send the retained messages matching `filter` to the session's client [MQTT-3.3.1-6]. */

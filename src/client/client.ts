@@ -76,6 +76,12 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
   /** True while the broker does not read this client because storage is behind. */
   #storageWait = false;
   #finished = false;
+  /**
+   * Bytes that arrived while the CONNECT was being authenticated: held undecoded (nothing more is read from a
+   * client before it is let in), at most maxPacketSize of them.
+   */
+  #held: Uint8Array[] | undefined;
+  #heldBytes = 0;
 
   constructor(broker: BrokerCore, connection: Connection, info: AcceptInfo) {
     this.broker = broker;
@@ -85,7 +91,10 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
     this.certificateCommonName = info.certificateCommonName;
     this.useIdentityAsUsername = info.useIdentityAsUsername === true;
     this.acceptedAt = this.lastActivity = broker.clock.now();
-    this.decoder = new PacketDecoder({ maxPacketSize: broker.limits.maxPacketSize });
+    this.decoder = new PacketDecoder({
+      maxPacketSize: broker.limits.maxPacketSize,
+      awaitingRelease: (packetId) => this.session !== undefined && this.session.hasIncoming(packetId),
+    });
     this.sendQuota = broker.limits.maxInflight;
   }
 
@@ -95,6 +104,10 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
     if (this.state === "closed") return;
     this.lastActivity = this.broker.clock.now();
     this.broker.stats.bytesReceived += bytes.byteLength;
+    if (this.#held !== undefined) {
+      this.#hold(bytes);
+      return;
+    }
     this.decoder.push(bytes);
     if (!this.#busy) this.#pump();
   }
@@ -301,9 +314,11 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
       }
       if (isPromise(pending)) {
         this.#busy = true;
+        if (this.state === "connecting") this.#held ??= [];
         pending.then(
           () => {
             this.#busy = false;
+            if (this.#held !== undefined) this.#release();
             this.#pump();
           },
           (err) => {
@@ -342,6 +357,29 @@ export class Client implements ConnectionHandler, SessionOutlet, ClientContext {
         this.fail(err);
       },
     );
+  }
+
+  /** Keep bytes that arrive while CONNECT is authenticated, undecoded and bounded by maxPacketSize. */
+  #hold(bytes: Uint8Array): void {
+    this.#heldBytes += bytes.byteLength;
+    if (this.#heldBytes > this.broker.limits.maxPacketSize) {
+      this.broker.logger.info("connection closed: too much sent before CONNACK", {
+        remote: this.remoteAddress,
+        bytes: this.#heldBytes,
+      });
+      this.#held = undefined;
+      this.close(false, new Error("more than maxPacketSize bytes sent while CONNECT was authenticated"));
+      return;
+    }
+    this.#held!.push(bytes.slice());
+  }
+
+  /** CONNECT is answered: decode what was held back. */
+  #release(): void {
+    const held = this.#held!;
+    this.#held = undefined;
+    this.#heldBytes = 0;
+    for (const chunk of held) this.decoder.push(chunk);
   }
 
   #badInput(err: unknown): void {

@@ -141,6 +141,8 @@ export interface MqttConfig {
   readonly sharedSubscriptionStrategy: "round-robin" | "random";
   /** Response Information sent in a v5 CONNACK to clients that ask for it. */
   readonly responseInformation?: string;
+  /** Let a client resume or take over a session created under another user name. Default false. */
+  readonly allowCrossUserTakeover: boolean;
 }
 
 /** `storage`: where sessions and messages are kept. */
@@ -176,7 +178,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   auth: Object.freeze({ type: "deny" } as const),
   limits: DEFAULT_LIMITS,
   capabilities: DEFAULT_CAPABILITIES,
-  mqtt: Object.freeze({ sharedSubscriptionStrategy: "round-robin" } as const),
+  mqtt: Object.freeze({ sharedSubscriptionStrategy: "round-robin", allowCrossUserTakeover: false } as const),
   storage: Object.freeze(
     { type: "memory", durableAcks: true, maxDelay: 5, maxPending: 10_000, maxPendingAcks: 256 } as const,
   ),

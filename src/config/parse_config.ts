@@ -42,6 +42,13 @@ const LIMIT_RANGES: Readonly<Record<keyof Limits, readonly [number, number]>> = 
   connectTimeout: [1, 3600],
   topicAliasMaximum: [0, 65_535],
   maxSessionExpiryInterval: [0, 0xffff_ffff],
+  maxSubscribeEntries: [0, MAX_COUNT],
+  authFailureDelay: [0, 60_000],
+  maxPersistentSessions: [0, MAX_COUNT],
+  maxRetainedMessages: [0, MAX_COUNT],
+  maxRetainedBytes: [0, Number.MAX_SAFE_INTEGER],
+  maxQueuedBytes: [0, Number.MAX_SAFE_INTEGER],
+  v3SessionExpiryInterval: [1, 0xffff_ffff],
 };
 
 /**
@@ -168,7 +175,11 @@ function parseCapabilities(check: Checker, value: unknown): Capabilities {
 /** `mqtt`: protocol choices that are not limits or capabilities. */
 function parseMqtt(check: Checker, value: unknown): MqttConfig {
   if (value === undefined) return DEFAULT_CONFIG.mqtt;
-  const map = check.mapping(value, ["mqtt"], ["sharedSubscriptionStrategy", "responseInformation"]);
+  const map = check.mapping(value, ["mqtt"], [
+    "sharedSubscriptionStrategy",
+    "responseInformation",
+    "allowCrossUserTakeover",
+  ]);
   if (!map) return DEFAULT_CONFIG.mqtt;
   const strategy = "sharedSubscriptionStrategy" in map
     ? check.oneOf(
@@ -180,9 +191,13 @@ function parseMqtt(check: Checker, value: unknown): MqttConfig {
   const info = "responseInformation" in map
     ? check.string(map.responseInformation, ["mqtt", "responseInformation"])
     : undefined;
+  const takeover = "allowCrossUserTakeover" in map
+    ? check.boolean(map.allowCrossUserTakeover, ["mqtt", "allowCrossUserTakeover"])
+    : undefined;
   return {
     sharedSubscriptionStrategy: strategy ?? DEFAULT_CONFIG.mqtt.sharedSubscriptionStrategy,
     ...(info === undefined ? {} : { responseInformation: info }),
+    allowCrossUserTakeover: takeover ?? false,
   };
 }
 

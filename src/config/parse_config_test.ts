@@ -317,8 +317,23 @@ describe("config: mqtt", () => {
       "mqtt:\n  sharedSubscriptionStrategy: random\n  responseInformation: reply/\n",
       "m.yaml",
     );
-    assert.deepEqual(config.mqtt, { sharedSubscriptionStrategy: "random", responseInformation: "reply/" });
-    assert.deepEqual(parseConfig("", "m.yaml").mqtt, { sharedSubscriptionStrategy: "round-robin" });
+    assert.deepEqual(config.mqtt, {
+      sharedSubscriptionStrategy: "random",
+      responseInformation: "reply/",
+      allowCrossUserTakeover: false,
+    });
+    assert.deepEqual(parseConfig("", "m.yaml").mqtt, {
+      sharedSubscriptionStrategy: "round-robin",
+      allowCrossUserTakeover: false,
+    });
+    assert.equal(
+      parseConfig("mqtt:\n  allowCrossUserTakeover: true\n", "m.yaml").mqtt.allowCrossUserTakeover,
+      true,
+    );
+    assert.throws(
+      () => parseConfig("mqtt:\n  allowCrossUserTakeover: 1\n", "m.yaml"),
+      /m\.yaml:2: mqtt\.allowCrossUserTakeover/,
+    );
     assert.throws(
       () => parseConfig("mqtt:\n  sharedSubscriptionStrategy: sticky\n", "m.yaml"),
       /m\.yaml:2: mqtt\.sharedSubscriptionStrategy: expected one of round-robin, random, received "sticky"/,

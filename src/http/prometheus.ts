@@ -107,6 +107,15 @@ export function renderMetrics(source: MetricsSource): string {
     w.sample("comqtt_messages_dropped_total", n, { reason });
   }
 
+  w.family(
+    "comqtt_limit_hits_total",
+    "counter",
+    "Times a global bound refused or dropped something, by its config key.",
+  );
+  for (const [limit, n] of Object.entries(broker.limitHits.counts)) {
+    w.sample("comqtt_limit_hits_total", n, { limit });
+  }
+
   let queued = 0;
   let queueMax = 0;
   let offline = 0;
@@ -126,6 +135,18 @@ export function renderMetrics(source: MetricsSource): string {
     subscriptions,
   );
   w.single("comqtt_retained_messages", "gauge", "Retained messages stored.", broker.retainedCount);
+  w.single(
+    "comqtt_retained_bytes",
+    "gauge",
+    "Topic and payload bytes of the retained messages.",
+    broker.retainedBytes,
+  );
+  w.single(
+    "comqtt_sessions_persistent",
+    "gauge",
+    "Sessions that outlive their connection.",
+    broker.persistentSessionCount,
+  );
   w.single(
     "comqtt_inflight_messages",
     "gauge",

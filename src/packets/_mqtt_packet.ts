@@ -17,14 +17,7 @@ import { generate, parser } from "mqtt-packet";
 import type { Packet as MqttPacket } from "mqtt-packet";
 import { malformed, protocolError } from "../errors.ts";
 import type { MqttError } from "../errors.ts";
-import type {
-  ConnectPacket,
-  Packet,
-  ProtocolVersion,
-  SubscribePacket,
-  SubscriptionRequest,
-  UnsubscribePacket,
-} from "./types.ts";
+import type { ConnectPacket, Packet, ProtocolVersion } from "./types.ts";
 import { decodeMqttString } from "./utf8.ts";
 import { PROPS, readProperties } from "./_properties.ts";
 import { WireReader } from "./_reader.ts";
@@ -177,41 +170,6 @@ export function toConnect(raw: RawPacket): ConnectPacket {
   }
   if (raw.username !== undefined) packet.username = raw.username;
   if (raw.password !== undefined) packet.password = copy(raw.password);
-  if (raw.properties !== undefined) packet.properties = raw.properties;
-  return packet;
-}
-
-/** mqtt-packet's SUBSCRIBE object as ours. */
-export function toSubscribe(raw: RawPacket, version: ProtocolVersion): SubscribePacket {
-  // [MQTT-2.3.1-1]
-  if (raw.messageId === 0) throw protocolError("Cannot decode SUBSCRIBE: packet identifier 0");
-  // [MQTT-3.8.3-3]
-  if (raw.subscriptions.length === 0) {
-    throw protocolError("Cannot decode SUBSCRIBE: it holds no topic filter");
-  }
-  const subscriptions: SubscriptionRequest[] = raw.subscriptions.map((s: RawPacket) =>
-    version === 5
-      ? { topicFilter: s.topic, qos: s.qos, noLocal: s.nl, retainAsPublished: s.rap, retainHandling: s.rh }
-      : { topicFilter: s.topic, qos: s.qos }
-  );
-  const packet: SubscribePacket = { type: "subscribe", packetId: raw.messageId, subscriptions };
-  if (raw.properties !== undefined) packet.properties = raw.properties;
-  return packet;
-}
-
-/** mqtt-packet's UNSUBSCRIBE object as ours. */
-export function toUnsubscribe(raw: RawPacket): UnsubscribePacket {
-  // [MQTT-2.3.1-1]
-  if (raw.messageId === 0) throw protocolError("Cannot decode UNSUBSCRIBE: packet identifier 0");
-  // [MQTT-3.10.3-2]
-  if (raw.unsubscriptions.length === 0) {
-    throw protocolError("Cannot decode UNSUBSCRIBE: it holds no topic filter");
-  }
-  const packet: UnsubscribePacket = {
-    type: "unsubscribe",
-    packetId: raw.messageId,
-    topicFilters: raw.unsubscriptions,
-  };
   if (raw.properties !== undefined) packet.properties = raw.properties;
   return packet;
 }

@@ -6,7 +6,7 @@
  * whole inside a pushed chunk are decoded right away from the chunk (no copy of the chunk; a PUBLISH
  * payload is copied out exactly); a frame split across chunks is gathered in a buffer of its own, which
  * then backs the payload without another copy. PUBLISH, its acks, PINGREQ, DISCONNECT and AUTH are
- * decoded by hand; CONNECT, SUBSCRIBE and UNSUBSCRIBE go through mqtt-packet with strict strings
+ * decoded by hand, and so are SUBSCRIBE and UNSUBSCRIBE (see _subscribe_decoder.ts); CONNECT goes through mqtt-packet with strict strings
  * (see _mqtt_packet.ts).
  *
  * @example
@@ -22,7 +22,7 @@
 
 import { malformed, MqttError, protocolError } from "../errors.ts";
 import { RC } from "./reason_codes.ts";
-import type { Packet, ProtocolVersion } from "./types.ts";
+import type { Packet, ProtocolVersion, PublishPacket } from "./types.ts";
 import {
   checkConnectHeader,
   decodeAck,
@@ -30,7 +30,8 @@ import {
   decodeDisconnect,
   decodePublish,
 } from "./_hand_decoders.ts";
-import { MqttPacketParser, toConnect, toSubscribe, toUnsubscribe } from "./_mqtt_packet.ts";
+import { MqttPacketParser, toConnect } from "./_mqtt_packet.ts";
+import { decodeSubscribe, decodeUnsubscribe } from "./_subscribe_decoder.ts";
 
 let sharedParser: MqttPacketParser | undefined;
 
@@ -38,6 +39,12 @@ let sharedParser: MqttPacketParser | undefined;
 export interface PacketDecoderOptions {
   /** Largest whole packet accepted, in bytes (fixed header included). */
   maxPacketSize: number;
+  /**
+   * True when an inbound QoS 2 packet id awaits PUBREL. A PUBLISH re-sent with such an id is delivered to no one
+   * [MQTT-4.3.3-2], so its payload is neither copied nor gathered: thousands of large re-sent PUBLISHes then cost
+   * no memory (Mosquitto's CVE-2023-28366 was memory spent on exactly those).
+   */
+  awaitingRelease?: (packetId: number) => boolean;
 }
 
 const TYPE_NAMES = [
@@ -72,6 +79,10 @@ export class PacketDecoder {
   protocolVersion: ProtocolVersion = 4;
 
   readonly #maxPacketSize: number;
+  readonly #awaitingRelease: ((packetId: number) => boolean) | undefined;
+  /** A re-sent QoS 2 PUBLISH split across chunks: its bytes still to drop, and the packet to queue after. */
+  #skipLeft = 0;
+  #skipPacket: Packet | undefined;
   readonly #queue: Packet[] = [];
   #queueHead = 0;
   /** The first bad-input error; thrown by next() once the packets before it are taken. */
@@ -93,6 +104,7 @@ export class PacketDecoder {
       throw new RangeError(`Cannot create PacketDecoder: maxPacketSize must be an integer >= 2, got ${max}`);
     }
     this.#maxPacketSize = max;
+    this.#awaitingRelease = options.awaitingRelease;
   }
 
   /** Bytes held that are not yet a whole packet. */
@@ -122,6 +134,8 @@ export class PacketDecoder {
       this.#frame = undefined;
       this.#frameFill = 0;
       this.#headLen = 0;
+      this.#skipLeft = 0;
+      this.#skipPacket = undefined;
     }
   }
 
@@ -149,6 +163,13 @@ export class PacketDecoder {
   #consume(bytes: Uint8Array): void {
     const len = bytes.length;
     let pos = 0;
+    if (this.#skipLeft > 0) {
+      pos = Math.min(this.#skipLeft, len);
+      this.#skipLeft -= pos;
+      if (this.#skipLeft > 0) return;
+      this.#queue.push(this.#skipPacket!);
+      this.#skipPacket = undefined;
+    }
     if (this.#headLen > 0) {
       pos = this.#continueHeader(bytes);
       if (pos < 0) return;
@@ -186,6 +207,8 @@ export class PacketDecoder {
       if (pos + size <= len) {
         this.#decodeFrame(bytes, b0, pos, i, pos + size, false);
         pos += size;
+      } else if (this.#skipResent(bytes, b0, i, pos + size)) {
+        return;
       } else {
         this.#startFrame(size, i - pos);
         pos = this.#continueFrame(bytes, pos);
@@ -222,6 +245,55 @@ export class PacketDecoder {
     }
     this.#headLen = n;
     return -1;
+  }
+
+  /**
+   * A QoS 2 PUBLISH split across chunks whose id awaits PUBREL: decode what precedes the payload now and drop the
+   * rest as it comes, instead of gathering the frame. False when it is not one (or its prefix is not all here).
+   */
+  #skipResent(bytes: Uint8Array, b0: number, bodyStart: number, frameEnd: number): boolean {
+    if (this.#awaitingRelease === undefined || ((b0 >> 1) & 3) !== 2) return false;
+    const prefixEnd = this.#resentPrefixEnd(bytes, bodyStart, bytes.length);
+    if (prefixEnd < 0) return false;
+    const packet = decodePublish(bytes, b0, bodyStart, prefixEnd, this.protocolVersion, true);
+    packet.duplicate = true;
+    this.#skipPacket = packet;
+    this.#skipLeft = frameEnd - bytes.length;
+    return true;
+  }
+
+  /**
+   * Where the payload of a QoS 2 PUBLISH starts when its packet id awaits PUBREL (and no PUBREL for it waits in
+   * the queue, which would release the id first); -1 otherwise or when the bytes before the payload are not all
+   * in `bytes[bodyStart, available)`.
+   */
+  #resentPrefixEnd(bytes: Uint8Array, bodyStart: number, available: number): number {
+    if (available - bodyStart < 2) return -1;
+    const idAt = bodyStart + 2 + ((bytes[bodyStart]! << 8) | bytes[bodyStart + 1]!);
+    if (idAt + 2 > available) return -1;
+    const id = (bytes[idAt]! << 8) | bytes[idAt + 1]!;
+    if (id === 0 || !this.#awaitingRelease!(id)) return -1;
+    const queue = this.#queue;
+    for (let k = this.#queueHead; k < queue.length; k++) {
+      const q = queue[k]!;
+      if (q.type === "pubrel" && q.packetId === id) return -1;
+    }
+    let end = idAt + 2;
+    if (this.protocolVersion === 5) {
+      // The properties come before the payload: their length is a variable byte integer.
+      let length = 0;
+      let mul = 1;
+      for (let k = 0;; k++) {
+        if (end >= available || k === 4) return -1;
+        const b = bytes[end++]!;
+        length += (b & 0x7f) * mul;
+        mul *= 128;
+        if ((b & 0x80) === 0) break;
+      }
+      end += length;
+      if (end > available) return -1;
+    }
+    return end;
   }
 
   #startFrame(size: number, bodyStart: number): void {
@@ -321,6 +393,15 @@ export class PacketDecoder {
     let packet: Packet;
     switch (type) {
       case 3:
+        if (!owned && this.#awaitingRelease !== undefined && ((b0 >> 1) & 3) === 2) {
+          const prefixEnd = this.#resentPrefixEnd(bytes, bodyStart, end);
+          if (prefixEnd >= 0) {
+            // A view, not a copy, then dropped: nothing of the payload is kept.
+            packet = decodePublish(bytes, b0, bodyStart, prefixEnd, version, true);
+            (packet as PublishPacket).duplicate = true;
+            break;
+          }
+        }
         packet = decodePublish(bytes, b0, bodyStart, end, version, owned);
         break;
       case 4:
@@ -347,10 +428,10 @@ export class PacketDecoder {
         break;
       }
       case 8:
-        packet = toSubscribe(this.#parser().parse(bytes, start, bodyStart, end, version), version);
+        packet = decodeSubscribe(bytes, bodyStart, end, version);
         break;
       default: // 10, the only type left after #checkFirstByte
-        packet = toUnsubscribe(this.#parser().parse(bytes, start, bodyStart, end, version));
+        packet = decodeUnsubscribe(bytes, bodyStart, end, version);
         break;
     }
     this.#queue.push(packet);

@@ -124,6 +124,11 @@ export interface PublishPacket {
   packetId?: number;
   /** v5 properties. */
   properties?: PublishProperties;
+  /**
+   * Set by the decoder on a QoS 2 PUBLISH whose packet id already awaited PUBREL when it was read: its payload
+   * was left out (empty), since it is delivered to no one [MQTT-4.3.3-2].
+   */
+  duplicate?: true;
 }
 
 /** PUBACK, PUBREC, PUBREL, PUBCOMP: the same shape. */

@@ -51,6 +51,10 @@ export interface SessionOutlet {
 export interface SessionContext {
   /** Queue bound; 0 for no bound. */
   readonly maxQueuedMessages: number;
+  /** Bound on the payload bytes queued; 0 (or absent) for no bound. */
+  readonly maxQueuedBytes?: number;
+  /** A message was refused because the queue holds maxQueuedBytes already. */
+  queuedBytesExceeded?(session: Session, queuedBytes: number): void;
   /** Where persistent sessions record their changes (write-behind), when the broker has storage. */
   readonly persist?: (op: StorageOp) => void;
   now(): number;
@@ -105,6 +109,8 @@ export class Session {
   #queue: Array<QueuedDelivery | undefined> = [];
   #queueHead = 0;
   #queueSeq = 0;
+  /** Payload bytes of the queued messages. */
+  #queueBytes = 0;
   #nextId = 1;
   /** Packet ids still to re-send after {@link attach}, and how far that got. */
   #resend: number[] | undefined;
@@ -158,6 +164,7 @@ export class Session {
     for (const entry of inflight) this.inflight.set(entry.packetId, entry);
     for (const entry of queued) {
       this.#queue.push(entry);
+      this.#queueBytes += entry.message.payload.byteLength;
       if (entry.seq >= this.#queueSeq) this.#queueSeq = entry.seq + 1;
     }
     for (const id of incoming) (this.#incoming ??= new Set()).add(id);
@@ -166,6 +173,19 @@ export class Session {
   /** Messages waiting to be sent. */
   get queued(): number {
     return this.#queue.length - this.#queueHead;
+  }
+
+  /** Payload bytes of the messages waiting to be sent. */
+  get queuedBytes(): number {
+    return this.#queueBytes;
+  }
+
+  /** True when the queue is at its bound and a new message would be dropped or refused. */
+  get full(): boolean {
+    const max = this.#ctx.maxQueuedMessages;
+    const maxBytes = this.#ctx.maxQueuedBytes ?? 0;
+    return (max > 0 && this.#queue.length - this.#queueHead >= max) ||
+      (maxBytes > 0 && this.#queueBytes >= maxBytes);
   }
 
   /** When an offline session expires (ms), undefined while connected or when it never does. */
@@ -283,6 +303,7 @@ export class Session {
       const entry = queue[this.#queueHead]!;
       if (entry.qos > 0 && this.inflight.size >= out.sendQuota) break;
       queue[this.#queueHead++] = undefined;
+      this.#queueBytes -= entry.message.payload.byteLength;
       if (entry.qos > 0 && this.persistent) {
         this.#ctx.persist!({ type: "queuedDelete", clientId: this.clientId, seq: entry.seq });
       }
@@ -303,6 +324,7 @@ export class Session {
     this.#incoming = undefined;
     this.#queue = [];
     this.#queueHead = 0;
+    this.#queueBytes = 0;
   }
 
   #send(out: SessionOutlet, delivery: Delivery, forms: PublishForms | undefined): void {
@@ -341,6 +363,14 @@ export class Session {
   }
 
   #enqueue(delivery: Delivery): void {
+    const size = delivery.message.payload.byteLength;
+    const maxBytes = this.#ctx.maxQueuedBytes ?? 0;
+    if (maxBytes > 0 && this.#queueBytes + size > maxBytes) {
+      // Bytes, not only a count: a thousand 1 MiB messages would be a gigabyte.
+      this.#ctx.queuedBytesExceeded?.(this, this.#queueBytes);
+      this.#ctx.dropped(this, delivery.message, "queue-full");
+      return;
+    }
     const max = this.#ctx.maxQueuedMessages;
     if (max > 0 && this.queued >= max) {
       if (delivery.qos === 0) {
@@ -356,10 +386,12 @@ export class Session {
         return;
       }
       const [old] = queue.splice(i, 1);
+      this.#queueBytes -= old!.message.payload.byteLength;
       this.#ctx.dropped(this, old!.message, "queue-full");
     }
     const entry: QueuedDelivery = { ...delivery, seq: this.#queueSeq++ };
     this.#queue.push(entry);
+    this.#queueBytes += size;
     // QoS 0 is never persisted: it may be dropped at any time.
     if (entry.qos > 0 && this.persistent) {
       this.#ctx.persist!({

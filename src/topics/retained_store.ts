@@ -119,8 +119,9 @@ export class RetainedStore<M> {
    * Call `visit` for each retained message whose topic matches `filter` (a valid, non-shared
    * topic filter). Only the branches the filter can reach are walked; `#` walks its subtree.
    * [MQTT-4.7.2-1]: a `+` or `#` first level never reaches a topic starting with `$`.
+   * The walk stops when `visit` returns false.
    */
-  match(filter: string, visit: (topic: string, message: M) => void): void {
+  match(filter: string, visit: (topic: string, message: M) => unknown): void {
     const levels = filter.split("/");
     const n = levels.length;
     const nodes: Node<M>[] = [this.#root];
@@ -129,18 +130,18 @@ export class RetainedStore<M> {
       const node = nodes.pop() as Node<M>;
       const i = depths.pop() as number;
       if (i === n) {
-        if (node.topic !== undefined) visit(node.topic, node.message as M);
+        if (node.topic !== undefined && visit(node.topic, node.message as M) === false) return;
         continue;
       }
       const level = levels[i];
       if (level === "#") {
         // `a/#` matches `a` itself, then everything below it.
-        if (node.topic !== undefined) visit(node.topic, node.message as M);
+        if (node.topic !== undefined && visit(node.topic, node.message as M) === false) return;
         const subtree: Node<M>[] = [];
         pushChildren(node, subtree, i === 0);
         while (subtree.length > 0) {
           const sub = subtree.pop() as Node<M>;
-          if (sub.topic !== undefined) visit(sub.topic, sub.message as M);
+          if (sub.topic !== undefined && visit(sub.topic, sub.message as M) === false) return;
           pushChildren(sub, subtree, false);
         }
       } else if (level === "+") {

@@ -28,6 +28,8 @@ export async function authBroker(authYaml: string, configDir = "."): Promise<Aut
   const record = (level: string) => (message: string, fields?: Record<string, unknown>) =>
     logs.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
   const logger: Logger = { debug() {}, info: record("info"), warn: record("warn"), error: record("error") };
-  const { broker, port } = await tcpBroker({ auth: hook, logger });
+  // These suites log in wrongly on purpose, many times, from 127.0.0.1: the per-address slow-down of repeated
+  // failures (limits.authFailureDelay, tested in test/hardening/auth_flood_test.ts) would only add waiting here.
+  const { broker, port } = await tcpBroker({ auth: hook, logger, limits: { authFailureDelay: 0 } });
   return { broker, port, hook, logs, close: () => broker.close() };
 }

@@ -8,7 +8,6 @@ import { MqttError } from "../../errors.ts";
 import { isPromise } from "../../hooks/hook_chain.ts";
 import { CONNACK_REASON_CODES, CONNACK_V3, connackCodeV3, RC } from "../../packets/reason_codes.ts";
 import type { ConnackPacket, ConnectPacket } from "../../packets/types.ts";
-import { SESSION_NEVER_EXPIRES } from "../../session/session.ts";
 import { checkTopicName } from "../../topics/topic_rules.ts";
 import type { ClientContext as Client } from "../broker_core.ts";
 import { checkPublishProperties } from "./publish.ts";
@@ -105,11 +104,10 @@ export function handleConnect(
     return refuse(client, v5 ? RC.quotaExceeded : RC.serverBusy, "maxConnections reached");
   }
 
-  let sessionExpiryInterval = v5
-    ? props?.sessionExpiryInterval ?? 0
-    : packet.clean
+  let sessionExpiryInterval = v5 ? props?.sessionExpiryInterval ?? 0 : packet.clean
     ? 0
-    : SESSION_NEVER_EXPIRES;
+    // A 3.1.1 persistent session lasts v3SessionExpiryInterval, not for ever (the protocol has no expiry).
+    : limits.v3SessionExpiryInterval;
   let sessionExpiryCapped = false;
   if (v5 && sessionExpiryInterval > limits.maxSessionExpiryInterval) {
     sessionExpiryInterval = limits.maxSessionExpiryInterval;
@@ -126,18 +124,27 @@ export function handleConnect(
   if (v5 && props?.authenticationMethod !== undefined) {
     return startEnhancedAuth(client, pending, props.authenticationMethod, props.authenticationData);
   }
-  // An auth hook that throws refuses with its MqttError's code (0x88 when its user store is down), with a CONNACK
-  // rather than a dropped socket.
-  let allowed: boolean | Promise<boolean>;
+  // With useIdentityAsUsername the password is checked for the certificate's user, the one the ACL sees too.
+  const checked = client.useIdentityAsUsername ? { ...packet, username: client.username } : packet;
+  // Repeated failures from one address slow that address down (the check may wait its turn). An auth hook that
+  // throws an MqttError refuses with its code (0x88 when its user store is down), with a CONNACK rather than a
+  // dropped socket.
+  let allowed: boolean | undefined | Promise<boolean | undefined>;
   try {
-    allowed = broker.hooks.authenticate(client, packet);
+    allowed = broker.authThrottle.run(
+      client.remoteAddress,
+      () => client.state === "closed" ? undefined : broker.hooks.authenticate(client, checked),
+    );
   } catch (err) {
     return refuseByHook(client, err);
   }
   if (isPromise(allowed)) {
-    return allowed.then((ok) => afterAuthentication(client, pending, ok), (err) => refuseByHook(client, err));
+    return allowed.then(
+      (ok) => afterAuthentication(client, pending, ok === true),
+      (err) => refuseByHook(client, err),
+    );
   }
-  return afterAuthentication(client, pending, allowed);
+  return afterAuthentication(client, pending, allowed === true);
 }
 
 /** Continue once authentication answered; enhanced authentication calls this with its success. */
@@ -159,7 +166,10 @@ export function afterAuthentication(
   }
   let checked: void | Promise<void>;
   try {
-    checked = client.broker.hooks.connect(client, packet);
+    checked = client.broker.hooks.connect(
+      client,
+      client.useIdentityAsUsername ? { ...packet, username: client.username } : packet,
+    );
   } catch (err) {
     return refuseByHook(client, err);
   }
@@ -183,6 +193,13 @@ function establish(client: Client, pending: PendingConnect, authData: Uint8Array
   const broker = client.broker;
   const packet = pending.packet;
   const v5 = packet.protocolVersion === 5;
+  if (broker.foreignSession(client)) {
+    // A session belongs to the user who created it: another user may neither resume it nor take it over.
+    return refuse(client, RC.notAuthorized, "the client id belongs to another user's session");
+  }
+  if (!broker.admitsPersistentSession(client, packet.clean, pending.sessionExpiryInterval)) {
+    return refuse(client, RC.quotaExceeded, "maxPersistentSessions reached");
+  }
   const { session, present } = broker.establish(client, packet.clean, pending.sessionExpiryInterval);
   client.session = session;
   client.keepAlive = pending.serverKeepAlive ?? packet.keepalive; // [MQTT-3.2.2-22]

@@ -107,6 +107,14 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
       client.sendPacket({ type: "pubrec", packetId: id });
       return;
     }
+    if (packet.duplicate) {
+      // The decoder left the payload out because the id awaited PUBREL; it no longer does, which the order of
+      // packets rules out. Never deliver an empty payload in its place.
+      throw new MqttError(
+        RC.implementationSpecificError,
+        "Cannot accept a re-sent PUBLISH whose payload was dropped",
+      );
+    }
     if (session.incomingCount >= broker.limits.receiveMaximum) {
       throw new MqttError(RC.receiveMaximumExceeded, "Cannot accept more QoS 2 messages awaiting PUBREL");
     }

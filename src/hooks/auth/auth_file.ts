@@ -9,6 +9,7 @@ import { parsePasswordHash } from "./password.ts";
 import { RULE_ACCESS } from "./acl_rules.ts";
 import type { AclRule, RuleAccess } from "./acl_rules.ts";
 import { ruleTopicError } from "./acl_topic.ts";
+import { type ClientIdPattern, clientIdPatternError, compileClientIdPattern } from "./client_id_pattern.ts";
 
 /** A rule as written in the file. */
 export interface AclRuleInput {
@@ -19,7 +20,7 @@ export interface AclRuleInput {
 /** The users file as data (what YAML parses to). */
 export interface AuthFileInput {
   /** User name → encoded password hash (from `hash-password`) and the user's own rules. */
-  users?: Record<string, { password: string; acl?: AclRuleInput[] } | null> | null;
+  users?: Record<string, { password: string; acl?: AclRuleInput[]; clientIds?: string[] } | null> | null;
   /** Allow clients that send no user name. Default false. */
   anonymous?: boolean;
   /** Rules for everyone, checked after user and client rules. */
@@ -28,9 +29,20 @@ export interface AuthFileInput {
   clients?: Record<string, { acl?: AclRuleInput[] } | null> | null;
 }
 
+/** One user of a validated file. */
+export interface AuthUser {
+  readonly password: string;
+  readonly acl: readonly AclRule[];
+  /**
+   * Client ids this user may connect with (`*` any run of characters, `%u` the user name); a client id that
+   * matches one user's pattern is that user's alone. Empty: any id not bound to someone else.
+   */
+  readonly clientIds: readonly ClientIdPattern[];
+}
+
 /** A validated users file. */
 export interface AuthFile {
-  readonly users: ReadonlyMap<string, { readonly password: string; readonly acl: readonly AclRule[] }>;
+  readonly users: ReadonlyMap<string, AuthUser>;
   readonly anonymous: boolean;
   readonly acl: readonly AclRule[];
   readonly clients: ReadonlyMap<string, readonly AclRule[]>;
@@ -39,17 +51,18 @@ export interface AuthFile {
 /** Validate the users file, recording every problem in `check`. The result is only meaningful without problems. */
 export function parseAuthFile(data: unknown, check: Checker): AuthFile {
   const root = check.mapping(data ?? null, [], ["users", "anonymous", "acl", "clients"]) ?? {};
-  const users = new Map<string, { password: string; acl: AclRule[] }>();
+  const users = new Map<string, AuthUser>();
   const clients = new Map<string, AclRule[]>();
 
   const userMap = root.users === undefined ? {} : check.mapping(root.users, ["users"]) ?? {};
   for (const [name, value] of Object.entries(userMap)) {
     const path = ["users", name];
-    const user = check.mapping(value, path, ["password", "acl"]);
+    const user = check.mapping(value, path, ["password", "acl", "clientIds"]);
     if (!user) continue;
     const password = parsePassword(check, user.password, [...path, "password"]);
     const acl = parseRules(check, user.acl, [...path, "acl"]);
-    if (password !== undefined) users.set(name, { password, acl });
+    const clientIds = parseClientIds(check, user.clientIds, [...path, "clientIds"]);
+    if (password !== undefined) users.set(name, { password, acl, clientIds });
   }
 
   const clientMap = root.clients === undefined ? {} : check.mapping(root.clients, ["clients"]) ?? {};
@@ -63,6 +76,19 @@ export function parseAuthFile(data: unknown, check: Checker): AuthFile {
     : check.boolean(root.anonymous, ["anonymous"]) ?? false;
   const acl = parseRules(check, root.acl, ["acl"]);
   return { users, anonymous, acl, clients };
+}
+
+function parseClientIds(check: Checker, value: unknown, path: KeyPath): ClientIdPattern[] {
+  if (value === undefined) return [];
+  const out: ClientIdPattern[] = [];
+  (check.list(value, path) ?? []).forEach((item, i) => {
+    const pattern = check.string(item, [...path, i]);
+    if (pattern === undefined) return;
+    const error = clientIdPatternError(pattern);
+    if (error !== undefined) check.problem([...path, i], error);
+    else out.push(compileClientIdPattern(pattern));
+  });
+  return out;
 }
 
 function parsePassword(check: Checker, value: unknown, path: KeyPath): string | undefined {

@@ -14,6 +14,9 @@ import { parseAuthFile } from "./auth_file.ts";
 import type { AuthFile, AuthFileInput } from "./auth_file.ts";
 import { DEFAULT_ITERATIONS, verifyPassword } from "./password.ts";
 import { VerifyCache } from "./verify_cache.ts";
+import { VerifyGate } from "./verify_gate.ts";
+import { MqttError } from "../../errors.ts";
+import { RC } from "../../packets/reason_codes.ts";
 
 /** Options of {@link FileAuthHook}. */
 export interface FileAuthHookOptions {
@@ -30,6 +33,8 @@ export interface FileAuthHookOptions {
    * `ignore`, no opinion, so that the next auth of a chain decides.
    */
   unknownUser?: "deny" | "ignore";
+  /** Password hashes computed at once (the rest queue, see {@link VerifyGate}). Default 2. */
+  maxConcurrentChecks?: number;
 }
 
 // A well-formed hash that matches no password: unknown users are checked against it so that a login for a user
@@ -65,6 +70,8 @@ export class FileAuthHook implements Hook {
   readonly #hasRules: boolean;
   readonly #cache: VerifyCache | undefined;
   readonly #unknown: "deny" | undefined;
+  readonly #bindsClientIds: boolean;
+  readonly #gate: VerifyGate;
 
   /**
    * Build from parsed data.
@@ -79,6 +86,8 @@ export class FileAuthHook implements Hook {
     this.#hasRules = file.acl.length > 0 ||
       [...file.users.values()].some((u) => u.acl.length > 0) ||
       [...file.clients.values()].some((rules) => rules.length > 0);
+    this.#gate = new VerifyGate({ concurrency: options.maxConcurrentChecks ?? 2 });
+    this.#bindsClientIds = [...file.users.values()].some((u) => u.clientIds.length > 0);
     const seconds = options.cacheSeconds ?? 300;
     if (!Number.isFinite(seconds) || seconds < 0) {
       throw new RangeError(`Cannot use cacheSeconds ${seconds}: expected a number >= 0`);
@@ -127,13 +136,41 @@ export class FileAuthHook implements Hook {
     const password = packet.password;
     if (password === undefined) return "deny";
     if (user === undefined) {
-      await verifyPassword(password, DUMMY_HASH);
+      await this.#gate.run(() => verifyPassword(password, DUMMY_HASH));
       return this.#unknown;
     }
     if (this.#cache && (await this.#cache.has(name, user.password, password))) return "allow";
-    if (!(await verifyPassword(password, user.password))) return "deny";
+    // Hashes are computed a few at a time; when too many wait already, the check is refused unhashed.
+    if ((await this.#gate.run(() => verifyPassword(password, user.password))) !== true) return "deny";
     await this.#cache?.add(name, user.password, password);
     return "allow";
+  }
+
+  /**
+   * Client ids bound to users: a user with `clientIds` connects only with a matching id, and an id that matches
+   * some user's pattern is refused (0x87; 3.1.1 0x05) for every other user and for anonymous clients.
+   */
+  onConnect(client: ClientInfo, _packet: ConnectPacket): void {
+    if (!this.#bindsClientIds) return;
+    const name = client.username;
+    const own = name === undefined ? undefined : this.#file.users.get(name);
+    if (own !== undefined && own.clientIds.length > 0) {
+      if (!own.clientIds.some((p) => p.matches(client.id, name!))) {
+        throw new MqttError(
+          RC.notAuthorized,
+          `client id ${JSON.stringify(client.id)} is not one of this user's`,
+        );
+      }
+      return;
+    }
+    for (const [other, user] of this.#file.users) {
+      if (other !== name && user.clientIds.some((p) => p.matches(client.id, other))) {
+        throw new MqttError(
+          RC.notAuthorized,
+          `client id ${JSON.stringify(client.id)} is bound to another user`,
+        );
+      }
+    }
   }
 
   onAclCheck(client: ClientInfo, topic: string, access: Access): Verdict {

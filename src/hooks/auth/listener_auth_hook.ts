@@ -56,6 +56,8 @@ export class ListenerAuthHook implements Hook {
   ) => EnhancedAuthResult | undefined | Promise<EnhancedAuthResult | undefined>;
   /** Defined only when one of the hooks tracks connections (auth backends forget a client's rules then). */
   readonly onDisconnected?: (client: ClientInfo, info: DisconnectInfo) => void | Promise<void>;
+  /** Defined only when one of the hooks has onConnect (the file hook's client-id bindings). */
+  readonly onConnect?: (client: ClientInfo, packet: ConnectPacket) => void | Promise<void>;
   readonly #byListener: ReadonlyMap<string, Hook>;
   readonly #fallback: Hook;
 
@@ -71,6 +73,9 @@ export class ListenerAuthHook implements Hook {
     }
     if (this.hooks.some((h) => typeof h.onDisconnected === "function")) {
       this.onDisconnected = (client, info) => this.hookFor(client.listener).onDisconnected?.(client, info);
+    }
+    if (this.hooks.some((h) => typeof h.onConnect === "function")) {
+      this.onConnect = (client, packet) => this.hookFor(client.listener).onConnect?.(client, packet);
     }
     if (this.hooks.some((h) => typeof h.onEnhancedAuth === "function")) {
       this.onEnhancedAuth = (client, step) => this.hookFor(client.listener).onEnhancedAuth?.(client, step);

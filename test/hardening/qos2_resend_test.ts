@@ -1,0 +1,116 @@
+/**
+ * 3,000 QoS 2 PUBLISHes of 32 KB with one packet id and no PUBREL (Mosquitto's CVE-2023-28366) keep the broker's
+ * memory bounded: only the first is delivered, the others are answered PUBREC and their payloads are never copied
+ * (the decoder drops them as they arrive). Before, each re-sent payload was copied out of the socket's bytes and
+ * became garbage: Deno's resident memory grew by about 75 MB for the 98 MB sent. The broker runs in a process of its
+ * own, so its resident memory is its own.
+ */
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import net from "node:net";
+import process from "node:process";
+import mqtt from "mqtt-packet";
+import { type ChildBroker, startChildBroker } from "./_child.ts";
+import { RawClient } from "../_helpers/raw_client.ts";
+
+const COUNT = 3000;
+const SIZE = 32 * 1024;
+const MB = 1024 * 1024;
+
+describe("QoS 2 PUBLISHes re-sent with one packet id and no PUBREL", () => {
+  let child: ChildBroker;
+  before(async () => {
+    child = await startChildBroker({});
+  });
+  after(async () => await child.stop());
+
+  for (const version of [4, 5] as const) {
+    it(`v${version}: ${COUNT} x 32 KB, twice: memory bounded, one delivery`, async () => {
+      const sub = await RawClient.tcp(child.port, version);
+      const socket = net.connect({ host: "127.0.0.1", port: child.port });
+      const connected = new Promise<void>((resolve, reject) => {
+        socket.once("connect", () => resolve());
+        socket.once("error", reject);
+      });
+      try {
+        await sub.connect({ clientId: `watch-${version}` });
+        await sub.subscribe("cve/t", 2);
+        await connected;
+        // Count PUBRECs as they come (small packets: parsing them costs the test little).
+        let received = 0;
+        const parser = mqtt.parser({ protocolVersion: version });
+        parser.on("packet", (p: { cmd: string }) => {
+          if (p.cmd === "pubrec") received++;
+        });
+        socket.on("data", (b: Buffer) => parser.parse(b));
+        const opts = { protocolVersion: version };
+        let closed = false;
+        socket.on("close", () => (closed = true));
+        socket.write(mqtt.generate({
+          cmd: "connect",
+          protocolId: "MQTT",
+          protocolVersion: version,
+          clientId: `flood-${version}`,
+          clean: true,
+          keepalive: 0,
+        }, opts));
+        const publish = mqtt.generate({
+          cmd: "publish",
+          topic: "cve/t",
+          payload: Buffer.alloc(SIZE, 7),
+          qos: 2,
+          messageId: 42,
+          retain: false,
+          dup: false,
+        }, opts);
+        const round = async (n: number) => {
+          const end = Date.now() + 20_000;
+          for (let i = 0; i < COUNT; i++) {
+            if (socket.write(publish)) continue;
+            // Bounded: the broker reads on, or the socket closed, or 30 s passed.
+            while (socket.writableNeedDrain && !closed && Date.now() < end) {
+              await new Promise((r) => setTimeout(r, 2));
+            }
+            assert.equal(closed, false, "the broker closed the connection");
+          }
+          while (received < n * COUNT && !closed && Date.now() < end) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          assert.equal(received, n * COUNT, "one PUBREC per PUBLISH");
+        };
+        await new Promise((r) => setTimeout(r, 200));
+        const base = child.rss();
+        await round(1);
+        const first = child.rss();
+        await round(2);
+        const second = child.rss();
+        if (process.env.SHOW_TIMES) {
+          console.log(
+            `v${version}: rss +${((first - base) / MB).toFixed(0)} MB after ${COUNT}, ` +
+              `+${((second - first) / MB).toFixed(0)} MB after ${COUNT} more (${
+                ((2 * COUNT * SIZE) / MB).toFixed(0)
+              } MB sent)`,
+          );
+        }
+        // Node's sockets allocate a fresh buffer for every read, so some growth is the runtime's own (about 50 MB
+        // there, 5-25 MB on Deno and Bun); what matters is that the second round adds next to nothing.
+        assert.ok(
+          first - base < 64 * MB,
+          `grew by ${((first - base) / MB).toFixed(0)} MB for the first ${COUNT}`,
+        );
+        assert.ok(
+          second - first < 16 * MB,
+          `grew by ${((second - first) / MB).toFixed(0)} MB for ${COUNT} more`,
+        );
+        // The subscriber got the message once.
+        await sub.expect("publish");
+        assert.deepEqual(await sub.collect(200), []);
+      } finally {
+        sub.destroy();
+        socket.destroy();
+      }
+    });
+  }
+});
