@@ -7,6 +7,7 @@ import type { Clock } from "./clock.ts";
 import type { Hook } from "./hooks/hook.ts";
 import type { Logger } from "./logger.ts";
 import type { Storage } from "./storage/storage.ts";
+import type { ClusterBus } from "./cluster/cluster_bus.ts";
 
 /** Every limit the broker enforces. 0 means "no limit" where noted. */
 export interface Limits {
@@ -108,6 +109,11 @@ export interface BrokerOptions {
   durableAcks?: boolean;
   /** With storage: longest delay (ms) before a batch of changes is written. Default 5. */
   storageMaxDelay?: number;
+  /**
+   * The cluster this broker is a node of (for NATS: `await createNatsCluster(...)` from the package root).
+   * Without it the broker is alone and nothing cluster-related runs.
+   */
+  cluster?: ClusterBus;
 }
 
 /** Merge limits with defaults, rejecting nonsense with a RangeError that names the key. */

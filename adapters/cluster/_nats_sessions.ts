@@ -1,0 +1,227 @@
+/**
+ * Session ownership over NATS. One KV entry per client id says which node (boot) owns it and what any node
+ * needs to resume it (expiry, subscriptions); every write checks the revision it read, so two nodes racing for
+ * one client id cannot both win. The owner keeps the session's queue in memory; a node that takes the client
+ * over asks the owner (`{prefix}.take.{boot}`), which closes its connection (0x8E) and replies with the session,
+ * its inflight and queued messages. When the owner is gone (no responders), the KV record alone resumes the
+ * session: subscriptions come back, the messages the dead node held do not.
+ * @module
+ */
+
+import type { KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../../src/logger.ts";
+import type { Message } from "../../src/message.ts";
+import type { ClusterNode, ClusterSessionRecord, HandedSession } from "../../src/cluster/cluster_bus.ts";
+import { kvKey } from "../../src/cluster/subjects.ts";
+import { topicMatches } from "../../src/topics/topic_rules.ts";
+import type { StoredSubscription } from "../../src/storage/storage.ts";
+import { decodeHanded, encodeHanded } from "../../src/cluster/handed_codec.ts";
+
+/** The KV value of a client id. */
+interface OwnerRecord {
+  /** Boot id of the owning node. */
+  b: string;
+  e: number;
+  s: StoredSubscription[];
+}
+
+/** Messages that arrive while a session moves here, kept for it. */
+interface Capture {
+  readonly clientId: string;
+  readonly subscriptions: readonly StoredSubscription[];
+  readonly messages: Message[];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const ATTEMPTS = 5;
+
+/** Options of {@link NatsSessions}. */
+export interface NatsSessionsOptions {
+  nc: NatsConnection;
+  kv: KV;
+  prefix: string;
+  boot: string;
+  logger: Logger;
+  interest(filter: string, delta: 1 | -1): void;
+  messageId(message: Message): string | undefined;
+}
+
+/** Who owns which client id, and moving sessions between nodes. */
+export class NatsSessions {
+  readonly #o: NatsSessionsOptions;
+  /** Client ids this node owns, with the KV revision it last wrote. */
+  #owned = new Map<string, { rev: number; value: string }>();
+  #chains = new Map<string, Promise<void>>();
+  #captures = new Set<Capture>();
+
+  constructor(options: NatsSessionsOptions) {
+    this.#o = options;
+  }
+
+  /** Answer takeover requests addressed to this boot. */
+  serve(local: ClusterNode): void {
+    const o = this.#o;
+    o.nc.subscribe(`${o.prefix}.take.${o.boot}`, {
+      callback: (err, msg) => {
+        if (err !== null) return;
+        const clientId = decoder.decode(msg.data);
+        this.#owned.delete(clientId);
+        const handed = local.handOver(clientId);
+        msg.respond(handed === undefined ? new Uint8Array(0) : encodeHanded(handed, o.messageId));
+      },
+    });
+  }
+
+  /** Make this node the owner of `clientId`; see ClusterBus.acquire. */
+  async acquire(clientId: string, clean: boolean): Promise<HandedSession | undefined> {
+    const o = this.#o;
+    const key = kvKey(clientId);
+    let handed: HandedSession | undefined;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const entry = await o.kv.get(key);
+      const live = entry !== null && entry.operation === "PUT";
+      const record = live ? JSON.parse(decoder.decode(entry.value)) as OwnerRecord : undefined;
+      if (record !== undefined && record.b === o.boot) {
+        this.#owned.set(clientId, { rev: entry!.revision, value: decoder.decode(entry!.value) });
+        return handed;
+      }
+      if (record !== undefined) {
+        const moved = await this.#takeOver(clientId, record, clean);
+        if (!clean) handed = moved ?? handed;
+      }
+      const value = JSON.stringify({
+        b: o.boot,
+        e: handed?.expiryInterval ?? 0,
+        s: handed?.subscriptions ?? [],
+      });
+      try {
+        const rev = entry === null
+          ? await o.kv.create(key, encoder.encode(value))
+          : await o.kv.update(key, encoder.encode(value), entry.revision);
+        this.#owned.set(clientId, { rev, value });
+        return handed;
+      } catch (err) {
+        // Another node wrote first: read again and take the client over from it.
+        o.logger.debug("cluster: session ownership raced, retrying", { clientId, error: String(err) });
+      }
+    }
+    throw new Error(`Cannot own client id ${JSON.stringify(clientId)}: ${ATTEMPTS} nodes raced for it`);
+  }
+
+  /** A remote message arrived: keep it for sessions moving here. */
+  captured(message: Message): void {
+    if (this.#captures.size === 0) return;
+    for (const c of this.#captures) {
+      if (c.subscriptions.some((s) => topicMatches(s.filter, message.topic))) c.messages.push(message);
+    }
+  }
+
+  /** Write the record of a session this node owns (revision-checked; a lost race ends our ownership). */
+  changed(clientId: string, record: ClusterSessionRecord | undefined): void {
+    if (!this.#owned.has(clientId)) return;
+    const o = this.#o;
+    const key = kvKey(clientId);
+    const value = record === undefined
+      ? undefined
+      : JSON.stringify({ b: o.boot, e: record.expiryInterval, s: record.subscriptions });
+    this.#serial(clientId, async () => {
+      const owned = this.#owned.get(clientId);
+      if (owned === undefined || owned.value === value) return;
+      try {
+        if (value === undefined) {
+          this.#owned.delete(clientId);
+          await o.kv.delete(key, { previousSeq: owned.rev });
+        } else {
+          const rev = await o.kv.update(key, encoder.encode(value), owned.rev);
+          if (this.#owned.get(clientId) === owned) this.#owned.set(clientId, { rev, value });
+        }
+      } catch (err) {
+        this.#owned.delete(clientId);
+        o.logger.debug("cluster: session record not written (another node owns it)", {
+          clientId,
+          error: String(err),
+        });
+      }
+    });
+  }
+
+  /** Wait for pending writes. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#chains.values()]);
+  }
+
+  async #takeOver(clientId: string, record: OwnerRecord, clean: boolean): Promise<HandedSession | undefined> {
+    const o = this.#o;
+    // Interest first, so nothing published while the owner lets go is lost: such messages are captured here
+    // and merged behind the owner's queue, skipping the ones the owner hands over too.
+    const filters = clean ? [] : record.s.filter((s) => !s.filter.startsWith("$share/")).map((s) => s.filter);
+    for (const f of filters) o.interest(f, 1);
+    const capture: Capture = { clientId, subscriptions: record.s, messages: [] };
+    if (filters.length > 0) {
+      this.#captures.add(capture);
+      await o.nc.flush();
+    }
+    try {
+      const reply = await o.nc.request(`${o.prefix}.take.${record.b}`, encoder.encode(clientId), {
+        timeout: 3000,
+      });
+      if (reply.data.length === 0) return undefined;
+      const { handed, ids } = decodeHanded(reply.data);
+      return withCaptured(handed, capture, ids, o.messageId);
+    } catch (err) {
+      // No responders: the owner is gone. Resume from the record (subscriptions, no messages).
+      o.logger.info("cluster: session owner unreachable, resuming from its record", {
+        clientId,
+        owner: record.b,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return withCaptured(
+        { expiryInterval: record.e, subscriptions: record.s, inflight: [], queued: [] },
+        capture,
+        new Set(),
+        o.messageId,
+      );
+    } finally {
+      this.#captures.delete(capture);
+      // The broker indexes the session's subscriptions as it establishes it; then this interest can go.
+      if (filters.length > 0) setTimeout(() => filters.forEach((f) => o.interest(f, -1)), 1000);
+    }
+  }
+
+  #serial(clientId: string, task: () => Promise<void>): void {
+    const previous = this.#chains.get(clientId) ?? Promise.resolve();
+    const next = previous.then(task);
+    this.#chains.set(clientId, next);
+    next.then(() => {
+      if (this.#chains.get(clientId) === next) this.#chains.delete(clientId);
+    });
+  }
+}
+
+/** `handed` plus the captured messages it does not already hold, at the QoS the subscriptions grant. */
+function withCaptured(
+  handed: HandedSession,
+  capture: Capture,
+  ids: ReadonlySet<string>,
+  messageId: (m: Message) => string | undefined,
+): HandedSession {
+  if (capture.messages.length === 0) return handed;
+  const queued = [...handed.queued];
+  for (const message of capture.messages) {
+    const id = messageId(message);
+    if (id !== undefined && ids.has(id)) continue;
+    let qos = -1;
+    let retain = false;
+    for (const s of handed.subscriptions) {
+      if (!topicMatches(s.filter, message.topic)) continue;
+      if (s.noLocal && message.origin === capture.clientId) continue;
+      if (s.qos > qos) qos = s.qos;
+      if (s.retainAsPublished) retain = true;
+    }
+    if (qos < 0) continue;
+    queued.push({ message, qos: Math.min(qos, message.qos) as 0 | 1 | 2, retain: retain && message.retain });
+  }
+  return { ...handed, queued };
+}

@@ -1,0 +1,283 @@
+/**
+ * What the cluster keeps in JetStream KV: retained messages (`{prefix}_retained`), session owners
+ * (`{prefix}_sessions`, see _nats_sessions.ts), wills of connected clients (`{prefix}_wills`, keyed by the boot
+ * that holds the connection) and node liveness (`{prefix}_nodes`: each node beats its key; a node silent for
+ * `deadAfterMs` is dead, and the one survivor that creates its `dead.{boot}` key publishes its wills).
+ * @module
+ */
+
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../../src/logger.ts";
+import type { Message } from "../../src/message.ts";
+import type { ClientInfo } from "../../src/hooks/hook.ts";
+import type { ClusterNode, ClusterSessionRecord, HandedSession } from "../../src/cluster/cluster_bus.ts";
+import { fromKvKey, kvKey } from "../../src/cluster/subjects.ts";
+import { decodeMessage, decodeWill, encodeMessage, encodeWill } from "../../src/storage/record_codec.ts";
+import { NatsSessions } from "./_nats_sessions.ts";
+
+/** Options of {@link NatsState}. */
+export interface NatsStateOptions {
+  nc: NatsConnection;
+  prefix: string;
+  node: string;
+  boot: string;
+  logger: Logger;
+  heartbeatMs: number;
+  deadAfterMs: number;
+  replicas: number;
+  interest(filter: string, delta: 1 | -1): void;
+  messageId(message: Message): string | undefined;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The KV side of a NATS cluster node. */
+export class NatsState {
+  readonly #o: NatsStateOptions;
+  #retained!: KV;
+  #wills!: KV;
+  #nodes!: KV;
+  #sessions!: NatsSessions;
+  #local: ClusterNode | undefined;
+  /** Other boots and when this node last heard from them (local clock). */
+  #seen = new Map<string, { node: string; at: number }>();
+  /** Who set each will here, so that only that connection's end clears it. */
+  #willOwners = new Map<string, ClientInfo>();
+  #pending = new Set<Promise<unknown>>();
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  #closed = false;
+
+  constructor(options: NatsStateOptions) {
+    this.#o = options;
+  }
+
+  async start(local: ClusterNode): Promise<void> {
+    const o = this.#o;
+    this.#local = local;
+    const kvm = new Kvm(o.nc);
+    const common = { history: 1, replicas: o.replicas };
+    this.#retained = await kvm.create(`${o.prefix}_retained`, common);
+    const sessions = await kvm.create(`${o.prefix}_sessions`, common);
+    this.#wills = await kvm.create(`${o.prefix}_wills`, common);
+    this.#nodes = await kvm.create(`${o.prefix}_nodes`, {
+      ...common,
+      ttl: Math.max(o.deadAfterMs * 4, 10_000),
+    });
+    this.#sessions = new NatsSessions({
+      nc: o.nc,
+      kv: sessions,
+      prefix: o.prefix,
+      boot: o.boot,
+      logger: o.logger,
+      interest: o.interest,
+      messageId: o.messageId,
+    });
+    await this.#watchNodes();
+    await this.#beat();
+    await this.#loadRetained(local);
+    this.#sessions.serve(local);
+    const beat = setInterval(() => {
+      this.#track(this.#beat());
+      this.#sweep();
+    }, o.heartbeatMs);
+    // Wills left by nodes that died while no node was watching (the whole cluster restarted, say).
+    const orphans = setTimeout(() => this.#track(this.#claimOrphans()), o.deadAfterMs);
+    this.#timers.push(beat, orphans);
+  }
+
+  retain(message: Message): void {
+    const key = kvKey(message.topic);
+    this.#track(
+      message.payload.length === 0
+        ? this.#retained.delete(key)
+        : this.#retained.put(key, encodeMessage(message)),
+    );
+  }
+
+  acquire(clientId: string, clean: boolean): Promise<HandedSession | undefined> {
+    return this.#sessions.acquire(clientId, clean);
+  }
+
+  captured(message: Message): void {
+    this.#sessions?.captured(message);
+  }
+
+  sessionChanged(clientId: string, record: ClusterSessionRecord | undefined): void {
+    this.#sessions.changed(clientId, record);
+  }
+
+  will(info: ClientInfo, will: Message | undefined): void {
+    const key = `${this.#o.boot}.${kvKey(info.id)}`;
+    if (will !== undefined) {
+      this.#willOwners.set(info.id, info);
+      const record = encodeWill({ clientId: info.id, will, at: 0, info: plainInfo(info) });
+      this.#track(this.#wills.put(key, record));
+    } else if (this.#willOwners.get(info.id) === info) {
+      this.#willOwners.delete(info.id);
+      this.#track(this.#wills.delete(key));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    await this.#sessions?.flush();
+    await Promise.allSettled([...this.#pending]);
+    // Leaving on purpose: no will of ours is due, and others need not wait for our silence.
+    if (this.#nodes !== undefined) {
+      const keys = await this.#wills.keys(`${this.#o.boot}.>`).catch(() => undefined);
+      for await (const key of keys ?? []) await this.#wills.delete(key).catch(() => {});
+      await this.#nodes.delete(this.#o.boot).catch(() => {});
+    }
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#closed) return;
+    await this.#nodes.put(this.#o.boot, encoder.encode(JSON.stringify({ node: this.#o.node })));
+  }
+
+  async #watchNodes(): Promise<void> {
+    const o = this.#o;
+    const status = await this.#nodes.status();
+    const watch = await this.#nodes.watch();
+    let loaded!: () => void;
+    const ready = new Promise<void>((resolve) => (loaded = resolve));
+    if (status.values === 0) loaded();
+    const duplicates: string[] = [];
+    (async () => {
+      for await (const e of watch) {
+        if (!e.key.startsWith("dead.") && e.key !== o.boot) {
+          if (e.operation === "PUT") {
+            const node = (JSON.parse(decoder.decode(e.value)) as { node: string }).node;
+            // A beat already in the bucket counts from when it was written: an old one is a node that died
+            // while nobody watched, and gets no grace. Later beats count from when they arrive.
+            const at = e.isUpdate ? Date.now() : Math.min(Date.now(), e.created.getTime());
+            this.#seen.set(e.key, { node, at });
+            if (node === o.node && Date.now() - at < o.deadAfterMs) duplicates.push(e.key);
+          } else this.#seen.delete(e.key);
+        }
+        if (e.delta === 0) loaded();
+      }
+    })().catch(() => {});
+    await waitAtMost(ready, 5000);
+    if (duplicates.length === 0) return;
+    // Our own name beat recently: a previous run of this node that just died, or another live node. Only a
+    // live one beats again.
+    const since = Date.now();
+    await waitAtMost(new Promise(() => {}), o.heartbeatMs * 2 + 200);
+    const live = duplicates.filter((boot) => (this.#seen.get(boot)?.at ?? 0) >= since);
+    if (live.length > 0) {
+      watch.stop();
+      throw new Error(
+        `Cannot join the cluster as node "${o.node}": a live node already uses that name (boot ${live[0]})`,
+      );
+    }
+  }
+
+  async #loadRetained(local: ClusterNode): Promise<void> {
+    const status = await this.#retained.status();
+    const watch = await this.#retained.watch();
+    let loaded!: () => void;
+    const ready = new Promise<void>((resolve) => (loaded = resolve));
+    if (status.values === 0) loaded();
+    let count = 0;
+    (async () => {
+      for await (const e of watch) {
+        const topic = fromKvKey(e.key);
+        if (e.operation === "PUT") {
+          try {
+            local.retainedRemote(decodeMessage(e.value, `retained ${topic}`));
+            count++;
+          } catch (err) {
+            this.#o.logger.warn("cluster: skipped a malformed retained message", {
+              topic,
+              error: String(err),
+            });
+          }
+        } else {
+          local.retainedRemote({
+            topic,
+            payload: new Uint8Array(0),
+            qos: 0,
+            retain: true,
+            receivedAt: Date.now(),
+          });
+        }
+        if (e.delta === 0) loaded();
+      }
+    })().catch(() => {});
+    await waitAtMost(ready, 10_000);
+    this.#o.logger.info("cluster: retained messages loaded", { count });
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [boot, seen] of this.#seen) {
+      if (now - seen.at <= this.#o.deadAfterMs) continue;
+      this.#seen.delete(boot);
+      this.#track(this.#claim(boot, seen.node));
+    }
+  }
+
+  async #claimOrphans(): Promise<void> {
+    const boots = new Set<string>();
+    for await (const key of await this.#wills.keys()) boots.add(key.slice(0, key.indexOf(".")));
+    for (const boot of boots) {
+      if (boot !== this.#o.boot && !this.#seen.has(boot)) await this.#claim(boot, boot);
+    }
+  }
+
+  /** Publish the wills of a dead boot, if this node is the first survivor to claim it. */
+  async #claim(boot: string, node: string): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#nodes.create(`dead.${boot}`, encoder.encode(this.#o.boot));
+    } catch {
+      return; // another survivor claimed it
+    }
+    let wills = 0;
+    for await (const key of await this.#wills.keys(`${boot}.>`)) {
+      const entry = await this.#wills.get(key);
+      await this.#wills.delete(key);
+      if (entry === null || entry.operation !== "PUT") continue;
+      const stored = decodeWill(entry.value, `will ${key}`);
+      this.#local?.publishWill(stored.info, { ...stored.will, receivedAt: Date.now() });
+      wills++;
+    }
+    await this.#nodes.delete(boot).catch(() => {});
+    this.#o.logger.warn("cluster: node died; its wills are published", { node, boot, wills });
+  }
+
+  #track(p: Promise<unknown>): void {
+    const tracked = p.catch((err) =>
+      this.#o.logger.warn("cluster: KV write failed", {
+        error: err instanceof Error ? err.message : String(err),
+      })
+    );
+    this.#pending.add(tracked);
+    tracked.finally(() => this.#pending.delete(tracked));
+  }
+}
+
+/** Wait for `promise`, or for `ms` at most (the timer goes either way, so it keeps no process alive). */
+async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+/** The plain fields of a ClientInfo (a Client carries much more). */
+function plainInfo(info: ClientInfo) {
+  return {
+    id: info.id,
+    remoteAddress: info.remoteAddress,
+    listener: info.listener,
+    protocolVersion: info.protocolVersion,
+    ...(info.username === undefined ? {} : { username: info.username }),
+    ...(info.certificateCommonName === undefined
+      ? {}
+      : { certificateCommonName: info.certificateCommonName }),
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Cluster nodes for tests: in-process Brokers joined through NATS, each on a free TCP port, and MQTT.js
+ * clients that record what they receive.
+ * @module
+ */
+
+import mqtt from "mqtt";
+import type { Broker } from "../../src/broker.ts";
+import type { BrokerOptions } from "../../src/options.ts";
+import { createNatsCluster, type NatsClusterOptions } from "../../adapters/cluster/nats_cluster.ts";
+import { tcpBroker } from "../_helpers/broker.ts";
+
+export type MqttClient = Awaited<ReturnType<typeof mqtt.connectAsync>>;
+// deno-lint-ignore no-explicit-any
+export type Packet = any;
+
+/** A received message. */
+export interface Received {
+  topic: string;
+  payload: string;
+  packet: Packet;
+}
+
+/** A broker node of a test cluster. */
+export interface TestNode {
+  broker: Broker;
+  port: number;
+  url: string;
+}
+
+/** Start a broker that joins the cluster on `servers` as `node`. */
+export async function startNode(
+  node: string,
+  servers: string[],
+  options: BrokerOptions & Partial<NatsClusterOptions> = {},
+): Promise<TestNode> {
+  const { heartbeatMs, deadAfterMs, prefix, replicas, ...brokerOptions } = options;
+  const cluster = await createNatsCluster({
+    node,
+    servers,
+    heartbeatMs: heartbeatMs ?? 250,
+    deadAfterMs: deadAfterMs ?? 1000,
+    ...(prefix === undefined ? {} : { prefix }),
+    ...(replicas === undefined ? {} : { replicas }),
+  });
+  const { broker, port } = await tcpBroker({ ...brokerOptions, cluster });
+  return { broker, port, url: `mqtt://127.0.0.1:${port}` };
+}
+
+const decoder = new TextDecoder();
+
+/** Clients made by {@link connect}, ended by {@link endClients}. */
+const clients: MqttClient[] = [];
+
+/** An MQTT.js client (v5 unless told otherwise) that never reconnects by itself. */
+export async function connect(url: string, options: Record<string, unknown> = {}): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(url, {
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    ...options,
+  });
+  clients.push(c);
+  return c;
+}
+
+/** End every client made here. */
+export async function endClients(): Promise<void> {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => {})));
+}
+
+/** Record a client's messages from now on. */
+export function inbox(c: MqttClient): Received[] {
+  const got: Received[] = [];
+  c.on("message", (topic: string, payload: Uint8Array, packet: Packet) => {
+    got.push({ topic, payload: decoder.decode(payload), packet });
+  });
+  return got;
+}
+
+/** Wait `ms` (to let stray copies arrive before asserting that they did not). */
+export function settle(ms = 200): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
