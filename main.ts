@@ -45,6 +45,7 @@ import type { HttpApp } from "./src/http/http_app.ts";
 import { storageLatency, timeStorage } from "./src/http/storage_timing.ts";
 import type { StorageLatency } from "./src/http/storage_timing.ts";
 import type { HttpServer } from "./adapters/mod.ts";
+import { clusterFromConfig } from "./adapters/cluster/from_config.ts";
 
 /** Exit codes: 0 clean stop, 1 could not start or stop, 2 bad flags or config. */
 const EXIT_OK = 0;
@@ -155,6 +156,13 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
       return EXIT_FAILED;
     }
   }
+  let cluster;
+  try {
+    cluster = await clusterFromConfig(config, logger);
+  } catch (err) {
+    logger.error("cannot join the cluster", { error: (err as Error).message });
+    return EXIT_FAILED;
+  }
   // Storage calls are timed for the dashboard's /metrics (two clock reads per batch).
   const latency = storageLatency();
   const broker = new Broker({
@@ -169,6 +177,7 @@ async function run(config: Config, hook: Hook, fromFile: boolean): Promise<numbe
     storageMaxDelay: config.storage.maxDelay,
     sysInterval: config.sys.interval,
     version: pkg.version,
+    cluster,
   });
   try {
     for (const l of config.listeners) await broker.addListener(await createListener(l, logger, config));

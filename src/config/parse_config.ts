@@ -16,10 +16,22 @@ import type {
 import { formatAddress } from "./address.ts";
 import { readYaml } from "./yaml_source.ts";
 import { checkAddress, parseAuth, parseListeners } from "./parse_listeners.ts";
+import { parseCluster } from "./parse_cluster.ts";
 import { type Capabilities, DEFAULT_CAPABILITIES, type Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
 
-const TOP_KEYS = ["listeners", "http", "auth", "limits", "capabilities", "mqtt", "storage", "sys", "log"];
+const TOP_KEYS = [
+  "listeners",
+  "http",
+  "auth",
+  "limits",
+  "capabilities",
+  "mqtt",
+  "storage",
+  "sys",
+  "log",
+  "cluster",
+];
 const MAX_COUNT = 10_000_000;
 
 /** Accepted range of each limit. Kept within what `resolveLimits` accepts. */
@@ -73,8 +85,21 @@ export function parseConfig(text: string, source: string): Config {
   const log = parseLog(check, top.log);
   if (http) checkAddressClash(check, listeners, http);
 
+  const cluster = "cluster" in top ? parseCluster(check, top.cluster, source) : undefined;
+
   check.throwIfAny();
-  return { listeners, http, auth, limits, capabilities, mqtt, storage, sys, log };
+  return {
+    listeners,
+    http,
+    auth,
+    limits,
+    capabilities,
+    mqtt,
+    storage,
+    sys,
+    log,
+    ...(cluster === undefined ? {} : { cluster }),
+  };
 }
 
 function parseHttp(check: Checker, value: unknown): HttpConfig | undefined {

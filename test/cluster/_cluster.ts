@@ -64,6 +64,22 @@ export async function connect(url: string, options: Record<string, unknown> = {}
   return c;
 }
 
+/**
+ * A client that connects when its `connect()` is called, so that handlers (the CONNACK's Session Present, the
+ * first messages) can be in place first.
+ */
+export function connectLater(url: string, options: Record<string, unknown> = {}): MqttClient {
+  const c = mqtt.connect(url, {
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    ...options,
+    manualConnect: true,
+  });
+  clients.push(c);
+  return c;
+}
+
 /** End every client made here. */
 export async function endClients(): Promise<void> {
   await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => {})));
