@@ -47,6 +47,9 @@ export class NatsState {
   #willOwners = new Map<string, ClientInfo>();
   #pending = new Set<Promise<unknown>>();
   #timers: ReturnType<typeof setTimeout>[] = [];
+  /** KV writes waiting by key, and the keys being written (see #write). */
+  #latest = new Map<string, () => Promise<unknown>>();
+  #writing = new Set<string>();
   #closed = false;
 
   constructor(options: NatsStateOptions) {
@@ -89,10 +92,10 @@ export class NatsState {
 
   retain(message: Message): void {
     const key = kvKey(message.topic);
-    this.#track(
-      message.payload.length === 0
-        ? this.#retained.delete(key)
-        : this.#retained.put(key, encodeMessage(message)),
+    const bytes = message.payload.length === 0 ? undefined : encodeMessage(message);
+    this.#write(
+      `r:${key}`,
+      () => bytes === undefined ? this.#retained.delete(key) : this.#retained.put(key, bytes),
     );
   }
 
@@ -113,10 +116,10 @@ export class NatsState {
     if (will !== undefined) {
       this.#willOwners.set(info.id, info);
       const record = encodeWill({ clientId: info.id, will, at: 0, info: plainInfo(info) });
-      this.#track(this.#wills.put(key, record));
+      this.#write(`w:${key}`, () => this.#wills.put(key, record));
     } else if (this.#willOwners.get(info.id) === info) {
       this.#willOwners.delete(info.id);
-      this.#track(this.#wills.delete(key));
+      this.#write(`w:${key}`, () => this.#wills.delete(key));
     }
   }
 
@@ -248,6 +251,36 @@ export class NatsState {
     }
     await this.#nodes.delete(boot).catch(() => {});
     this.#o.logger.warn("cluster: node died; its wills are published", { node, boot, wills });
+  }
+
+  /**
+   * Write to KV, the latest write per key winning: while NATS fails over (a stream leader is elected, a server
+   * comes back) a write is retried for about a minute, and a newer write to the same key replaces an older one
+   * still waiting.
+   */
+  #write(key: string, op: () => Promise<unknown>): void {
+    const waiting = this.#latest.has(key);
+    this.#latest.set(key, op);
+    if (waiting || this.#writing.has(key)) return;
+    this.#writing.add(key);
+    this.#track((async () => {
+      try {
+        for (let next = this.#latest.get(key); next !== undefined; next = this.#latest.get(key)) {
+          this.#latest.delete(key);
+          for (let attempt = 0;; attempt++) {
+            try {
+              await next();
+              break;
+            } catch (err) {
+              if (this.#closed || attempt >= 12 || this.#latest.has(key)) throw err;
+              await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
+            }
+          }
+        }
+      } finally {
+        this.#writing.delete(key);
+      }
+    })());
   }
 
   #track(p: Promise<unknown>): void {

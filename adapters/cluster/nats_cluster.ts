@@ -54,6 +54,8 @@ export interface NatsClusterOptions {
   deadAfterMs?: number;
   /** JetStream replicas of the buckets (1 for one NATS server, 3 for a 3-server NATS cluster). Default 1. */
   replicas?: number;
+  /** Try the servers in the order given instead of a random one (tests pin nodes to servers). Default false. */
+  noRandomize?: boolean;
   /** Milliseconds to wait for the first connection. Default 5000. */
   connectTimeoutMs?: number;
   logger?: Logger;
@@ -79,6 +81,7 @@ export async function createNatsCluster(options: NatsClusterOptions): Promise<Cl
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     name: `comqtt ${options.node}`,
+    noRandomize: options.noRandomize ?? false,
   };
   if (options.user !== undefined) base.user = options.user;
   if (options.pass !== undefined) base.pass = options.pass;

@@ -5,6 +5,10 @@
  */
 
 import mqtt from "mqtt";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT, type Run, startProcess } from "../_helpers/cli_process.ts";
 import type { Broker } from "../../src/broker.ts";
 import type { BrokerOptions } from "../../src/options.ts";
 import { createNatsCluster, type NatsClusterOptions } from "../../adapters/cluster/nats_cluster.ts";
@@ -34,7 +38,7 @@ export async function startNode(
   servers: string[],
   options: BrokerOptions & Partial<NatsClusterOptions> = {},
 ): Promise<TestNode> {
-  const { heartbeatMs, deadAfterMs, prefix, replicas, ...brokerOptions } = options;
+  const { heartbeatMs, deadAfterMs, prefix, replicas, noRandomize, ...brokerOptions } = options;
   const cluster = await createNatsCluster({
     node,
     servers,
@@ -42,12 +46,54 @@ export async function startNode(
     deadAfterMs: deadAfterMs ?? 1000,
     ...(prefix === undefined ? {} : { prefix }),
     ...(replicas === undefined ? {} : { replicas }),
+    ...(noRandomize === undefined ? {} : { noRandomize }),
   });
   const { broker, port } = await tcpBroker({ ...brokerOptions, cluster });
   return { broker, port, url: `mqtt://127.0.0.1:${port}` };
 }
 
 const decoder = new TextDecoder();
+
+/** The YAML config of a CLI cluster node on an ephemeral port of 127.0.0.1. */
+export function cliNodeConfig(node: string, servers: string[], extra = ""): string {
+  return [
+    'listeners: [{ type: tcp, address: "127.0.0.1:0" }]',
+    "auth: { type: allow }",
+    "sys: { interval: 0 }",
+    "cluster:",
+    `  node: ${node}`,
+    `  nats: { servers: [${servers.map((s) => JSON.stringify(s)).join(", ")}] }`,
+    "  heartbeatMs: 250",
+    "  deadAfterMs: 1000",
+    extra,
+  ].join("\n");
+}
+
+/** A broker node run by the CLI (main.ts) in a child process. */
+export interface CliNode {
+  run: Run;
+  port: number;
+  url: string;
+}
+
+/** Start main.ts under `runtime` (from node_modules/.bin) as cluster node `node`; resolves once it listens. */
+export async function startCliNode(
+  node: string,
+  servers: string[],
+  runtime: "deno" | "bun" | "node",
+  extra = "",
+): Promise<CliNode> {
+  const dir = await mkdtemp(join(tmpdir(), "comqtt-cluster-"));
+  const config = join(dir, `${node}.yaml`);
+  await writeFile(config, cliNodeConfig(node, servers, extra));
+  const exe = join(ROOT, "node_modules", ".bin", runtime);
+  const args = runtime === "deno" ? ["run", "-A", "main.ts"] : ["main.ts"];
+  const run = startProcess(exe, [...args, "--config", config]);
+  const m = await run.waitFor(/listening .*address=127\.0\.0\.1:(\d+)/, 30_000);
+  await run.waitFor(/broker started/, 30_000);
+  const port = Number(m[1]);
+  return { run, port, url: `mqtt://127.0.0.1:${port}` };
+}
 
 /** Clients made by {@link connect}, ended by {@link endClients}. */
 const clients: MqttClient[] = [];

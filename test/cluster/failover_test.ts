@@ -1,0 +1,130 @@
+/**
+ * Failures: a broker node killed with SIGKILL (its clients resume on another node, their wills go out once,
+ * published by one survivor) and a NATS server killed in a 3-server NATS cluster (routing carries on).
+ * The killed node is a CLI child process on Bun and another runs on Deno, next to in-process Node brokers, so one
+ * cluster mixes the three runtimes. Runs on Node only: it starts nats-server and broker processes; the code
+ * under test is the same on every runtime.
+ */
+
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { runsOn } from "../_helpers/runtime.ts";
+import { until } from "../_helpers/broker.ts";
+import { killLeftovers, signalProcess } from "../_helpers/cli_process.ts";
+import { type NatsCluster, startNats } from "../_helpers/nats.ts";
+import {
+  type CliNode,
+  connect,
+  connectLater,
+  endClients,
+  inbox,
+  type Packet,
+  settle,
+  startCliNode,
+  startNode,
+  type TestNode,
+} from "./_cluster.ts";
+
+if (runsOn("node")) {
+  describe("cluster: failures", () => {
+    const nodes: TestNode[] = [];
+    const clusters: NatsCluster[] = [];
+    const children: CliNode[] = [];
+
+    after(async () => {
+      await endClients();
+      for (const n of nodes) await n.broker.close().catch(() => {});
+      for (const c of children) signalProcess(c.run, "SIGKILL");
+      killLeftovers();
+      for (const c of clusters) await c.stop();
+    });
+
+    it("kill -9 of a node: others keep working, its client resumes elsewhere, its will goes out once", async () => {
+      const nats = await startNats(1);
+      clusters.push(nats);
+      const [doomed, deno] = await Promise.all([
+        startCliNode("doomed", nats.urls, "bun"),
+        startCliNode("on-deno", nats.urls, "deno"),
+      ]);
+      children.push(doomed, deno);
+      const y = await startNode("y", nats.urls);
+      const z = await startNode("z", nats.urls);
+      nodes.push(y, z);
+
+      const watchers = [await connect(y.url), await connect(z.url), await connect(deno.url)];
+      const wills = watchers.map((w) => inbox(w));
+      for (const w of watchers) await w.subscribeAsync("will/#", { qos: 1 });
+      const options = {
+        clientId: "victim",
+        clean: false,
+        properties: { sessionExpiryInterval: 300 },
+        will: { topic: "will/victim", payload: "gone", qos: 1 },
+      };
+      const victim = await connect(doomed.url, options);
+      await victim.subscribeAsync("after/#", { qos: 1 });
+      // Other nodes' clients talk through the doomed node's NATS before and after it dies.
+      const talker = await connect(y.url);
+      const listener = await connect(deno.url);
+      const heard = inbox(listener);
+      await listener.subscribeAsync("chat", { qos: 1 });
+      await talker.publishAsync("chat", "before", { qos: 1 });
+      await until(() => heard.length === 1, 5000, "a message from node y to the deno node");
+      await settle(300); // the will reaches KV
+
+      const killedAt = Date.now();
+      signalProcess(doomed.run, "SIGKILL");
+      await doomed.run.exited;
+      await talker.publishAsync("chat", "after", { qos: 1 });
+      await until(() => heard.length === 2, 5000, "a message after the kill");
+
+      const back = connectLater(z.url, options);
+      let present: boolean | undefined;
+      back.on("connect", (p: Packet) => (present = p.sessionPresent));
+      back.connect();
+      await until(() => present !== undefined, 5000, "CONNACK on a surviving node");
+      const resumedMs = Date.now() - killedAt;
+      assert.equal(present, true);
+      const got = inbox(back);
+      await talker.publishAsync("after/x", "resumed", { qos: 1 });
+      await until(() => got.length === 1, 5000, "a message on the resumed subscription");
+
+      await until(() => wills.every((w) => w.length >= 1), 8000, "the will on every watcher");
+      const willMs = Date.now() - killedAt;
+      await settle(1500); // a second survivor's copy would arrive by now
+      assert.deepEqual(wills.map((w) => w.map((m) => m.payload)), [["gone"], ["gone"], ["gone"]]);
+      process.stdout.write(
+        `# failover: client resumed ${resumedMs} ms after kill -9, will out within ${willMs} ms\n`,
+      );
+    });
+
+    it("a NATS server dies in a 3-server NATS cluster: routing and retained messages carry on", async () => {
+      const nats = await startNats(3);
+      clusters.push(nats);
+      const [s0, s1, s2] = nats.urls as [string, string, string];
+      const a = await startNode("fa", [s0, s1, s2], { noRandomize: true, replicas: 3, prefix: "fo" });
+      const b = await startNode("fb", [s1, s2, s0], { noRandomize: true, replicas: 3, prefix: "fo" });
+      nodes.push(a, b);
+      const sub = await connect(b.url);
+      const got = inbox(sub);
+      await sub.subscribeAsync("fo/t", { qos: 1 });
+      const pub = await connect(a.url);
+      await pub.publishAsync("fo/t", "before", { qos: 1 });
+      await until(() => got.length === 1, 5000, "routing before the failure");
+
+      const killedAt = Date.now();
+      await nats.servers[0]!.kill();
+      let n = 0;
+      const deadline = Date.now() + 15_000;
+      while (!got.some((m) => m.payload.startsWith("after")) && Date.now() < deadline) {
+        await pub.publishAsync("fo/t", `after ${n++}`, { qos: 1 });
+        await settle(100);
+      }
+      const recoveredMs = Date.now() - killedAt;
+      assert.ok(got.some((m) => m.payload.startsWith("after")), "routing resumed after the NATS server died");
+
+      await pub.publishAsync("fo/kept", "r3", { qos: 1, retain: true });
+      await until(() => b.broker.getRetained("fo/kept") !== undefined, 8000, "retained replication");
+      process.stdout.write(`# failover: routing back ${recoveredMs} ms after a NATS server died\n`);
+    });
+  });
+}
