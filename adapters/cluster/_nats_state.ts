@@ -7,6 +7,7 @@
  */
 
 import { type KV, Kvm } from "@nats-io/kv";
+import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../../src/logger.ts";
 import type { Message } from "../../src/message.ts";
@@ -51,6 +52,7 @@ export class NatsState {
   #latest = new Map<string, () => Promise<unknown>>();
   #writing = new Set<string>();
   #closed = false;
+  #up = true;
 
   constructor(options: NatsStateOptions) {
     this.#o = options;
@@ -59,7 +61,8 @@ export class NatsState {
   async start(local: ClusterNode): Promise<void> {
     const o = this.#o;
     this.#local = local;
-    const kvm = new Kvm(o.nc);
+    // KV calls give up after 2 s (not the default 5 s): a client waits on acquire() before its CONNACK.
+    const kvm = new Kvm(jetstream(o.nc, { timeout: 2000 }));
     const common = { history: 1, replicas: o.replicas };
     this.#retained = await kvm.create(`${o.prefix}_retained`, common);
     const sessions = await kvm.create(`${o.prefix}_sessions`, common);
@@ -82,7 +85,8 @@ export class NatsState {
     await this.#loadRetained(local);
     this.#sessions.serve(local);
     const beat = setInterval(() => {
-      this.#track(this.#beat());
+      // A missed beat is retried by the next one; during a NATS outage every beat fails.
+      this.#beat().catch((err) => this.#o.logger.debug("cluster: beat failed", { error: String(err) }));
       this.#sweep();
     }, o.heartbeatMs);
     // Wills left by nodes that died while no node was watching (the whole cluster restarted, say).
@@ -149,6 +153,7 @@ export class NatsState {
     const ready = new Promise<void>((resolve) => (loaded = resolve));
     if (status.values === 0) loaded();
     const duplicates: string[] = [];
+    let initial = true;
     (async () => {
       for await (const e of watch) {
         if (!e.key.startsWith("dead.") && e.key !== o.boot) {
@@ -156,7 +161,8 @@ export class NatsState {
             const node = (JSON.parse(decoder.decode(e.value)) as { node: string }).node;
             // A beat already in the bucket counts from when it was written: an old one is a node that died
             // while nobody watched, and gets no grace. Later beats count from when they arrive.
-            const at = e.isUpdate ? Date.now() : Math.min(Date.now(), e.created.getTime());
+            // (A watch that NATS restarts after an outage replays old beats: those count from now.)
+            const at = initial ? Math.min(Date.now(), e.created.getTime()) : Date.now();
             this.#seen.set(e.key, { node, at });
             if (node === o.node && Date.now() - at < o.deadAfterMs) duplicates.push(e.key);
           } else this.#seen.delete(e.key);
@@ -165,6 +171,7 @@ export class NatsState {
       }
     })().catch(() => {});
     await waitAtMost(ready, 5000);
+    initial = false;
     if (duplicates.length === 0) return;
     // Our own name beat recently: a previous run of this node that just died, or another live node. Only a
     // live one beats again.
@@ -215,7 +222,19 @@ export class NatsState {
     this.#o.logger.info("cluster: retained messages loaded", { count });
   }
 
+  /**
+   * The connection to NATS went down or came back. While it is down nobody's beats arrive, so nobody is judged
+   * dead; when it is back every node gets a fresh grace period.
+   */
+  connection(up: boolean): void {
+    this.#up = up;
+    if (!up) return;
+    const now = Date.now();
+    for (const seen of this.#seen.values()) seen.at = now;
+  }
+
   #sweep(): void {
+    if (!this.#up) return;
     const now = Date.now();
     for (const [boot, seen] of this.#seen) {
       if (now - seen.at <= this.#o.deadAfterMs) continue;

@@ -124,6 +124,8 @@ class NatsBus implements ClusterBus {
   /** Cluster id of each message routed here, for de-duplicating messages a moved session brings along. */
   #ids = new WeakMap<Message, string>();
   #started = false;
+  /** The route connection is up (NATS may come and go; the client reconnects and resubscribes by itself). */
+  #connected = true;
 
   constructor(options: NatsClusterOptions, route: NatsConnection, shared: NatsConnection) {
     this.node = options.node;
@@ -213,6 +215,8 @@ class NatsBus implements ClusterBus {
   }
 
   acquire(clientId: string, clean: boolean): Promise<HandedSession | undefined> {
+    // Without NATS the client is served by this node alone at once, instead of after a timeout.
+    if (!this.#connected) return Promise.reject(new Error("NATS is unreachable"));
     return this.#state.acquire(clientId, clean);
   }
 
@@ -279,8 +283,11 @@ class NatsBus implements ClusterBus {
   #watchStatus(nc: NatsConnection, which: string): void {
     (async () => {
       for await (const s of nc.status()) {
-        if (s.type === "disconnect" || s.type === "reconnect") {
-          this.#logger.warn(`cluster: NATS ${s.type}`, { connection: which, server: nc.getServer() });
+        if (s.type !== "disconnect" && s.type !== "reconnect") continue;
+        this.#logger.warn(`cluster: NATS ${s.type}`, { connection: which, server: nc.getServer() });
+        if (nc === this.#route) {
+          this.#connected = s.type === "reconnect";
+          this.#state.connection(this.#connected);
         }
       }
     })().catch(() => {});

@@ -47,6 +47,7 @@ export async function startNode(
     ...(prefix === undefined ? {} : { prefix }),
     ...(replicas === undefined ? {} : { replicas }),
     ...(noRandomize === undefined ? {} : { noRandomize }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   const { broker, port } = await tcpBroker({ ...brokerOptions, cluster });
   return { broker, port, url: `mqtt://127.0.0.1:${port}` };

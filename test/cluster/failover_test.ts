@@ -97,6 +97,57 @@ if (runsOn("node")) {
       );
     });
 
+    it("NATS fully down: each node serves its own clients, and the cluster catches up when NATS returns", async () => {
+      const nats = await startNats(1);
+      clusters.push(nats);
+      const a = await startNode("da", nats.urls, { prefix: "down" });
+      const b = await startNode("db", nats.urls, { prefix: "down" });
+      nodes.push(a, b);
+      const watcher = await connect(b.url);
+      const seen = inbox(watcher);
+      const wills = {
+        get length() {
+          return seen.filter((m) => m.topic.startsWith("will/")).length;
+        },
+      };
+      const remote = {
+        get length() {
+          return seen.filter((m) => m.topic === "back/t").length;
+        },
+      };
+      await watcher.subscribeAsync(["will/#", "back/t"], { qos: 1 });
+      await connect(a.url, { clientId: "alive", will: { topic: "will/alive", payload: "x", qos: 1 } });
+      await settle(300);
+
+      await nats.servers[0]!.kill();
+      await settle(300);
+      const started = Date.now();
+      const local = await connect(a.url, { clientId: "local-only" });
+      const connectMs = Date.now() - started;
+      const got = inbox(local);
+      await local.subscribeAsync("local/t", { qos: 1 });
+      await local.publishAsync("local/t", "served", { qos: 1 });
+      await local.publishAsync("back/kept", "during the outage", { qos: 1, retain: true });
+      await until(() => got.length === 1, 3000, "local delivery without NATS");
+      assert.ok(connectMs < 1500, `a client waited ${connectMs} ms to connect while NATS was down`);
+      await settle(1200); // longer than deadAfterMs: nobody may be judged dead for NATS's silence
+
+      await nats.servers[0]!.restart();
+      const deadline = Date.now() + 15_000;
+      while (remote.length === 0 && Date.now() < deadline) {
+        await local.publishAsync("back/t", "again", { qos: 1 });
+        await settle(200);
+      }
+      assert.ok(remote.length > 0, "routing resumed when NATS came back");
+      await until(
+        () => b.broker.getRetained("back/kept") !== undefined,
+        15_000,
+        "the retained write retried",
+      );
+      await settle(1500);
+      assert.equal(wills.length, 0, "no will of a live client went out");
+    });
+
     it("a NATS server dies in a 3-server NATS cluster: routing and retained messages carry on", async () => {
       const nats = await startNats(3);
       clusters.push(nats);
