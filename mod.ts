@@ -82,6 +82,9 @@ export type { HttpServer } from "./adapters/mod.ts";
 export { MemoryStorage } from "./src/storage/memory_storage.ts";
 export type { Storage, StorageOp, StoredState } from "./src/storage/storage.ts";
 export type { Capabilities, SharedSubscriptionStrategy } from "./src/options.ts";
+export { createNatsCluster } from "./adapters/cluster/mod.ts";
+export type { NatsClusterOptions } from "./adapters/cluster/mod.ts";
+export type { ClusterBus, ClusterNode, HandedSession } from "./src/cluster/cluster_bus.ts";
 export { DEFAULT_CAPABILITIES } from "./src/options.ts";
 
 // `deno run -A jsr:@comqtt/broker` (or running this file) starts the standalone broker, as main.ts does.
