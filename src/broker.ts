@@ -37,7 +37,7 @@ import type { Storage, StorageOp, StoredClientInfo, StoredSession } from "./stor
 import { WriteBehind } from "./storage/write_behind.ts";
 import { checkTopicName, parseSharedFilter } from "./topics/topic_rules.ts";
 import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from "./transport/connection.ts";
-import type { ClusterBus, ClusterNode, HandedSession } from "./cluster/cluster_bus.ts";
+import type { ClusterBus, ClusterNode, ClusterStatus, HandedSession } from "./cluster/cluster_bus.ts";
 import { ClusterHook } from "./cluster/cluster_hook.ts";
 
 /** Options of {@link Broker.publish}. */
@@ -427,6 +427,11 @@ export class Broker implements BrokerCore, ClusterNode {
     if (client.protocolVersion === 5) client.sendPacket({ type: "disconnect", reasonCode });
     client.close(false, new Error("disconnected by the server"));
     return true;
+  }
+
+  /** What this node knows of its cluster (nodes, clients per node, traffic); undefined for a broker alone. */
+  clusterStatus(): ClusterStatus | undefined {
+    return this.#bus?.status?.();
   }
 
   /** The current `$SYS/broker/...` values by topic (whether or not `$SYS` publishing is on). */

@@ -12,7 +12,12 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../../src/logger.ts";
 import type { Message } from "../../src/message.ts";
 import type { ClientInfo } from "../../src/hooks/hook.ts";
-import type { ClusterNode, ClusterSessionRecord, HandedSession } from "../../src/cluster/cluster_bus.ts";
+import type {
+  ClusterMember,
+  ClusterNode,
+  ClusterSessionRecord,
+  HandedSession,
+} from "../../src/cluster/cluster_bus.ts";
 import { fromKvKey, kvKey } from "../../src/cluster/subjects.ts";
 import { decodeMessage, decodeWill, encodeMessage, encodeWill } from "../../src/storage/record_codec.ts";
 import { NatsSessions } from "./_nats_sessions.ts";
@@ -43,7 +48,7 @@ export class NatsState {
   #sessions!: NatsSessions;
   #local: ClusterNode | undefined;
   /** Other boots and when this node last heard from them (local clock). */
-  #seen = new Map<string, { node: string; at: number }>();
+  #seen = new Map<string, { node: string; at: number; clients: number }>();
   /** Who set each will here, so that only that connection's end clears it. */
   #willOwners = new Map<string, ClientInfo>();
   #pending = new Set<Promise<unknown>>();
@@ -94,6 +99,23 @@ export class NatsState {
     this.#timers.push(beat, orphans);
   }
 
+  /** This node and every node whose beat arrived within deadAfterMs. */
+  members(): ClusterMember[] {
+    const now = Date.now();
+    const out: ClusterMember[] = [{
+      node: this.#o.node,
+      boot: this.#o.boot,
+      clients: this.#local?.connectedCount() ?? 0,
+      lastSeenMs: 0,
+      self: true,
+    }];
+    for (const [boot, seen] of this.#seen) {
+      if (now - seen.at > this.#o.deadAfterMs) continue;
+      out.push({ node: seen.node, boot, clients: seen.clients, lastSeenMs: now - seen.at, self: false });
+    }
+    return out.sort((a, b) => a.node.localeCompare(b.node));
+  }
+
   retain(message: Message): void {
     const key = kvKey(message.topic);
     const bytes = message.payload.length === 0 ? undefined : encodeMessage(message);
@@ -142,7 +164,8 @@ export class NatsState {
 
   async #beat(): Promise<void> {
     if (this.#closed) return;
-    await this.#nodes.put(this.#o.boot, encoder.encode(JSON.stringify({ node: this.#o.node })));
+    const clients = this.#local?.connectedCount() ?? 0;
+    await this.#nodes.put(this.#o.boot, encoder.encode(JSON.stringify({ node: this.#o.node, clients })));
   }
 
   async #watchNodes(): Promise<void> {
@@ -158,12 +181,13 @@ export class NatsState {
       for await (const e of watch) {
         if (!e.key.startsWith("dead.") && e.key !== o.boot) {
           if (e.operation === "PUT") {
-            const node = (JSON.parse(decoder.decode(e.value)) as { node: string }).node;
+            const beat = JSON.parse(decoder.decode(e.value)) as { node: string; clients?: number };
+            const node = beat.node;
             // A beat already in the bucket counts from when it was written: an old one is a node that died
             // while nobody watched, and gets no grace. Later beats count from when they arrive.
             // (A watch that NATS restarts after an outage replays old beats: those count from now.)
             const at = initial ? Math.min(Date.now(), e.created.getTime()) : Date.now();
-            this.#seen.set(e.key, { node, at });
+            this.#seen.set(e.key, { node, at, clients: beat.clients ?? 0 });
             if (node === o.node && Date.now() - at < o.deadAfterMs) duplicates.push(e.key);
           } else this.#seen.delete(e.key);
         }

@@ -27,6 +27,7 @@ import type {
   ClusterBus,
   ClusterNode,
   ClusterSessionRecord,
+  ClusterStatus,
   HandedSession,
 } from "../../src/cluster/cluster_bus.ts";
 import { escapeName, filterSubjects, topicSubject } from "../../src/cluster/subjects.ts";
@@ -126,6 +127,10 @@ class NatsBus implements ClusterBus {
   #started = false;
   /** The route connection is up (NATS may come and go; the client reconnects and resubscribes by itself). */
   #connected = true;
+  #forwarded = 0;
+  #received = 0;
+  #rttMs: number | undefined;
+  #rttTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: NatsClusterOptions, route: NatsConnection, shared: NatsConnection) {
     this.node = options.node;
@@ -160,6 +165,8 @@ class NatsBus implements ClusterBus {
     for (const [key, entry] of this.#sharedInterest) entry.subs = this.#subscribeShared(key);
     await this.#route.flush();
     await this.#shared.flush();
+    this.#measureRtt();
+    this.#rttTimer = setInterval(() => this.#measureRtt(), 5000);
     this.#logger.info("cluster joined", { node: this.node, boot: this.#boot, nats: this.#route.getServer() });
   }
 
@@ -168,6 +175,7 @@ class NatsBus implements ClusterBus {
     const seq = ++this.#seq;
     this.#ids.set(message, `${this.#boot}:${seq}`);
     const bytes = encodeWire(this.#bootBytes, seq, message, Date.now());
+    this.#forwarded++;
     try {
       this.#route.publish(topicSubject(this.#prefix + ".m", message.topic), bytes);
     } catch (err) {
@@ -228,7 +236,21 @@ class NatsBus implements ClusterBus {
     this.#state.will(info, will);
   }
 
+  status(): ClusterStatus {
+    return {
+      node: this.node,
+      boot: this.#boot,
+      connected: this.#connected,
+      server: this.#route.getServer(),
+      ...(this.#rttMs === undefined ? {} : { rttMs: this.#rttMs }),
+      forwarded: this.#forwarded,
+      received: this.#received,
+      members: this.#state.members(),
+    };
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.#rttTimer);
     await this.#state.close();
     for (const nc of [this.#route, this.#shared]) {
       await nc.drain().catch(() => nc.close());
@@ -248,6 +270,7 @@ class NatsBus implements ClusterBus {
           if (last !== undefined && wire.seq <= last) return;
           this.#lastSeq.set(wire.boot, wire.seq);
           this.#ids.set(wire.message, `${wire.boot}:${wire.seq}`);
+          this.#received++;
           this.#state.captured(wire.message);
           this.#local?.routeRemote(wire.message);
         },
@@ -265,10 +288,17 @@ class NatsBus implements ClusterBus {
         callback: (err, msg) => {
           if (err !== null) return;
           const wire = this.#decode(msg.data);
-          if (wire !== undefined) this.#local?.routeShared(group, filter, wire.message);
+          if (wire === undefined) return;
+          this.#received++;
+          this.#local?.routeShared(group, filter, wire.message);
         },
       })
     );
+  }
+
+  #measureRtt(): void {
+    if (!this.#connected) return;
+    this.#route.rtt().then((ms) => (this.#rttMs = ms), () => {});
   }
 
   #decode(data: Uint8Array) {

@@ -48,6 +48,37 @@ export interface ClusterNode {
   handOver(clientId: string): HandedSession | undefined;
   /** Publish the will of a client of a node that died (ACL-checked like any will). */
   publishWill(info: ClientInfo, will: Message): void;
+  /** Clients connected to this node (other nodes sum them into cluster totals). */
+  connectedCount(): number;
+}
+
+/** One node as this node last heard of it. */
+export interface ClusterMember {
+  readonly node: string;
+  /** Node name and a random part, new at every start. */
+  readonly boot: string;
+  /** Clients connected to it at its last beat. */
+  readonly clients: number;
+  /** Milliseconds since its last beat (0 for this node). */
+  readonly lastSeenMs: number;
+  readonly self: boolean;
+}
+
+/** What a node knows of its cluster, for $SYS, the HTTP API and /metrics. */
+export interface ClusterStatus {
+  readonly node: string;
+  readonly boot: string;
+  /** True while the connection to the cluster's transport (NATS) is up. */
+  readonly connected: boolean;
+  /** The server this node is connected through, e.g. `127.0.0.1:4222`. */
+  readonly server?: string;
+  /** Last measured round trip to NATS, in milliseconds. */
+  readonly rttMs?: number;
+  /** Messages sent to other nodes, and received from them. */
+  readonly forwarded: number;
+  readonly received: number;
+  /** Every live node, this one included. */
+  readonly members: readonly ClusterMember[];
 }
 
 /** A session record as the cluster keeps it, so that any node can resume it. */
@@ -80,6 +111,8 @@ export interface ClusterBus {
   sessionChanged(clientId: string, record: ClusterSessionRecord | undefined): void;
   /** The client's will, kept by the cluster so that a survivor publishes it if this node dies; undefined clears. */
   will(info: ClientInfo, will: Message | undefined): void;
+  /** What this node knows of the cluster now. */
+  status?(): ClusterStatus;
   /** Leave the cluster (graceful: wills of connected clients are not published by others). */
   close(): Promise<void>;
 }

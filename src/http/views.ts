@@ -15,6 +15,8 @@ import { HttpError } from "./http_error.ts";
 /** One row of the clients table. */
 export interface ClientView {
   clientId: string;
+  /** The cluster node the client is connected to (this one); absent for a broker on its own. */
+  node?: string;
   username: string | null;
   /** Remote `host:port`. */
   address: string;

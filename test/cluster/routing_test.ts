@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { runsOn } from "../_helpers/runtime.ts";
+import { createHttpApp } from "../../src/http/http_app.ts";
 import { until } from "../_helpers/broker.ts";
 import { type NatsCluster, startNats } from "../_helpers/nats.ts";
 import { connect, endClients, inbox, settle, startNode, type TestNode } from "./_cluster.ts";
@@ -137,6 +138,39 @@ if (runsOn("node")) {
       assert.deepEqual(all, Array.from({ length: n }, (_, i) => i));
       // Both nodes took part.
       assert.ok(boxes[0]!.length + boxes[1]!.length > 0 && boxes[2]!.length + boxes[3]!.length > 0);
+    });
+
+    it("reports the nodes, their clients and the traffic in $SYS, /api/v1/cluster and /metrics", async () => {
+      await connect(a.url, { clientId: "counted-a" });
+      await connect(b.url, { clientId: "counted-b" });
+      // Client counts travel with the beats (every 250 ms here).
+      await until(
+        () =>
+          b.broker.clusterStatus()?.members.find((m) => m.node === "a")?.clients ===
+            a.broker.connectedCount(),
+        3000,
+        "a's beat with its client count",
+      );
+      const sys = b.broker.sysValues();
+      assert.equal(sys.get("$SYS/broker/cluster/node"), "b");
+      assert.equal(sys.get("$SYS/broker/cluster/nodes"), "2");
+      assert.equal(
+        sys.get("$SYS/broker/cluster/clients/connected"),
+        String(a.broker.connectedCount() + b.broker.connectedCount()),
+      );
+      assert.ok(Number(sys.get("$SYS/broker/cluster/messages/received")) > 0);
+
+      const http = createHttpApp({ broker: b.broker, runtime: { name: "test", version: "0" } });
+      const cluster = await (await http.app.request("/api/v1/cluster")).json();
+      assert.deepEqual(cluster.members.map((m: { node: string }) => m.node), ["a", "b"]);
+      assert.equal(cluster.connected, true);
+      const clients = await (await http.app.request("/api/v1/clients?clientId=counted-b")).json();
+      assert.equal(clients.items[0].node, "b");
+      const metrics = await (await http.app.request("/metrics")).text();
+      assert.match(metrics, /^comqtt_cluster_nodes\{node="b"\} 2$/m);
+      assert.match(metrics, /^comqtt_cluster_messages_total\{direction="in"\} [1-9]/m);
+      assert.match(metrics, /^comqtt_cluster_nats_rtt_seconds [0-9.e-]+$/m);
+      http.close();
     });
 
     it("stops routing to a node once its last subscriber leaves, and 3.1.1 clients take part", async () => {
