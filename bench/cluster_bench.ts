@@ -5,6 +5,7 @@
  *
  *   node bench/cluster_bench.ts                       # fanin, pairs0, pairs1; 4 s each
  *   node bench/cluster_bench.ts --seconds 2 --scenarios pairs1 --runtime bun
+ *   node bench/cluster_bench.ts --profile /tmp/prof     # V8 CPU profiles of the Node cluster nodes
  *
  * Every process is started on free 127.0.0.1 ports and stopped by its pid, on error and on Ctrl-C too.
  * Broker, NATS and load generator share the machine's cores: compare within one run.
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "4" },
     scenarios: { type: "string", default: "fanin,pairs0,pairs1" },
     runtime: { type: "string", default: "node" },
+    profile: { type: "string" },
   },
 });
 const seconds = Math.min(60, Math.max(1, Number(values.seconds) || 4));
@@ -103,7 +105,11 @@ async function clusterNode(name: string, natsUrl: string): Promise<{ port: numbe
     ].join("\n"),
   );
   const exe = binary(runtime)!;
-  const p = start(exe, [...(runtime === "deno" ? ["run", "-A"] : []), "main.ts", "--config", config]);
+  // --profile DIR: Node cluster nodes write V8 CPU profiles there when they stop (bench/profile_top.ts reads them).
+  const prof = values.profile !== undefined && runtime === "node"
+    ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`]
+    : [];
+  const p = start(exe, [...(runtime === "deno" ? ["run", "-A"] : prof), "main.ts", "--config", config]);
   await waitFor(() => probe(port), `cluster node ${name}`, p.output);
   return { port, pid: p.pid };
 }
