@@ -50,7 +50,7 @@ const options = {
   payload: 64,
   procs: 2,
   idle: 0,
-  connConcurrency: 0,
+  connConcurrency: 32,
 };
 
 const dir = mkdtempSync(join(tmpdir(), "comqtt-cluster-bench-"));
@@ -117,7 +117,10 @@ async function clusterNode(name: string, natsUrl: string): Promise<{ port: numbe
 function fmt(row: Row): string {
   if (!row.ok) return `failed: ${row.error}`;
   const rate = Math.round(row.rate ?? 0).toLocaleString("en");
-  return `${rate}/s p50 ${row.p50Ms?.toFixed(2)} ms p99 ${row.p99Ms?.toFixed(2)} ms loss ${row.lost ?? 0}`;
+  const errors = row.genErrors ? ` errors: ${row.genErrors.join("; ")}` : "";
+  return `${rate}/s p50 ${row.p50Ms?.toFixed(2)} ms p99 ${row.p99Ms?.toFixed(2)} ms loss ${
+    row.lost ?? 0
+  }${errors}`;
 }
 
 try {
