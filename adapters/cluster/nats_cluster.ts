@@ -63,6 +63,8 @@ export interface NatsClusterOptions {
 }
 
 const NODE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** QoS 1/2 messages held for other nodes while NATS is unreachable. */
+const OUTBOX_LIMIT = 10_000;
 
 /**
  * Connect to NATS as cluster node `options.node`. Rejects with a message naming the servers when none answers.
@@ -128,9 +130,14 @@ class NatsBus implements ClusterBus {
   /** The route connection is up (NATS may come and go; the client reconnects and resubscribes by itself). */
   #connected = true;
   #forwarded = 0;
+  #lost = 0;
   #received = 0;
   #rttMs: number | undefined;
   #rttTimer: ReturnType<typeof setInterval> | undefined;
+  /** QoS 1/2 messages forwarded while NATS was unreachable, sent once it is back (bounded). */
+  #outbox: Array<{ subject: string; bytes: Uint8Array }> = [];
+  #outboxTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #heartbeatMs: number;
 
   constructor(options: NatsClusterOptions, route: NatsConnection, shared: NatsConnection) {
     this.node = options.node;
@@ -139,6 +146,7 @@ class NatsBus implements ClusterBus {
     this.#prefix = options.prefix ?? "mqtt";
     this.#logger = options.logger ?? silentLogger;
     this.#boot = `${options.node}-${randomHex(6)}`;
+    this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#bootBytes = bootBytes(this.#boot);
     this.#state = new NatsState({
       nc: route,
@@ -175,9 +183,18 @@ class NatsBus implements ClusterBus {
     const seq = ++this.#seq;
     this.#ids.set(message, `${this.#boot}:${seq}`);
     const bytes = encodeWire(this.#bootBytes, seq, message, Date.now());
+    const subject = topicSubject(this.#prefix + ".m", message.topic);
+    if (!this.#connected || this.#outbox.length > 0) {
+      // NATS is away: QoS 0 copies for other nodes are lost; QoS 1/2 ones wait for it (bounded). Until the
+      // held ones are out, newer ones queue behind them, so that receivers see sequence numbers in order.
+      const keep = (message.qos > 0 || this.#connected) && this.#outbox.length < OUTBOX_LIMIT;
+      if (keep) this.#outbox.push({ subject, bytes });
+      else this.#lost++;
+      return;
+    }
     this.#forwarded++;
     try {
-      this.#route.publish(topicSubject(this.#prefix + ".m", message.topic), bytes);
+      this.#route.publish(subject, bytes);
     } catch (err) {
       // Closed or over the reconnect buffer: other nodes miss this QoS 0 copy; logged, never thrown at a client.
       this.#logger.warn("cluster: cannot forward a message", { topic: message.topic, error: String(err) });
@@ -244,6 +261,7 @@ class NatsBus implements ClusterBus {
       server: this.#route.getServer(),
       ...(this.#rttMs === undefined ? {} : { rttMs: this.#rttMs }),
       forwarded: this.#forwarded,
+      lost: this.#lost,
       received: this.#received,
       members: this.#state.members(),
     };
@@ -251,6 +269,7 @@ class NatsBus implements ClusterBus {
 
   async close(): Promise<void> {
     clearInterval(this.#rttTimer);
+    clearTimeout(this.#outboxTimer);
     await this.#state.close();
     for (const nc of [this.#route, this.#shared]) {
       await nc.drain().catch(() => nc.close());
@@ -296,6 +315,14 @@ class NatsBus implements ClusterBus {
     );
   }
 
+  #flushOutbox(): void {
+    if (!this.#connected) return;
+    const queued = this.#outbox.splice(0);
+    for (const { subject, bytes } of queued) this.#route.publish(subject, bytes);
+    this.#forwarded += queued.length;
+    this.#logger.info("cluster: messages held during the NATS outage sent", { count: queued.length });
+  }
+
   #measureRtt(): void {
     if (!this.#connected) return;
     this.#route.rtt().then((ms) => (this.#rttMs = ms), () => {});
@@ -318,6 +345,12 @@ class NatsBus implements ClusterBus {
         if (nc === this.#route) {
           this.#connected = s.type === "reconnect";
           this.#state.connection(this.#connected);
+          if (this.#connected && this.#outbox.length > 0) {
+            // Other nodes that lost the same server reconnect too (within the 250 ms reconnect wait and its
+            // jitter) and resubscribe: give them a beat, at least half a second, before the replay.
+            clearTimeout(this.#outboxTimer);
+            this.#outboxTimer = setTimeout(() => this.#flushOutbox(), Math.max(500, this.#heartbeatMs));
+          }
         }
       }
     })().catch(() => {});

@@ -77,6 +77,8 @@ export interface ClusterStatus {
   /** Messages sent to other nodes, and received from them. */
   readonly forwarded: number;
   readonly received: number;
+  /** Messages other nodes did not get because the transport was down (QoS 0, or over the held bound). */
+  readonly lost: number;
   /** Every live node, this one included. */
   readonly members: readonly ClusterMember[];
 }

@@ -206,6 +206,12 @@ export function renderMetrics(source: MetricsSource): string {
       .sample("comqtt_cluster_messages_total", cluster.forwarded, { direction: "out" })
       .sample("comqtt_cluster_messages_total", cluster.received, { direction: "in" });
     w.single(
+      "comqtt_cluster_messages_lost_total",
+      "counter",
+      "Messages other nodes did not get because NATS was down (QoS 0, or beyond the held bound).",
+      cluster.lost,
+    );
+    w.single(
       "comqtt_cluster_connected",
       "gauge",
       "1 while the node is connected to NATS.",

@@ -84,6 +84,7 @@ export class SysPublisher {
       );
       values.set("$SYS/broker/cluster/messages/forwarded", String(cluster.forwarded));
       values.set("$SYS/broker/cluster/messages/received", String(cluster.received));
+      values.set("$SYS/broker/cluster/messages/lost", String(cluster.lost));
     }
     return values;
   }

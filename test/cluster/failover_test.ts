@@ -115,7 +115,8 @@ if (runsOn("node")) {
           return seen.filter((m) => m.topic === "back/t").length;
         },
       };
-      await watcher.subscribeAsync(["will/#", "back/t"], { qos: 1 });
+      const held = () => seen.filter((m) => m.topic.startsWith("held/")).map((m) => m.payload);
+      await watcher.subscribeAsync(["will/#", "back/t", "held/#"], { qos: 1 });
       await connect(a.url, { clientId: "alive", will: { topic: "will/alive", payload: "x", qos: 1 } });
       await settle(300);
 
@@ -128,6 +129,8 @@ if (runsOn("node")) {
       await local.subscribeAsync("local/t", { qos: 1 });
       await local.publishAsync("local/t", "served", { qos: 1 });
       await local.publishAsync("back/kept", "during the outage", { qos: 1, retain: true });
+      await local.publishAsync("held/1", "qos 1 waits for NATS", { qos: 1 });
+      await local.publishAsync("held/0", "qos 0 is lost", { qos: 0 });
       await until(() => got.length === 1, 3000, "local delivery without NATS");
       assert.ok(connectMs < 1500, `a client waited ${connectMs} ms to connect while NATS was down`);
       await settle(1200); // longer than deadAfterMs: nobody may be judged dead for NATS's silence
@@ -139,6 +142,9 @@ if (runsOn("node")) {
         await settle(200);
       }
       assert.ok(remote.length > 0, "routing resumed when NATS came back");
+      await until(() => held().length > 0, 5000, "the QoS 1 message held during the outage");
+      assert.deepEqual(held(), ["qos 1 waits for NATS"]);
+      assert.ok(a.broker.clusterStatus()!.lost >= 1);
       await until(
         () => b.broker.getRetained("back/kept") !== undefined,
         15_000,
