@@ -10,6 +10,7 @@ import { Buffer } from "node:buffer";
 import { runsOn } from "../_helpers/runtime.ts";
 import { createHttpApp } from "../../src/http/http_app.ts";
 import { until } from "../_helpers/broker.ts";
+import { finishProcess, startProcess } from "../_helpers/cli_process.ts";
 import { type NatsCluster, startNats } from "../_helpers/nats.ts";
 import { connect, endClients, inbox, settle, startNode, type TestNode } from "./_cluster.ts";
 
@@ -138,6 +139,46 @@ if (runsOn("node")) {
       assert.deepEqual(all, Array.from({ length: n }, (_, i) => i));
       // Both nodes took part.
       assert.ok(boxes[0]!.length + boxes[1]!.length > 0 && boxes[2]!.length + boxes[3]!.length > 0);
+    });
+
+    it("carries messages between mosquitto_pub on one node and mosquitto_sub on another (3.1.1 and 5)", async () => {
+      for (const version of ["mqttv311", "mqttv5"]) {
+        const topic = `mosq/${version}`;
+        const sub = startProcess("mosquitto_sub", [
+          ...["-h", "127.0.0.1", "-p", String(b.port), "-V", version, "-t", "mosq/#", "-q", "2", "-C", "2"],
+          ...["-F", "%t %q %p"],
+        ]);
+        await until(
+          () => [...b.broker.subscriptions()].some((s) => s.filter === "mosq/#"),
+          5000,
+          "the subscription",
+        );
+        await settle(100); // NATS has the new interest
+        for (const qos of ["1", "2"]) {
+          const pub = startProcess("mosquitto_pub", [
+            ...[
+              "-h",
+              "127.0.0.1",
+              "-p",
+              String(a.port),
+              "-V",
+              version,
+              "-t",
+              topic,
+              "-q",
+              qos,
+              "-m",
+              `q${qos}`,
+            ],
+          ]);
+          assert.equal((await finishProcess(pub)).code, 0);
+        }
+        // The output may still be on its way when the process exits: wait for the text itself.
+        await until(() => sub.output().includes(`${topic} 2 q2`), 5000, "mosquitto_sub's second line");
+        const { code, output } = await finishProcess(sub);
+        assert.equal(code, 0);
+        assert.deepEqual(output.trim().split("\n"), [`${topic} 1 q1`, `${topic} 2 q2`]);
+      }
     });
 
     it("reports the nodes, their clients and the traffic in $SYS, /api/v1/cluster and /metrics", async () => {
