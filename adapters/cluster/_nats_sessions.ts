@@ -69,9 +69,32 @@ export class NatsSessions {
         const clientId = decoder.decode(msg.data);
         this.#owned.delete(clientId);
         const handed = local.handOver(clientId);
-        msg.respond(handed === undefined ? new Uint8Array(0) : encodeHanded(handed, o.messageId));
+        msg.respond(handed === undefined ? new Uint8Array(0) : this.#fit(handed));
       },
     });
+  }
+
+  /**
+   * The handed session as one NATS message: within the server's max_payload (1 MB by default), the newest
+   * queued messages are dropped as a full queue drops them, and logged.
+   */
+  #fit(handed: HandedSession): Uint8Array {
+    const o = this.#o;
+    const max = (o.nc.info?.max_payload ?? 1_048_576) - 4096;
+    let bytes = encodeHanded(handed, o.messageId);
+    let keep = handed.queued.length;
+    while (bytes.length > max && keep > 0) {
+      keep = Math.floor(keep * Math.min(0.9, max / bytes.length));
+      bytes = encodeHanded({ ...handed, queued: handed.queued.slice(0, keep) }, o.messageId);
+    }
+    if (keep < handed.queued.length) {
+      o.logger.warn("cluster: a moving session's queue is over NATS max_payload; newest messages dropped", {
+        queued: handed.queued.length,
+        kept: keep,
+        maxPayload: max + 4096,
+      });
+    }
+    return bytes;
   }
 
   /** Make this node the owner of `clientId`; see ClusterBus.acquire. */
@@ -108,6 +131,13 @@ export class NatsSessions {
       }
     }
     throw new Error(`Cannot own client id ${JSON.stringify(clientId)}: ${ATTEMPTS} nodes raced for it`);
+  }
+
+  /** True when `clientId` is owned by a boot other than `deadBoot` now (it reconnected somewhere). */
+  async resumedSince(clientId: string, deadBoot: string): Promise<boolean> {
+    const entry = await this.#o.kv.get(kvKey(clientId));
+    if (entry === null || entry.operation !== "PUT") return false;
+    return (JSON.parse(decoder.decode(entry.value)) as OwnerRecord).b !== deadBoot;
   }
 
   /** A remote message arrived: keep it for sessions moving here. */

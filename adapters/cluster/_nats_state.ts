@@ -263,7 +263,7 @@ export class NatsState {
     for (const [boot, seen] of this.#seen) {
       if (now - seen.at <= this.#o.deadAfterMs) continue;
       this.#seen.delete(boot);
-      this.#track(this.#claim(boot, seen.node));
+      this.#track(this.#claim(boot, seen));
     }
   }
 
@@ -271,17 +271,21 @@ export class NatsState {
     const boots = new Set<string>();
     for await (const key of await this.#wills.keys()) boots.add(key.slice(0, key.indexOf(".")));
     for (const boot of boots) {
-      if (boot !== this.#o.boot && !this.#seen.has(boot)) await this.#claim(boot, boot);
+      if (boot !== this.#o.boot && !this.#seen.has(boot)) {
+        await this.#claim(boot, { node: boot, at: 0, clients: 0 });
+      }
     }
   }
 
   /** Publish the wills of a dead boot, if this node is the first survivor to claim it. */
-  async #claim(boot: string, node: string): Promise<void> {
+  async #claim(boot: string, seen: { node: string; at: number; clients: number }): Promise<void> {
     if (this.#closed) return;
     try {
       await this.#nodes.create(`dead.${boot}`, encoder.encode(this.#o.boot));
-    } catch {
-      return; // another survivor claimed it
+    } catch (err) {
+      // Another survivor claimed it; any other failure (NATS away) is tried again at the next sweep.
+      if (!String(err).includes("wrong last sequence")) this.#seen.set(boot, seen);
+      return;
     }
     let wills = 0;
     for await (const key of await this.#wills.keys(`${boot}.>`)) {
@@ -289,11 +293,27 @@ export class NatsState {
       await this.#wills.delete(key);
       if (entry === null || entry.operation !== "PUT") continue;
       const stored = decodeWill(entry.value, `will ${key}`);
-      this.#local?.publishWill(stored.info, { ...stored.will, receivedAt: Date.now() });
+      const delay = stored.will.properties?.willDelayInterval ?? 0;
+      if (delay > 0) this.#delayedWill(boot, stored.info, stored.will, delay);
+      else this.#local?.publishWill(stored.info, { ...stored.will, receivedAt: Date.now() });
       wills++;
     }
     await this.#nodes.delete(boot).catch(() => {});
-    this.#o.logger.warn("cluster: node died; its wills are published", { node, boot, wills });
+    this.#o.logger.warn("cluster: node died; its wills are published", { node: seen.node, boot, wills });
+  }
+
+  /**
+   * A v5 will with a delay waits for it, and is dropped if its client resumed its session on any node in the
+   * meantime [MQTT-3.1.3-9] (5.0).
+   */
+  #delayedWill(boot: string, info: ClientInfo, will: Message, seconds: number): void {
+    const timer = setTimeout(() => {
+      this.#track((async () => {
+        if (await this.#sessions.resumedSince(info.id, boot)) return;
+        this.#local?.publishWill(info, { ...will, receivedAt: Date.now() });
+      })());
+    }, seconds * 1000);
+    this.#timers.push(timer);
   }
 
   /**

@@ -235,7 +235,7 @@ class NatsBus implements ClusterBus {
   }
 
   retain(message: Message): void {
-    if (message.topic.startsWith("$")) return;
+    if (message.topic.startsWith("$SYS")) return;
     this.#state.retain(message);
   }
 

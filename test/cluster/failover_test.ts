@@ -62,6 +62,15 @@ if (runsOn("node")) {
       };
       const victim = await connect(doomed.url, options);
       await victim.subscribeAsync("after/#", { qos: 1 });
+      // v5 wills with a delay: one waits it out, one is cancelled by its client resuming on a survivor.
+      const delayed = (id: string, seconds: number) => ({
+        clientId: id,
+        clean: false,
+        properties: { sessionExpiryInterval: 300 },
+        will: { topic: `will/${id}`, payload: id, qos: 1, properties: { willDelayInterval: seconds } },
+      });
+      await connect(doomed.url, delayed("patient", 1));
+      await connect(doomed.url, delayed("returning", 3));
       // Other nodes' clients talk through the doomed node's NATS before and after it dies.
       const talker = await connect(y.url);
       const listener = await connect(deno.url);
@@ -77,6 +86,7 @@ if (runsOn("node")) {
       await talker.publishAsync("chat", "after", { qos: 1 });
       await until(() => heard.length === 2, 5000, "a message after the kill");
 
+      await connect(y.url, delayed("returning", 3));
       const back = connectLater(z.url, options);
       let present: boolean | undefined;
       back.on("connect", (p: Packet) => (present = p.sessionPresent));
@@ -90,8 +100,12 @@ if (runsOn("node")) {
 
       await until(() => wills.every((w) => w.length >= 1), 8000, "the will on every watcher");
       const willMs = Date.now() - killedAt;
-      await settle(1500); // a second survivor's copy would arrive by now
-      assert.deepEqual(wills.map((w) => w.map((m) => m.payload)), [["gone"], ["gone"], ["gone"]]);
+      await until(() => wills.every((w) => w.length >= 2), 8000, "the delayed will on every watcher");
+      const delayedMs = Date.now() - killedAt;
+      assert.ok(delayedMs >= willMs + 800, `the delayed will came ${delayedMs - willMs} ms after the others`);
+      await settle(2500); // a second survivor's copy, or the cancelled will, would arrive by now
+      const payloads = wills.map((w) => w.map((m) => m.payload));
+      assert.deepEqual(payloads, [["gone", "patient"], ["gone", "patient"], ["gone", "patient"]]);
       process.stdout.write(
         `# failover: client resumed ${resumedMs} ms after kill -9, will out within ${willMs} ms\n`,
       );

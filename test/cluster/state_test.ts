@@ -121,6 +121,32 @@ if (runsOn("node")) {
       assert.equal(a.broker.getSession("traveller"), undefined);
     });
 
+    it("moves a queue larger than NATS's max_payload, keeping the oldest messages in order", async () => {
+      const options = { clientId: "hoarder", clean: false, properties: { sessionExpiryInterval: 300 } };
+      const c = await connect(a.url, options);
+      await c.subscribeAsync("big/#", { qos: 1 });
+      await c.endAsync();
+      const payload = new Uint8Array(2000).fill(120);
+      for (let i = 0; i < 800; i++) await a.broker.publish(`big/${i}`, payload, { qos: 1 });
+      assert.equal(a.broker.getSession("hoarder")?.queued, 800);
+      const back = connectLater(b.url, options);
+      const got = inbox(back);
+      let present: boolean | undefined;
+      back.on("connect", (p: Packet) => (present = p.sessionPresent));
+      back.connect();
+      await until(() => present !== undefined, 5000, "CONNACK");
+      assert.equal(present, true);
+      const moved = () => b.broker.getSession("hoarder")!;
+      await until(
+        () => got.length > 0 && moved().queued === 0 && moved().inflight.size === 0,
+        5000,
+        "the moved queue delivered",
+      );
+      // About 1 MB of it fits: the oldest, in order.
+      assert.ok(got.length > 300 && got.length < 800, String(got.length));
+      assert.deepEqual(got.map((m) => m.topic), Array.from({ length: got.length }, (_, i) => `big/${i}`));
+    });
+
     it("moves a 3.1.1 persistent session too", async () => {
       const options = { clientId: "old-timer", clean: false, protocolVersion: 4 };
       const c = await connect(a.url, options);
