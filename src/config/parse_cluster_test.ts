@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "./parse_config.ts";
 import { ConfigError } from "./config_error.ts";
+import { MASK, maskSecrets } from "../http/views.ts";
 
 function problems(text: string): string[] {
   try {
@@ -57,6 +58,10 @@ describe("parseConfig cluster", () => {
     });
     assert.equal(config.cluster?.node, undefined);
     assert.equal(config.cluster?.replicas, 3);
+    // The dashboard's config view never shows the NATS password.
+    const shown = maskSecrets(config) as { cluster: { nats: { pass: string; user: string } } };
+    assert.equal(shown.cluster.nats.pass, MASK);
+    assert.equal(shown.cluster.nats.user, "broker");
   });
 
   it("names the file, line and key of each mistake", () => {

@@ -212,7 +212,7 @@ export function messageView(message: Message): MessageView {
   };
 }
 
-const SECRET_KEY = /^(token|password|passphrase|secret|apikey|api_key)$/i;
+const SECRET_KEY = /^(token|password|pass|passphrase|secret|apikey|api_key)$/i;
 /** Shown instead of a secret. */
 export const MASK = "********";
 
