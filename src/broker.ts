@@ -947,6 +947,7 @@ export class Broker implements BrokerCore, ClusterNode {
     this.#bus!.sessionChanged(session.clientId, {
       clientId: session.clientId,
       expiryInterval: session.expiryInterval,
+      disconnectedAt: session.disconnectedAt,
       subscriptions: [...session.subscriptions.values()].map((sub) => ({
         filter: sub.filter,
         qos: sub.qos,

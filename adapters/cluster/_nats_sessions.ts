@@ -24,6 +24,8 @@ interface OwnerRecord {
   b: string;
   e: number;
   s: StoredSubscription[];
+  /** When the client went away (ms), absent while connected. */
+  d?: number;
 }
 
 /** Messages that arrive while a session moves here, kept for it. */
@@ -133,6 +135,20 @@ export class NatsSessions {
     throw new Error(`Cannot own client id ${JSON.stringify(clientId)}: ${ATTEMPTS} nodes raced for it`);
   }
 
+  /** After an outage: give up (close, with 0x8E) every client id that another node owns now. */
+  async reconcile(local: ClusterNode): Promise<void> {
+    for (const clientId of [...this.#owned.keys()]) {
+      const entry = await this.#o.kv.get(kvKey(clientId));
+      if (entry === null || entry.operation !== "PUT") continue;
+      if ((JSON.parse(decoder.decode(entry.value)) as OwnerRecord).b === this.#o.boot) continue;
+      this.#owned.delete(clientId);
+      local.handOver(clientId);
+      this.#o.logger.warn("cluster: client id owned by another node after an outage; connection closed", {
+        clientId,
+      });
+    }
+  }
+
   /** True when `clientId` is owned by a boot other than `deadBoot` now (it reconnected somewhere). */
   async resumedSince(clientId: string, deadBoot: string): Promise<boolean> {
     const entry = await this.#o.kv.get(kvKey(clientId));
@@ -153,9 +169,12 @@ export class NatsSessions {
     if (!this.#owned.has(clientId)) return;
     const o = this.#o;
     const key = kvKey(clientId);
-    const value = record === undefined
-      ? undefined
-      : JSON.stringify({ b: o.boot, e: record.expiryInterval, s: record.subscriptions });
+    const value = record === undefined ? undefined : JSON.stringify({
+      b: o.boot,
+      e: record.expiryInterval,
+      s: record.subscriptions,
+      ...(record.disconnectedAt === undefined ? {} : { d: record.disconnectedAt }),
+    });
     this.#serial(clientId, async () => {
       const owned = this.#owned.get(clientId);
       if (owned === undefined || owned.value === value) return;
@@ -201,12 +220,14 @@ export class NatsSessions {
       const { handed, ids } = decodeHanded(reply.data);
       return withCaptured(handed, capture, ids, o.messageId);
     } catch (err) {
-      // No responders: the owner is gone. Resume from the record (subscriptions, no messages).
+      // No responders: the owner is gone. Resume from the record (subscriptions, no messages), unless the session
+      // ended with its connection or has expired since [MQTT-3.1.2-23] (5.0).
       o.logger.info("cluster: session owner unreachable, resuming from its record", {
         clientId,
         owner: record.b,
         error: err instanceof Error ? err.message : String(err),
       });
+      if (sessionOver(record, Date.now())) return undefined;
       return withCaptured(
         { expiryInterval: record.e, subscriptions: record.s, inflight: [], queued: [] },
         capture,
@@ -228,6 +249,12 @@ export class NatsSessions {
       if (this.#chains.get(clientId) === next) this.#chains.delete(clientId);
     });
   }
+}
+
+/** True when a record's session has ended: it ended with its connection, or its expiry ran out offline. */
+function sessionOver(record: OwnerRecord, now: number): boolean {
+  if (record.e === 0) return true;
+  return record.d !== undefined && record.e !== 0xffff_ffff && record.d + record.e * 1000 <= now;
 }
 
 /** `handed` plus the captured messages it does not already hold, at the QoS the subscriptions grant. */

@@ -1,8 +1,9 @@
 /**
  * What the cluster keeps in JetStream KV: retained messages (`{prefix}_retained`), session owners
- * (`{prefix}_sessions`, see _nats_sessions.ts), wills of connected clients (`{prefix}_wills`, keyed by the boot
- * that holds the connection) and node liveness (`{prefix}_nodes`: each node beats its key; a node silent for
- * `deadAfterMs` is dead, and the one survivor that creates its `dead.{boot}` key publishes its wills).
+ * (`{prefix}_sessions`, see _nats_sessions.ts) and wills of connected clients (`{prefix}_wills`, keyed by the boot
+ * that holds the connection). Liveness: every node beats on the plain subject `{prefix}.beat`; a node silent for
+ * `deadAfterMs` is dead, and the one survivor that creates its `dead.{boot}` key in `{prefix}_nodes` publishes
+ * its wills.
  * @module
  */
 
@@ -50,7 +51,7 @@ export class NatsState {
   /** Other boots and when this node last heard from them (local clock). */
   #seen = new Map<string, { node: string; at: number; clients: number }>();
   /** Who set each will here, so that only that connection's end clears it. */
-  #willOwners = new Map<string, ClientInfo>();
+  #willOwners = new Map<string, { info: ClientInfo; will: Message }>();
   #pending = new Set<Promise<unknown>>();
   #timers: ReturnType<typeof setTimeout>[] = [];
   /** KV writes waiting by key, and the keys being written (see #write). */
@@ -85,13 +86,12 @@ export class NatsState {
       interest: o.interest,
       messageId: o.messageId,
     });
-    await this.#watchNodes();
-    await this.#beat();
+    await this.#joinBeats();
+    this.#beat();
     await this.#loadRetained(local);
     this.#sessions.serve(local);
     const beat = setInterval(() => {
-      // A missed beat is retried by the next one; during a NATS outage every beat fails.
-      this.#beat().catch((err) => this.#o.logger.debug("cluster: beat failed", { error: String(err) }));
+      this.#beat();
       this.#sweep();
     }, o.heartbeatMs);
     // Wills left by nodes that died while no node was watching (the whole cluster restarted, say).
@@ -140,10 +140,10 @@ export class NatsState {
   will(info: ClientInfo, will: Message | undefined): void {
     const key = `${this.#o.boot}.${kvKey(info.id)}`;
     if (will !== undefined) {
-      this.#willOwners.set(info.id, info);
+      this.#willOwners.set(info.id, { info, will });
       const record = encodeWill({ clientId: info.id, will, at: 0, info: plainInfo(info) });
       this.#write(`w:${key}`, () => this.#wills.put(key, record));
-    } else if (this.#willOwners.get(info.id) === info) {
+    } else if (this.#willOwners.get(info.id)?.info === info) {
       this.#willOwners.delete(info.id);
       this.#write(`w:${key}`, () => this.#wills.delete(key));
     }
@@ -158,55 +158,76 @@ export class NatsState {
     if (this.#nodes !== undefined) {
       const keys = await this.#wills.keys(`${this.#o.boot}.>`).catch(() => undefined);
       for await (const key of keys ?? []) await this.#wills.delete(key).catch(() => {});
-      await this.#nodes.delete(this.#o.boot).catch(() => {});
+      try {
+        this.#o.nc.publish(`${this.#o.prefix}.beat`, this.#beatBytes(true));
+      } catch { /* closing anyway */ }
     }
   }
 
-  async #beat(): Promise<void> {
-    if (this.#closed) return;
-    const clients = this.#local?.connectedCount() ?? 0;
-    await this.#nodes.put(this.#o.boot, encoder.encode(JSON.stringify({ node: this.#o.node, clients })));
+  /**
+   * Liveness goes over plain NATS subjects, not JetStream, so that it needs no stream leader: a NATS server that
+   * dies in a NATS cluster makes no node look dead while JetStream elects new leaders. Every node answers
+   * `{prefix}.who` with its beat, so a new node learns who is there (and whether its name is taken) at once.
+   */
+  async #joinBeats(): Promise<void> {
+    const o = this.#o;
+    o.nc.subscribe(`${o.prefix}.beat`, {
+      callback: (err, msg) => {
+        if (err === null) this.#onBeat(msg.data);
+      },
+    });
+    o.nc.subscribe(`${o.prefix}.who`, {
+      callback: (err, msg) => {
+        if (err === null) msg.respond(this.#beatBytes());
+      },
+    });
+    try {
+      const replies = await o.nc.requestMany(`${o.prefix}.who`, new Uint8Array(0), {
+        strategy: "timer",
+        maxWait: Math.max(300, o.heartbeatMs),
+      });
+      for await (const reply of replies) this.#onBeat(reply.data);
+    } catch {
+      // No responders: this is the first node.
+    }
+    const taken = [...this.#seen].find(([, seen]) => seen.node === o.node);
+    if (taken !== undefined) {
+      throw new Error(
+        `Cannot join the cluster as node "${o.node}": a live node already uses that name (boot ${taken[0]})`,
+      );
+    }
   }
 
-  async #watchNodes(): Promise<void> {
-    const o = this.#o;
-    const status = await this.#nodes.status();
-    const watch = await this.#nodes.watch();
-    let loaded!: () => void;
-    const ready = new Promise<void>((resolve) => (loaded = resolve));
-    if (status.values === 0) loaded();
-    const duplicates: string[] = [];
-    let initial = true;
-    (async () => {
-      for await (const e of watch) {
-        if (!e.key.startsWith("dead.") && e.key !== o.boot) {
-          if (e.operation === "PUT") {
-            const beat = JSON.parse(decoder.decode(e.value)) as { node: string; clients?: number };
-            const node = beat.node;
-            // A beat already in the bucket counts from when it was written: an old one is a node that died
-            // while nobody watched, and gets no grace. Later beats count from when they arrive.
-            // (A watch that NATS restarts after an outage replays old beats: those count from now.)
-            const at = initial ? Math.min(Date.now(), e.created.getTime()) : Date.now();
-            this.#seen.set(e.key, { node, at, clients: beat.clients ?? 0 });
-            if (node === o.node && Date.now() - at < o.deadAfterMs) duplicates.push(e.key);
-          } else this.#seen.delete(e.key);
-        }
-        if (e.delta === 0) loaded();
-      }
-    })().catch(() => {});
-    await waitAtMost(ready, 5000);
-    initial = false;
-    if (duplicates.length === 0) return;
-    // Our own name beat recently: a previous run of this node that just died, or another live node. Only a
-    // live one beats again.
-    const since = Date.now();
-    await waitAtMost(new Promise(() => {}), o.heartbeatMs * 2 + 200);
-    const live = duplicates.filter((boot) => (this.#seen.get(boot)?.at ?? 0) >= since);
-    if (live.length > 0) {
-      watch.stop();
-      throw new Error(
-        `Cannot join the cluster as node "${o.node}": a live node already uses that name (boot ${live[0]})`,
-      );
+  #beatBytes(left = false): Uint8Array {
+    const clients = this.#local?.connectedCount() ?? 0;
+    return encoder.encode(
+      JSON.stringify({ node: this.#o.node, boot: this.#o.boot, clients, ...(left ? { left } : {}) }),
+    );
+  }
+
+  #onBeat(data: Uint8Array): void {
+    try {
+      const beat = JSON.parse(decoder.decode(data)) as {
+        node: string;
+        boot: string;
+        clients: number;
+        left?: boolean;
+      };
+      if (beat.boot === this.#o.boot) return;
+      if (beat.left) this.#seen.delete(beat.boot);
+      else this.#seen.set(beat.boot, { node: beat.node, at: Date.now(), clients: beat.clients });
+    } catch (err) {
+      this.#o.logger.debug("cluster: ignored a malformed beat", { error: String(err) });
+    }
+  }
+
+  #beat(): void {
+    if (this.#closed) return;
+    try {
+      this.#o.nc.publish(`${this.#o.prefix}.beat`, this.#beatBytes());
+    } catch (err) {
+      // A missed beat is retried by the next one.
+      this.#o.logger.debug("cluster: beat failed", { error: String(err) });
     }
   }
 
@@ -251,10 +272,21 @@ export class NatsState {
    * dead; when it is back every node gets a fresh grace period.
    */
   connection(up: boolean): void {
+    const wasDown = !this.#up;
     this.#up = up;
     if (!up) return;
     const now = Date.now();
     for (const seen of this.#seen.values()) seen.at = now;
+    if (!wasDown || this.#local === undefined) return;
+    // Cut off long enough, this node may have been taken for dead: a survivor then published and deleted our
+    // clients' wills, and clients may have resumed on other nodes. Put the wills back, and let go of every
+    // client id another node owns now, so that no client is live on two nodes.
+    for (const [clientId, { info, will }] of this.#willOwners) {
+      const key = `${this.#o.boot}.${kvKey(clientId)}`;
+      const record = encodeWill({ clientId, will, at: 0, info: plainInfo(info) });
+      this.#write(`w:${key}`, () => this.#wills.put(key, record));
+    }
+    this.#track(this.#sessions.reconcile(this.#local));
   }
 
   #sweep(): void {
@@ -298,7 +330,6 @@ export class NatsState {
       else this.#local?.publishWill(stored.info, { ...stored.will, receivedAt: Date.now() });
       wills++;
     }
-    await this.#nodes.delete(boot).catch(() => {});
     this.#o.logger.warn("cluster: node died; its wills are published", { node: seen.node, boot, wills });
   }
 

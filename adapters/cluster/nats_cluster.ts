@@ -57,6 +57,8 @@ export interface NatsClusterOptions {
   replicas?: number;
   /** Try the servers in the order given instead of a random one (tests pin nodes to servers). Default false. */
   noRandomize?: boolean;
+  /** Use only the servers given, not the ones a NATS cluster announces (tests cut a node off). Default false. */
+  ignoreDiscoveredServers?: boolean;
   /** Milliseconds to wait for the first connection. Default 5000. */
   connectTimeoutMs?: number;
   logger?: Logger;
@@ -85,6 +87,7 @@ export async function createNatsCluster(options: NatsClusterOptions): Promise<Cl
     reconnectTimeWait: 250,
     name: `comqtt ${options.node}`,
     noRandomize: options.noRandomize ?? false,
+    ignoreClusterUpdates: options.ignoreDiscoveredServers ?? false,
   };
   if (options.user !== undefined) base.user = options.user;
   if (options.pass !== undefined) base.pass = options.pass;

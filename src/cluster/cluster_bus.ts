@@ -87,6 +87,8 @@ export interface ClusterStatus {
 export interface ClusterSessionRecord {
   readonly clientId: string;
   readonly expiryInterval: number;
+  /** When its client went away (ms since the epoch); undefined while connected. */
+  readonly disconnectedAt?: number;
   readonly subscriptions: readonly StoredSubscription[];
 }
 

@@ -38,7 +38,15 @@ export async function startNode(
   servers: string[],
   options: BrokerOptions & Partial<NatsClusterOptions> = {},
 ): Promise<TestNode> {
-  const { heartbeatMs, deadAfterMs, prefix, replicas, noRandomize, ...brokerOptions } = options;
+  const {
+    heartbeatMs,
+    deadAfterMs,
+    prefix,
+    replicas,
+    noRandomize,
+    ignoreDiscoveredServers,
+    ...brokerOptions
+  } = options;
   const cluster = await createNatsCluster({
     node,
     servers,
@@ -47,6 +55,7 @@ export async function startNode(
     ...(prefix === undefined ? {} : { prefix }),
     ...(replicas === undefined ? {} : { replicas }),
     ...(noRandomize === undefined ? {} : { noRandomize }),
+    ...(ignoreDiscoveredServers === undefined ? {} : { ignoreDiscoveredServers }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   const { broker, port } = await tcpBroker({ ...brokerOptions, cluster });

@@ -70,6 +70,7 @@ if (runsOn("node")) {
         will: { topic: `will/${id}`, payload: id, qos: 1, properties: { willDelayInterval: seconds } },
       });
       await connect(doomed.url, delayed("patient", 1));
+      await connect(doomed.url, { clientId: "fleeting", properties: { sessionExpiryInterval: 0 } });
       await connect(doomed.url, delayed("returning", 3));
       // Other nodes' clients talk through the doomed node's NATS before and after it dies.
       const talker = await connect(y.url);
@@ -95,6 +96,17 @@ if (runsOn("node")) {
       const resumedMs = Date.now() - killedAt;
       assert.equal(present, true);
       const got = inbox(back);
+      // A session that was to end with its connection is not resumed from the dead node's record.
+      const fleeting = connectLater(y.url, {
+        clientId: "fleeting",
+        clean: false,
+        properties: { sessionExpiryInterval: 60 },
+      });
+      let fleetingPresent: boolean | undefined;
+      fleeting.on("connect", (p: Packet) => (fleetingPresent = p.sessionPresent));
+      fleeting.connect();
+      await until(() => fleetingPresent !== undefined, 5000, "CONNACK for the clean session's client");
+      assert.equal(fleetingPresent, false);
       await talker.publishAsync("after/x", "resumed", { qos: 1 });
       await until(() => got.length === 1, 5000, "a message on the resumed subscription");
 
@@ -174,7 +186,13 @@ if (runsOn("node")) {
       const [s0, s1, s2] = nats.urls as [string, string, string];
       const a = await startNode("fa", [s0, s1, s2], { noRandomize: true, replicas: 3, prefix: "fo" });
       const b = await startNode("fb", [s1, s2, s0], { noRandomize: true, replicas: 3, prefix: "fo" });
-      nodes.push(a, b);
+      // A node that knows only the server about to die: cut off from the cluster, it keeps its client.
+      const c = await startNode("fc", [s0], { replicas: 3, prefix: "fo", ignoreDiscoveredServers: true });
+      nodes.push(a, b, c);
+      const split = { clientId: "split", clean: false, properties: { sessionExpiryInterval: 60 } };
+      const stranded = await connect(c.url, split);
+      let strandedReason: number | undefined;
+      stranded.on("disconnect", (p: Packet) => (strandedReason = p.reasonCode));
       const sub = await connect(b.url);
       const got = inbox(sub);
       await sub.subscribeAsync("fo/t", { qos: 1 });
@@ -194,8 +212,19 @@ if (runsOn("node")) {
       assert.ok(got.some((m) => m.payload.startsWith("after")), "routing resumed after the NATS server died");
 
       await pub.publishAsync("fo/kept", "r3", { qos: 1, retain: true });
-      await until(() => b.broker.getRetained("fo/kept") !== undefined, 8000, "retained replication");
+      const retainAt = Date.now();
+      await until(() => b.broker.getRetained("fo/kept") !== undefined, 20_000, "retained replication");
+      process.stdout.write(`# failover: retained replicated ${Date.now() - retainAt} ms after publish\n`);
       process.stdout.write(`# failover: routing back ${recoveredMs} ms after a NATS server died\n`);
+
+      // The stranded client moves to b (its owner cannot be asked); when the cut-off node is back, it lets go.
+      await connect(b.url, split);
+      assert.ok(c.broker.getClient("split") !== undefined, "still connected to the cut-off node");
+      await nats.servers[0]!.restart();
+      await until(() => strandedReason !== undefined, 15_000, "the cut-off node letting the client go");
+      assert.equal(strandedReason, 0x8e);
+      assert.equal(c.broker.getClient("split"), undefined);
+      assert.ok(b.broker.getClient("split") !== undefined);
     });
   });
 }
