@@ -183,8 +183,10 @@ export class NatsState {
     });
     try {
       const replies = await o.nc.requestMany(`${o.prefix}.who`, new Uint8Array(0), {
-        strategy: "timer",
-        maxWait: Math.max(300, o.heartbeatMs),
+        // Answers come within a few ms: stop 100 ms after the last one (2 s at most).
+        strategy: "stall",
+        stall: 100,
+        maxWait: 2000,
       });
       for await (const reply of replies) this.#onBeat(reply.data);
     } catch {
