@@ -17,6 +17,7 @@ import { kvKey } from "../../src/cluster/subjects.ts";
 import { topicMatches } from "../../src/topics/topic_rules.ts";
 import type { StoredSubscription } from "../../src/storage/storage.ts";
 import { decodeHanded, encodeHanded } from "../../src/cluster/handed_codec.ts";
+import { withTimeout } from "./_kv_writer.ts";
 
 /** The KV value of a client id. */
 interface OwnerRecord {
@@ -57,6 +58,7 @@ export class NatsSessions {
   #owned = new Map<string, { rev: number; value: string }>();
   #chains = new Map<string, Promise<void>>();
   #captures = new Set<Capture>();
+  #local: ClusterNode | undefined;
 
   constructor(options: NatsSessionsOptions) {
     this.#o = options;
@@ -65,6 +67,7 @@ export class NatsSessions {
   /** Answer takeover requests addressed to this boot. */
   serve(local: ClusterNode): void {
     const o = this.#o;
+    this.#local = local;
     o.nc.subscribe(`${o.prefix}.take.${o.boot}`, {
       callback: (err, msg) => {
         if (err !== null) return;
@@ -138,7 +141,7 @@ export class NatsSessions {
   /** After an outage: give up (close, with 0x8E) every client id that another node owns now. */
   async reconcile(local: ClusterNode): Promise<void> {
     for (const clientId of [...this.#owned.keys()]) {
-      const entry = await this.#o.kv.get(kvKey(clientId));
+      const entry = await this.#read(clientId);
       if (entry === null || entry.operation !== "PUT") continue;
       if ((JSON.parse(decoder.decode(entry.value)) as OwnerRecord).b === this.#o.boot) continue;
       this.#owned.delete(clientId);
@@ -149,9 +152,24 @@ export class NatsSessions {
     }
   }
 
+  /**
+   * Read a client id's record, retried for up to a minute: right after NATS comes back, JetStream may not
+   * answer for a while (a restarted server catching up, leaders being elected).
+   */
+  async #read(clientId: string) {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await withTimeout(this.#o.kv.get(kvKey(clientId)), 3000);
+      } catch (err) {
+        if (attempt >= 20) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
   /** True when `clientId` is owned by a boot other than `deadBoot` now (it reconnected somewhere). */
   async resumedSince(clientId: string, deadBoot: string): Promise<boolean> {
-    const entry = await this.#o.kv.get(kvKey(clientId));
+    const entry = await this.#read(clientId);
     if (entry === null || entry.operation !== "PUT") return false;
     return (JSON.parse(decoder.decode(entry.value)) as OwnerRecord).b !== deadBoot;
   }
@@ -176,22 +194,36 @@ export class NatsSessions {
       ...(record.disconnectedAt === undefined ? {} : { d: record.disconnectedAt }),
     });
     this.#serial(clientId, async () => {
-      const owned = this.#owned.get(clientId);
-      if (owned === undefined || owned.value === value) return;
-      try {
-        if (value === undefined) {
-          this.#owned.delete(clientId);
-          await o.kv.delete(key, { previousSeq: owned.rev });
-        } else {
-          const rev = await o.kv.update(key, encoder.encode(value), owned.rev);
-          if (this.#owned.get(clientId) === owned) this.#owned.set(clientId, { rev, value });
+      // Retried through NATS failovers; only another node's write (a revision that is not ours) ends ownership.
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const owned = this.#owned.get(clientId);
+        if (owned === undefined || owned.value === value) return;
+        try {
+          if (value === undefined) {
+            await withTimeout(o.kv.delete(key, { previousSeq: owned.rev }), 3000);
+            this.#owned.delete(clientId);
+          } else {
+            const rev = await withTimeout(o.kv.update(key, encoder.encode(value), owned.rev), 3000);
+            if (this.#owned.get(clientId) === owned) this.#owned.set(clientId, { rev, value });
+          }
+          return;
+        } catch (err) {
+          if (!String(err).includes("wrong last sequence")) {
+            await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
+            continue;
+          }
+          // A write of ours may have landed unheard (a timeout): the record is still ours if it names this boot.
+          const entry = await this.#read(clientId).catch(() => null);
+          const current = entry?.operation === "PUT" ? decoder.decode(entry.value) : undefined;
+          if (current === undefined || (JSON.parse(current) as OwnerRecord).b !== o.boot) {
+            // Another node took the client while this one could not be asked (cut off): let it go here too.
+            this.#owned.delete(clientId);
+            this.#local?.handOver(clientId);
+            o.logger.warn("cluster: client id owned by another node; connection closed", { clientId });
+            return;
+          }
+          this.#owned.set(clientId, { rev: entry!.revision, value: current });
         }
-      } catch (err) {
-        this.#owned.delete(clientId);
-        o.logger.debug("cluster: session record not written (another node owns it)", {
-          clientId,
-          error: String(err),
-        });
       }
     });
   }

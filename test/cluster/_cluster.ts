@@ -51,7 +51,8 @@ export async function startNode(
     node,
     servers,
     heartbeatMs: heartbeatMs ?? 250,
-    deadAfterMs: deadAfterMs ?? 1000,
+    // Short for fast failover tests, yet twice what an event-loop stall on a loaded 2-core machine reaches.
+    deadAfterMs: deadAfterMs ?? 2000,
     ...(prefix === undefined ? {} : { prefix }),
     ...(replicas === undefined ? {} : { replicas }),
     ...(noRandomize === undefined ? {} : { noRandomize }),
@@ -74,7 +75,7 @@ export function cliNodeConfig(node: string, servers: string[], extra = ""): stri
     `  node: ${node}`,
     `  nats: { servers: [${servers.map((s) => JSON.stringify(s)).join(", ")}] }`,
     "  heartbeatMs: 250",
-    "  deadAfterMs: 1000",
+    "  deadAfterMs: 2000",
     extra,
   ].join("\n");
 }
