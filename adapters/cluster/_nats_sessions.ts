@@ -39,6 +39,8 @@ interface Capture {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const ATTEMPTS = 5;
+/** How long a connecting client may wait for JetStream to take ownership of its id. */
+const ACQUIRE_MS = 8000;
 
 /** Options of {@link NatsSessions}. */
 export interface NatsSessionsOptions {
@@ -106,9 +108,11 @@ export class NatsSessions {
   async acquire(clientId: string, clean: boolean): Promise<HandedSession | undefined> {
     const o = this.#o;
     const key = kvKey(clientId);
+    // JetStream may not answer for a few seconds while NATS fails over: the client waits that long for CONNACK.
+    const deadline = Date.now() + ACQUIRE_MS;
     let handed: HandedSession | undefined;
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const entry = await o.kv.get(key);
+    for (let race = 0; race < ATTEMPTS; race++) {
+      const entry = await this.#read(clientId, 4);
       const live = entry !== null && entry.operation === "PUT";
       const record = live ? JSON.parse(decoder.decode(entry.value)) as OwnerRecord : undefined;
       if (record !== undefined && record.b === o.boot) {
@@ -124,16 +128,26 @@ export class NatsSessions {
         e: handed?.expiryInterval ?? 0,
         s: handed?.subscriptions ?? [],
       });
-      try {
-        const rev = entry === null
-          ? await o.kv.create(key, encoder.encode(value))
-          : await o.kv.update(key, encoder.encode(value), entry.revision);
-        this.#owned.set(clientId, { rev, value });
-        return handed;
-      } catch (err) {
-        // Another node wrote first: read again and take the client over from it.
-        o.logger.debug("cluster: session ownership raced, retrying", { clientId, error: String(err) });
+      for (let attempt = 0;; attempt++) {
+        try {
+          const write = entry === null
+            ? o.kv.create(key, encoder.encode(value))
+            : o.kv.update(key, encoder.encode(value), entry.revision);
+          const rev = await withTimeout(write, 3000);
+          this.#owned.set(clientId, { rev, value });
+          return handed;
+        } catch (err) {
+          // Another node wrote first: read again and take the client over from it.
+          if (String(err).includes("wrong last sequence")) break;
+          if (Date.now() > deadline) {
+            throw new Error(
+              `Cannot own client id ${JSON.stringify(clientId)}: JetStream does not answer (${err})`,
+            );
+          }
+          await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2000)));
+        }
       }
+      o.logger.debug("cluster: session ownership raced, retrying", { clientId });
     }
     throw new Error(`Cannot own client id ${JSON.stringify(clientId)}: ${ATTEMPTS} nodes raced for it`);
   }
@@ -156,12 +170,12 @@ export class NatsSessions {
    * Read a client id's record, retried for up to a minute: right after NATS comes back, JetStream may not
    * answer for a while (a restarted server catching up, leaders being elected).
    */
-  async #read(clientId: string) {
-    for (let attempt = 0;; attempt++) {
+  async #read(clientId: string, attempts = 20) {
+    for (let attempt = 1;; attempt++) {
       try {
         return await withTimeout(this.#o.kv.get(kvKey(clientId)), 3000);
       } catch (err) {
-        if (attempt >= 20) throw err;
+        if (attempt >= attempts) throw err;
         await new Promise((r) => setTimeout(r, 500));
       }
     }

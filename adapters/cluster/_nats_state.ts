@@ -187,7 +187,7 @@ export class NatsState {
         this.#o.logger.info("cluster: retained watch stalled; reopening it", { revision });
         this.#watch?.stop();
       }, () => {});
-    }, Math.max(2000, this.#o.heartbeatMs * 4));
+    }, Math.min(2000, Math.max(500, this.#o.heartbeatMs * 4)));
     this.#timers.push(check);
     await waitAtMost(ready, 10_000);
     this.#o.logger.info("cluster: retained messages loaded", { count });

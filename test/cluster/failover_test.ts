@@ -213,7 +213,7 @@ if (runsOn("node")) {
 
       await pub.publishAsync("fo/kept", "r3", { qos: 1, retain: true });
       const retainAt = Date.now();
-      await until(() => b.broker.getRetained("fo/kept") !== undefined, 20_000, "retained replication");
+      await until(() => b.broker.getRetained("fo/kept") !== undefined, 30_000, "retained replication");
       process.stdout.write(`# failover: retained replicated ${Date.now() - retainAt} ms after publish\n`);
       process.stdout.write(`# failover: routing back ${recoveredMs} ms after a NATS server died\n`);
 
