@@ -131,9 +131,6 @@ export class Broker implements BrokerCore, ClusterNode {
       });
     }
     this.#bus = options.cluster;
-    if (options.cluster !== undefined) {
-      this.hooks.add(new ClusterHook(options.cluster, (id, handed) => this.#handed.set(id, handed)));
-    }
     const writer = this.#writer;
     this.#sessionContext = {
       maxQueuedMessages: this.limits.maxQueuedMessages,
@@ -814,6 +811,12 @@ export class Broker implements BrokerCore, ClusterNode {
   #start(): void {
     if (this.#state !== "idle") return;
     this.#state = "running";
+    const bus = this.#bus;
+    if (bus !== undefined) {
+      // Last in the chain, so that every other hook's onConnect (which may refuse the client) runs before this
+      // node takes the client id over from another.
+      this.hooks.add(new ClusterHook(bus, (id, handed) => this.#handed.set(id, handed)));
+    }
     this.#hooksReady = (async () => {
       for (const hook of this.hooks.hooks) await hook.init?.({ logger: this.logger });
     })();

@@ -48,7 +48,9 @@ class RecordingBus implements ClusterBus {
   retain(message: Message): void {
     this.retained.push(message);
   }
+  acquired: string[] = [];
   acquire(clientId: string): Promise<HandedSession | undefined> {
+    this.acquired.push(clientId);
     return Promise.resolve(this.handing.get(clientId));
   }
   sessionChanged(clientId: string, record: ClusterSessionRecord | undefined): void {
@@ -116,6 +118,24 @@ describe("cluster seam: what the broker hands to a bus", () => {
     assert.equal(interest.get("x/+"), 1);
     b.disconnect(); // clean session: its subscriptions end with it
     await until(() => interest.get("x/+") === 0 && bus.shared.get("g/y") === 0, 2000, "interest released");
+    await broker.close();
+  });
+
+  it("takes a client id over only after every other hook let the client in", async () => {
+    const bus = recordingBus();
+    const broker = testBroker({ cluster: bus });
+    broker.addHook({
+      id: "refuse-mallory",
+      onConnect(client) {
+        if (client.id === "mallory") throw new Error("not today");
+      },
+    });
+    await broker.listen();
+    const refused = RawClient.memory(broker);
+    assert.notEqual((await refused.connect({ clientId: "mallory" })).returnCode, 0);
+    const welcome = RawClient.memory(broker);
+    assert.equal((await welcome.connect({ clientId: "alice" })).returnCode, 0);
+    assert.deepEqual(bus.acquired, ["alice"]);
     await broker.close();
   });
 
