@@ -242,6 +242,26 @@ export class NatsSessions {
     });
   }
 
+  /**
+   * Leaving: give clients of persistent sessions up to `graceMs` to reconnect to another node, which then takes
+   * their sessions over from this one with everything queued (this node still answers takeovers meanwhile).
+   */
+  async drain(graceMs: number): Promise<void> {
+    const waiting = [...this.#owned].filter(([, v]) => (JSON.parse(v.value) as OwnerRecord).e > 0).map((
+      [id],
+    ) => id);
+    if (waiting.length === 0 || graceMs <= 0) return;
+    const end = Date.now() + graceMs;
+    while (Date.now() < end && waiting.some((id) => this.#owned.has(id))) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const left = waiting.filter((id) => this.#owned.has(id)).length;
+    this.#o.logger.info("cluster: sessions handed over before leaving", {
+      handed: waiting.length - left,
+      left,
+    });
+  }
+
   /** Wait for pending writes. */
   async flush(): Promise<void> {
     await Promise.all([...this.#chains.values()]);

@@ -33,6 +33,8 @@ export interface NatsStateOptions {
   heartbeatMs: number;
   deadAfterMs: number;
   replicas: number;
+  /** On close, how long clients of persistent sessions get to take them over from another node. */
+  shutdownGraceMs: number;
   interest(filter: string, delta: 1 | -1): void;
   messageId(message: Message): string | undefined;
 }
@@ -117,6 +119,7 @@ export class NatsState {
   }
 
   async close(): Promise<void> {
+    await this.#sessions?.drain(this.#o.shutdownGraceMs);
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#watch?.stop();

@@ -28,6 +28,7 @@ export async function clusterFromConfig(config: Config, logger: Logger): Promise
     heartbeatMs: c.heartbeatMs,
     deadAfterMs: c.deadAfterMs,
     replicas: c.replicas,
+    shutdownGraceMs: c.shutdownGraceMs,
     logger,
   });
 }

@@ -55,6 +55,11 @@ export interface NatsClusterOptions {
   deadAfterMs?: number;
   /** JetStream replicas of the buckets (1 for one NATS server, 3 for a 3-server NATS cluster). Default 1. */
   replicas?: number;
+  /**
+   * On a graceful stop, how long (ms) the clients of persistent sessions get to reconnect to another node and take
+   * their sessions, with what was queued for them, over from this one. Default 2000; 0 leaves at once.
+   */
+  shutdownGraceMs?: number;
   /** Try the servers in the order given instead of a random one (tests pin nodes to servers). Default false. */
   noRandomize?: boolean;
   /** Use only the servers given, not the ones a NATS cluster announces (tests cut a node off). Default false. */
@@ -160,6 +165,7 @@ class NatsBus implements ClusterBus {
       heartbeatMs: options.heartbeatMs ?? 1000,
       deadAfterMs: options.deadAfterMs ?? 4000,
       replicas: options.replicas ?? 1,
+      shutdownGraceMs: options.shutdownGraceMs ?? 2000,
       interest: (filter, delta) => this.interest(filter, delta),
       messageId: (m) => this.#ids.get(m),
     });

@@ -112,6 +112,8 @@ export interface ClusterConfig {
   readonly deadAfterMs: number;
   /** JetStream replicas of the cluster's KV buckets (3 with a 3-server NATS cluster). Default 1. */
   readonly replicas: number;
+  /** On a graceful stop, how long (ms) clients of persistent sessions get to take them over elsewhere. Default 2000. */
+  readonly shutdownGraceMs: number;
 }
 
 /** `cluster.nats`: how to reach NATS. */

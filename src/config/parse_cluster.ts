@@ -16,7 +16,7 @@
 import type { Checker } from "./checker.ts";
 import type { ClusterConfig, ClusterNatsConfig } from "./config.ts";
 
-const CLUSTER_KEYS = ["node", "nats", "prefix", "heartbeatMs", "deadAfterMs", "replicas"];
+const CLUSTER_KEYS = ["node", "nats", "prefix", "heartbeatMs", "deadAfterMs", "replicas", "shutdownGraceMs"];
 const NATS_KEYS = ["servers", "user", "pass", "token", "credsFile", "tls"];
 const TLS_KEYS = ["ca", "cert", "key"];
 const NODE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -58,6 +58,9 @@ export function parseCluster(check: Checker, value: unknown, source: string): Cl
     );
   }
   const replicas = "replicas" in map ? check.wholeNumber(map.replicas, ["cluster", "replicas"], 1, 5) : 1;
+  const shutdownGraceMs = "shutdownGraceMs" in map
+    ? check.wholeNumber(map.shutdownGraceMs, ["cluster", "shutdownGraceMs"], 0, 60_000)
+    : 2000;
   if (nats === undefined) return undefined;
   return {
     ...(node === undefined ? {} : { node }),
@@ -66,6 +69,7 @@ export function parseCluster(check: Checker, value: unknown, source: string): Cl
     heartbeatMs: heartbeatMs ?? 1000,
     deadAfterMs: deadAfterMs ?? 4000,
     replicas: replicas ?? 1,
+    shutdownGraceMs: shutdownGraceMs ?? 2000,
   };
 }
 

@@ -32,6 +32,7 @@ describe("parseConfig cluster", () => {
       heartbeatMs: 1000,
       deadAfterMs: 4000,
       replicas: 1,
+      shutdownGraceMs: 2000,
     });
   });
 

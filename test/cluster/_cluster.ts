@@ -45,6 +45,7 @@ export async function startNode(
     replicas,
     noRandomize,
     ignoreDiscoveredServers,
+    shutdownGraceMs,
     ...brokerOptions
   } = options;
   const cluster = await createNatsCluster({
@@ -57,6 +58,8 @@ export async function startNode(
     ...(replicas === undefined ? {} : { replicas }),
     ...(noRandomize === undefined ? {} : { noRandomize }),
     ...(ignoreDiscoveredServers === undefined ? {} : { ignoreDiscoveredServers }),
+    // Tests close nodes holding sessions nobody comes back for: leave at once unless a test asks.
+    shutdownGraceMs: shutdownGraceMs ?? 0,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   const { broker, port } = await tcpBroker({ ...brokerOptions, cluster });

@@ -147,6 +147,32 @@ if (runsOn("node")) {
       assert.deepEqual(got.map((m) => m.topic), Array.from({ length: got.length }, (_, i) => `big/${i}`));
     });
 
+    it("a node stopping gracefully hands its sessions, with their queues, to the node their clients go to", async () => {
+      const leaving = await startNode("leaving", nats.urls, { shutdownGraceMs: 5000 });
+      extra.push(leaving);
+      const options = { clientId: "evacuee", clean: false, properties: { sessionExpiryInterval: 300 } };
+      const c = await connect(leaving.url, options);
+      await c.subscribeAsync("evac/#", { qos: 1 });
+      await c.endAsync();
+      await leaving.broker.publish("evac/1", "queued before the stop", { qos: 1 });
+      const stopping = leaving.broker.close(); // waits for the session to be taken (up to 5 s)
+      await settle(100);
+      const back = connectLater(a.url, options);
+      const got = inbox(back);
+      let present: boolean | undefined;
+      back.on("connect", (p: Packet) => (present = p.sessionPresent));
+      back.connect();
+      await until(() => got.length === 1, 5000, "the message queued on the stopping node");
+      assert.equal(present, true);
+      assert.equal(got[0]!.payload, "queued before the stop");
+      const started = Date.now();
+      await stopping;
+      assert.ok(
+        Date.now() - started < 2000,
+        "the stop ended once the session was taken, not after the grace",
+      );
+    });
+
     it("moves a 3.1.1 persistent session too", async () => {
       const options = { clientId: "old-timer", clean: false, protocolVersion: 4 };
       const c = await connect(a.url, options);
