@@ -112,7 +112,11 @@ export async function startCliNode(
 /** Clients made by {@link connect}, ended by {@link endClients}. */
 const clients: MqttClient[] = [];
 
-/** An MQTT.js client (v5 unless told otherwise) that never reconnects by itself. */
+/**
+ * An MQTT.js client (v5 unless told otherwise) that never reconnects by itself. Its `subscribeAsync` resolves
+ * 50 ms after SUBACK: the new interest reaches NATS within about a round trip after SUBACK, and a test that
+ * publishes on another node at once would race it.
+ */
 export async function connect(url: string, options: Record<string, unknown> = {}): Promise<MqttClient> {
   const c = await mqtt.connectAsync(url, {
     protocolVersion: 5,
@@ -121,6 +125,12 @@ export async function connect(url: string, options: Record<string, unknown> = {}
     ...options,
   });
   clients.push(c);
+  const subscribe = c.subscribeAsync.bind(c);
+  c.subscribeAsync = (async (...args: Parameters<typeof subscribe>) => {
+    const granted = await subscribe(...args);
+    await settle(50);
+    return granted;
+  }) as typeof c.subscribeAsync;
   return c;
 }
 

@@ -205,6 +205,9 @@ if (runsOn("node")) {
       const cluster = await (await http.app.request("/api/v1/cluster")).json();
       assert.deepEqual(cluster.members.map((m: { node: string }) => m.node), ["a", "b"]);
       assert.equal(cluster.connected, true);
+      const overview = await (await http.app.request("/api/v1/overview")).json();
+      assert.deepEqual(overview.cluster.members.map((m: { node: string }) => m.node), ["a", "b"]);
+      assert.match(await (await http.app.request("/")).text(), /id="fact-cluster"/);
       const clients = await (await http.app.request("/api/v1/clients?clientId=counted-b")).json();
       assert.equal(clients.items[0].node, "b");
       const metrics = await (await http.app.request("/metrics")).text();
