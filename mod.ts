@@ -114,6 +114,9 @@ export type { HttpServer } from "./adapters/mod.ts";
 export { MemoryStorage } from "./src/storage/memory_storage.ts";
 export type { Storage, StorageOp, StoredState } from "./src/storage/storage.ts";
 export type { Capabilities, SharedSubscriptionStrategy } from "./src/options.ts";
+export { createNatsCluster } from "./adapters/cluster/mod.ts";
+export type { NatsClusterOptions } from "./adapters/cluster/mod.ts";
+export type { ClusterBus, ClusterNode, HandedSession } from "./src/cluster/cluster_bus.ts";
 export { DEFAULT_CAPABILITIES } from "./src/options.ts";
 
 export { startBroker, startFromConfig } from "./adapters/start/start_broker.ts";

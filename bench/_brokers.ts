@@ -103,6 +103,8 @@ export function spawnWithFdLimit(
 export interface RunningBroker {
   name: BrokerName;
   port: number;
+  /** Subscribers connect here instead of `port` (a cluster: publishers on one node, subscribers on another). */
+  subscriberPort?: number;
   pid: number;
   child: ChildProcess;
   /** Last lines the broker printed (for error reports). */
@@ -208,7 +210,7 @@ export async function startBroker(name: BrokerName, options: StartOptions = {}):
 }
 
 /** One MQTT CONNECT / CONNACK / DISCONNECT; true when the broker accepted. */
-function probe(port: number): Promise<boolean> {
+export function probe(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: "127.0.0.1", port });
     const done = (ok: boolean) => {

@@ -56,11 +56,11 @@ const READ_BUFFER = NodeBuffer.allocUnsafe(256 * 1024);
  * Open a socket that sends `packets` once connected, hands every whole incoming packet to `onPacket`, and calls
  * `afterRead` after each read (to flush what the packets of that read asked for).
  */
-function open(packets: Buffer[], onPacket: OnPacket, afterRead?: () => void): Socket {
+function open(packets: Buffer[], onPacket: OnPacket, afterRead?: () => void, port = job.port): Socket {
   const splitter = new PacketSplitter(onPacket);
   const socket = connect({
     host: job.host,
-    port: job.port,
+    port,
     noDelay: true,
     onread: {
       buffer: READ_BUFFER,
@@ -265,6 +265,7 @@ async function runFlow(job: Job): Promise<void> {
               }
             },
             () => flushAcks(s),
+            job.subscriberPort ?? job.port,
           );
           s.socket = socket;
           socket.on("error", (e) => {

@@ -18,6 +18,8 @@ export interface Job {
   kind: "flow" | "idle" | "connrate";
   host: string;
   port: number;
+  /** Where subscribers connect when not to `port` (a cluster: publishers on one node, subscribers on another). */
+  subscriberPort?: number;
   /** Index of this generator process (client ids stay unique). */
   proc: number;
   groups?: Group[];

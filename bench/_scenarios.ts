@@ -193,7 +193,12 @@ export async function sleepUntil(t: number): Promise<void> {
 export async function runScenario(name: ScenarioName, broker: RunningBroker, o: RunOptions): Promise<Row> {
   if (name === "idle") return await runIdle(broker, o);
   const jobs: Job[] = [];
-  const base = { type: "job" as const, host: "127.0.0.1", port: broker.port };
+  const base = {
+    type: "job" as const,
+    host: "127.0.0.1",
+    port: broker.port,
+    ...(broker.subscriberPort === undefined ? {} : { subscriberPort: broker.subscriberPort }),
+  };
   if (name === "connrate") {
     const procs = Math.max(1, o.procs);
     for (let p = 0; p < procs; p++) {

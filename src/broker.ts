@@ -40,6 +40,8 @@ import type { StoredBridgeQueue, StoredQueued } from "./storage/storage.ts";
 import { WriteBehind } from "./storage/write_behind.ts";
 import { checkTopicName, parseSharedFilter } from "./topics/topic_rules.ts";
 import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from "./transport/connection.ts";
+import type { ClusterBus, ClusterNode, ClusterStatus, HandedSession } from "./cluster/cluster_bus.ts";
+import { ClusterHook } from "./cluster/cluster_hook.ts";
 
 /** Options of {@link Broker.publish}. */
 export interface PublishOptions {
@@ -69,7 +71,7 @@ const NOOP_HANDLER: ConnectionHandler = { data() {}, drain() {}, closed() {} };
  * await broker.close();
  * ```
  */
-export class Broker implements BrokerCore {
+export class Broker implements BrokerCore, ClusterNode {
   /** Where the broker logs (`options.logger`; default silent). */
   readonly logger: Logger;
   /** The time source (`options.clock`; default the system clock). */
@@ -126,6 +128,10 @@ export class Broker implements BrokerCore {
   #persistentSessions = new Set<Session>();
   /** Topic and payload bytes of the retained messages (for maxRetainedBytes). */
   #retainedBytes = 0;
+  /** The cluster bus; undefined for a broker on its own (then routing pays one check and nothing more). */
+  #bus: ClusterBus | undefined;
+  /** Sessions handed over by other nodes, waiting for their client's CONNACK. */
+  #handed = new Map<string, HandedSession>();
 
   /** A broker that is not listening yet: add listeners, then call `listen()`. */
   constructor(options: BrokerOptions = {}) {
@@ -163,6 +169,7 @@ export class Broker implements BrokerCore {
         onPressure: (behind) => this.#storagePressure(behind),
       });
     }
+    this.#bus = options.cluster;
     const writer = this.#writer;
     const limitHits = this.limitHits;
     this.#sessionContext = {
@@ -248,6 +255,8 @@ export class Broker implements BrokerCore {
     this.#start();
     await this.#hooksReady;
     if (this.#storage !== undefined && !this.#restored) await this.restore();
+    // Connected to the cluster before the first client can arrive.
+    if (this.#bus !== undefined) await this.#bus.start(this);
     const started: Listener[] = [];
     try {
       for (const listener of this.#listeners) {
@@ -313,6 +322,9 @@ export class Broker implements BrokerCore {
       }
       client.will = undefined;
       client.close(true);
+    }
+    if (this.#bus !== undefined) {
+      await this.#bus.close().catch((err) => this.logger.warn("cluster close failed", { error: err }));
     }
     if (this.#writer !== undefined) {
       await this.#writer.close();
@@ -467,9 +479,7 @@ export class Broker implements BrokerCore {
       for (const sub of stored.subscriptions) {
         const item: Subscription = { session, ...sub };
         session.subscriptions.set(sub.filter, item);
-        const shared = parseSharedFilter(sub.filter);
-        if (shared !== undefined) this.#shared.add(shared.group, shared.filter, item);
-        else this.#index.add(sub.filter, stored.clientId, item);
+        this.#addIndex(sub.filter, stored.clientId, item);
       }
       session.restore(
         stored.inflight.map((e): InflightMessage => ({ ...e })),
@@ -553,6 +563,11 @@ export class Broker implements BrokerCore {
     return true;
   }
 
+  /** What this node knows of its cluster (nodes, clients per node, traffic); undefined for a broker alone. */
+  clusterStatus(): ClusterStatus | undefined {
+    return this.#bus?.status?.();
+  }
+
   /** The current `$SYS/broker/...` values by topic (whether or not `$SYS` publishing is on). */
   sysValues(): Map<string, string> {
     return this.#sys.snapshot();
@@ -613,6 +628,12 @@ export class Broker implements BrokerCore {
       if (clean) this.publishWill(pendingWill.info, pendingWill.will);
     }
     let session = this.#sessions.get(id);
+    const handed = this.#handed.get(id);
+    if (handed !== undefined) {
+      // A session another node held moves here with its subscriptions and messages.
+      this.#handed.delete(id);
+      if (session === undefined && !clean) session = this.#adopt(id, handed);
+    }
     if (session !== undefined && clean) {
       // Clean Session / Clean Start discards any earlier session [MQTT-3.1.2-6] (3.1.1) [MQTT-3.1.2-4] (5.0).
       this.#endSession(session);
@@ -658,9 +679,82 @@ export class Broker implements BrokerCore {
     return owner !== undefined && owner.username !== client.username;
   }
 
+  // ---- ClusterNode (used by the cluster bus; not part of the embedding API) ----------------------------
+
+  /** @internal A message from another node: local subscribers only. */
+  routeRemote(message: Message): void {
+    this.route(message, undefined, true);
+  }
+
+  /** @internal A message for `$share/{group}/{filter}` that the cluster gave this node: one local member. */
+  routeShared(group: string, filter: string, message: Message): void {
+    const sub = this.#shared.member(group, filter);
+    if (sub === undefined) return;
+    const delivery: Delivery = {
+      message,
+      qos: (message.qos < sub.qos ? message.qos : sub.qos) as QoS,
+      retain: message.retain && sub.retainAsPublished,
+      subscriptionIds: sub.identifier === undefined ? undefined : [sub.identifier],
+    };
+    const owner = sub.session.owner;
+    if (this.hooks.has("onAclCheck") && owner !== undefined) {
+      this.#deliverChecked(sub.session, owner, delivery, undefined);
+    } else sub.session.deliver(delivery);
+  }
+
+  /** @internal A retained message set or cleared on another node. */
+  retainedRemote(message: Message): void {
+    if (this.capabilities.retainAvailable) this.#retain(message, true);
+  }
+
+  /**
+   * @internal Another node takes the client over [MQTT-3.1.4-2]: its connection here ends (v5 DISCONNECT 0x8E
+   * [MQTT-3.1.4-3]) and the session leaves this node with its subscriptions and messages.
+   */
+  handOver(clientId: string): HandedSession | undefined {
+    const client = this.#clients.get(clientId);
+    if (client !== undefined) {
+      const session = client.session;
+      client.session = undefined;
+      const will = client.will;
+      client.will = undefined;
+      this.#clients.delete(clientId);
+      this.stats.clientsConnected--;
+      session?.detach(this.clock.now());
+      // The connection ends without DISCONNECT: its will is due unless it waits for a delay that the resumed
+      // session cancels [MQTT-3.1.2-8] [MQTT-3.1.3-9] (5.0).
+      const delay = (will?.properties as WillProperties | undefined)?.willDelayInterval ?? 0;
+      if (will !== undefined && delay === 0) this.publishWill(client, will);
+      this.logger.info("session taken over by another node", { clientId, remote: client.remoteAddress });
+      if (client.protocolVersion === 5) client.sendPacket({ type: "disconnect", reasonCode: 0x8e });
+      client.close(false, new Error("session taken over by another node"));
+    }
+    this.#deletePendingWill(clientId);
+    const session = this.#sessions.get(clientId);
+    if (session === undefined) return undefined;
+    const handed: HandedSession = {
+      expiryInterval: session.expiryInterval,
+      subscriptions: [...session.subscriptions.values()].map((sub) => ({
+        filter: sub.filter,
+        qos: sub.qos,
+        noLocal: sub.noLocal,
+        retainAsPublished: sub.retainAsPublished,
+        retainHandling: sub.retainHandling,
+        identifier: sub.identifier,
+      })),
+      inflight: [...session.inflight.values()],
+      queued: session.queuedDeliveries(),
+    };
+    this.#endSession(session, true);
+    return handed;
+  }
+
   /** @internal Route to every matching session, once per session at the highest granted QoS [MQTT-3.3.5-1]. */
-  route(message: Message, publisher: ClientInfo | undefined): number {
-    if (message.retain && this.capabilities.retainAvailable) this.#retain(message);
+  route(message: Message, publisher: ClientInfo | undefined, remote = false): number {
+    if (message.retain && this.capabilities.retainAvailable) this.#retain(message, remote);
+    // Other nodes get the message once, encoded by the bus; one that came from them is never sent back.
+    const bus = this.#bus;
+    if (bus !== undefined && !remote) bus.forward(message);
     const seq = ++this.#routeSeq;
     const hits: Session[] = [];
     this.#index.match(message.topic, (_clientId, sub) => {
@@ -681,7 +775,9 @@ export class Broker implements BrokerCore {
       }
     });
     let deliveries = hits.length;
-    if (deliveries === 0 && this.#shared.size === 0) {
+    // In a cluster, shared groups span nodes: the bus delivers each message to one member (routeShared).
+    const sharedHere = this.#shared.size > 0 && bus === undefined;
+    if (deliveries === 0 && !sharedHere) {
       this.hooks.notify("onPublished", publisher, message, 0);
       return 0;
     }
@@ -700,7 +796,7 @@ export class Broker implements BrokerCore {
       if (checkRead && s.owner !== undefined) this.#deliverChecked(s, s.owner, delivery, forms);
       else s.deliver(delivery, forms);
     }
-    if (this.#shared.size > 0) {
+    if (sharedHere) {
       // Each shared group sends the message to one member [MQTT-4.8.2-2] (5.0).
       this.#shared.match(message.topic, (sub) => {
         deliveries++;
@@ -734,9 +830,12 @@ export class Broker implements BrokerCore {
     const isNew = !session.subscriptions.has(filter);
     // An identical filter replaces the existing subscription [MQTT-3.8.4-3].
     session.subscriptions.set(filter, sub);
-    const shared = parseSharedFilter(filter);
-    if (shared !== undefined) this.#shared.add(shared.group, shared.filter, sub);
-    else this.#index.add(filter, session.clientId, sub);
+    if (isNew) this.#addIndex(filter, session.clientId, sub);
+    else {
+      const shared = parseSharedFilter(filter);
+      if (shared !== undefined) this.#shared.add(shared.group, shared.filter, sub);
+      else this.#index.add(filter, session.clientId, sub);
+    }
     return isNew;
   }
 
@@ -821,6 +920,10 @@ export class Broker implements BrokerCore {
         this.#setPendingWill(client.id, { will, info: storedClientInfo(client), at: now + seconds * 1000 });
       } else this.publishWill(client, will);
     }
+    // The cluster's copy of the will goes unless a delayed will still waits here.
+    if (this.#bus !== undefined && this.#pendingWills.get(client.id)?.info !== client) {
+      this.#bus.will(client, undefined);
+    }
     if (wasConnected) {
       this.logger.info("client disconnected", {
         clientId: client.id,
@@ -898,6 +1001,12 @@ export class Broker implements BrokerCore {
   #start(): void {
     if (this.#state !== "idle") return;
     this.#state = "running";
+    const bus = this.#bus;
+    if (bus !== undefined) {
+      // Last in the chain, so that every other hook's onConnect (which may refuse the client) runs before this
+      // node takes the client id over from another.
+      this.hooks.add(new ClusterHook(bus, (id, handed) => this.#handed.set(id, handed)));
+    }
     this.#hooksReady = (async () => {
       for (const hook of this.hooks.hooks) {
         try {
@@ -976,7 +1085,8 @@ export class Broker implements BrokerCore {
     }
   }
 
-  #retain(message: Message): void {
+  #retain(message: Message, remote = false): void {
+    if (!remote && this.#bus !== undefined) this.#bus.retain(message);
     if (message.payload.byteLength === 0) {
       // An empty retained payload clears the topic and is never stored [MQTT-3.3.1-10] [MQTT-3.3.1-11].
       if (this.#retainedDelete(message.topic)) {
@@ -1061,6 +1171,7 @@ export class Broker implements BrokerCore {
 
   /** Write a persistent session's record (subscriptions, expiry, when it went offline). */
   #saveSession(session: Session): void {
+    if (this.#bus !== undefined) this.#clusterRecord(session);
     if (this.#writer === undefined) return;
     if (!session.persistent) {
       // It used to outlive its connection and no longer does: its record goes.
@@ -1098,22 +1209,81 @@ export class Broker implements BrokerCore {
   }
 
   #deletePendingWill(clientId: string): void {
-    if (this.#pendingWills.delete(clientId)) this.#persist({ type: "willDelete", clientId });
+    const pending = this.#pendingWills.get(clientId);
+    if (pending === undefined) return;
+    this.#pendingWills.delete(clientId);
+    this.#persist({ type: "willDelete", clientId });
+    this.#bus?.will(pending.info, undefined);
+  }
+
+  /** Tell the cluster what any node needs to resume the session: its subscriptions and expiry. */
+  #clusterRecord(session: Session): void {
+    this.#bus!.sessionChanged(session.clientId, {
+      clientId: session.clientId,
+      expiryInterval: session.expiryInterval,
+      disconnectedAt: session.disconnectedAt,
+      subscriptions: [...session.subscriptions.values()].map((sub) => ({
+        filter: sub.filter,
+        qos: sub.qos,
+        noLocal: sub.noLocal,
+        retainAsPublished: sub.retainAsPublished,
+        retainHandling: sub.retainHandling,
+        identifier: sub.identifier,
+      })),
+    });
   }
 
   #unindex(sub: Subscription): void {
     const shared = parseSharedFilter(sub.filter);
-    if (shared !== undefined) this.#shared.remove(shared.group, shared.filter, sub);
-    else this.#index.remove(sub.filter, sub.session.clientId);
+    if (shared !== undefined) {
+      this.#shared.remove(shared.group, shared.filter, sub);
+      this.#bus?.sharedInterest(shared.group, shared.filter, -1);
+    } else {
+      this.#index.remove(sub.filter, sub.session.clientId);
+      this.#bus?.interest(sub.filter, -1);
+    }
   }
 
-  #endSession(session: Session): void {
+  /** Index a subscription that the session did not hold yet, and tell the cluster of the new interest. */
+  #addIndex(filter: string, clientId: string, sub: Subscription): void {
+    const shared = parseSharedFilter(filter);
+    if (shared !== undefined) {
+      this.#shared.add(shared.group, shared.filter, sub);
+      this.#bus?.sharedInterest(shared.group, shared.filter, 1);
+    } else {
+      this.#index.add(filter, clientId, sub);
+      this.#bus?.interest(filter, 1);
+    }
+  }
+
+  /** A session handed over by another node, rebuilt here (offline until the connection attaches). */
+  #adopt(id: string, handed: HandedSession): Session {
+    const session = new Session(id, handed.expiryInterval, this.#sessionContext);
+    this.#sessions.set(id, session);
+    for (const sub of handed.subscriptions) {
+      const item: Subscription = { session, ...sub };
+      session.subscriptions.set(sub.filter, item);
+      this.#addIndex(sub.filter, id, item);
+    }
+    const inflight: InflightMessage[] = [];
+    for (const e of handed.inflight) {
+      if (e.packetId === undefined || e.qos === 0) continue;
+      inflight.push({ ...e, qos: e.qos, packetId: e.packetId, state: e.state ?? "publish" });
+    }
+    session.restore(inflight, handed.queued.map((d, seq) => ({ ...d, seq })), []);
+    return session;
+  }
+
+  /** End a session; `handedOver` when another node carries it on (its cluster record stays). */
+  #endSession(session: Session, handedOver = false): void {
     this.#persistentSessions.delete(session);
     for (const sub of session.subscriptions.values()) this.#unindex(sub);
     session.subscriptions.clear();
     session.clear();
     this.#sessions.delete(session.clientId);
     if (session.stored) this.#persist({ type: "sessionDelete", clientId: session.clientId });
+    if (handedOver) return;
+    this.#bus?.sessionChanged(session.clientId, undefined);
     this.hooks.notify("onSessionExpired", session.clientId);
   }
 }

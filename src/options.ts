@@ -7,6 +7,7 @@ import type { Clock } from "./clock.ts";
 import type { Hook } from "./hooks/hook.ts";
 import type { Logger } from "./logger.ts";
 import type { Storage } from "./storage/storage.ts";
+import type { ClusterBus } from "./cluster/cluster_bus.ts";
 
 /** Every limit the broker enforces. 0 means "no limit" where noted. */
 export interface Limits {
@@ -151,6 +152,11 @@ export interface BrokerOptions {
    * is refused (3.1.1 0x05, 5.0 0x87).
    */
   allowCrossUserTakeover?: boolean;
+  /**
+   * The cluster this broker is a node of (for NATS: `await createNatsCluster(...)` from the package root).
+   * Without it the broker is alone and nothing cluster-related runs.
+   */
+  cluster?: ClusterBus;
 }
 
 /** Merge limits with defaults, rejecting nonsense with a RangeError that names the key. */

@@ -12,6 +12,7 @@ import type { Hook } from "../../src/hooks/hook.ts";
 import { createLogger } from "../../src/logger.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Storage } from "../../src/storage/storage.ts";
+import type { ClusterBus } from "../../src/cluster/cluster_bus.ts";
 import { storageLatency, timeStorage } from "../../src/http/storage_timing.ts";
 import * as adapters from "../mod.ts";
 import type { HttpServer } from "../mod.ts";
@@ -95,6 +96,16 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
       throw error;
     }
   }
+  let cluster: ClusterBus | undefined;
+  try {
+    // Nothing NATS is loaded without a `cluster` key.
+    cluster = config.cluster === undefined
+      ? undefined
+      : await (await import("../cluster/from_config.ts")).clusterFromConfig(config, logger);
+  } catch (error) {
+    logger.error("cannot join the cluster", { error: (error as Error).message });
+    throw error;
+  }
   // Storage calls are timed for the dashboard's /metrics (two clock reads per batch).
   const latency = storageLatency();
   const broker = new Broker({
@@ -112,6 +123,7 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
     storageMaxPendingAcks: config.storage.maxPendingAcks,
     sysInterval: config.sys.interval,
     version: pkg.version,
+    cluster,
   });
   try {
     for (const l of config.listeners) await broker.addListener(await listenerFromConfig(l, config, logger));

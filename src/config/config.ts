@@ -133,6 +133,37 @@ export interface Config {
   readonly bridges?: readonly BridgeConfig[];
   /** Rules (src/rules/); none when absent. */
   readonly rules?: readonly RuleConfig[];
+  /** Cluster membership over NATS; absent for a broker on its own. */
+  readonly cluster?: ClusterConfig;
+}
+
+/** `cluster`: this node and the NATS it joins through. */
+export interface ClusterConfig {
+  /** Unique node name; the CLI defaults it to the host name and first tcp port. */
+  readonly node?: string;
+  readonly nats: ClusterNatsConfig;
+  /** NATS subject and KV bucket prefix (several clusters may share one NATS). Default `mqtt`. */
+  readonly prefix: string;
+  /** Milliseconds between liveness beats. Default 1000. */
+  readonly heartbeatMs: number;
+  /** A node silent this long is dead and a survivor publishes its wills. Default 4000. */
+  readonly deadAfterMs: number;
+  /** JetStream replicas of the cluster's KV buckets (3 with a 3-server NATS cluster). Default 1. */
+  readonly replicas: number;
+  /** On a graceful stop, how long (ms) clients of persistent sessions get to take them over elsewhere. Default 2000. */
+  readonly shutdownGraceMs: number;
+}
+
+/** `cluster.nats`: how to reach NATS. */
+export interface ClusterNatsConfig {
+  readonly servers: readonly string[];
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
+  /** Credentials file (relative to the config file). */
+  readonly credsFile?: string;
+  /** PEM files (relative to the config file): CA, client certificate and key. */
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string };
 }
 
 /** `mqtt`: protocol choices that are not limits or capabilities. */

@@ -16,12 +16,24 @@ import type {
 import { formatAddress } from "./address.ts";
 import { readYaml } from "./yaml_source.ts";
 import { checkAddress, parseAuth, parseListeners } from "./parse_listeners.ts";
+import { parseCluster } from "./parse_cluster.ts";
 import { type Capabilities, DEFAULT_CAPABILITIES, type Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
 import { parseBridges } from "./parse_bridges.ts";
 import { parseRules } from "./parse_rules.ts";
 
-const TOP_KEYS = ["listeners", "http", "auth", "limits", "capabilities", "mqtt", "storage", "sys", "log"];
+const TOP_KEYS = [
+  "listeners",
+  "http",
+  "auth",
+  "limits",
+  "capabilities",
+  "mqtt",
+  "storage",
+  "sys",
+  "log",
+  "cluster",
+];
 // Bridges and rules (src/config/parse_bridges.ts, parse_rules.ts), on a line of their own.
 TOP_KEYS.push("bridges", "rules");
 const MAX_COUNT = 10_000_000;
@@ -88,8 +100,22 @@ export function parseConfig(text: string, source: string): Config {
 
   const extras = { ...(bridges.length > 0 ? { bridges } : {}), ...(rules.length > 0 ? { rules } : {}) };
 
+  const cluster = "cluster" in top ? parseCluster(check, top.cluster, source) : undefined;
+
   check.throwIfAny();
-  return { listeners, http, auth, limits, capabilities, mqtt, storage, sys, log, ...extras };
+  return {
+    listeners,
+    http,
+    auth,
+    limits,
+    capabilities,
+    mqtt,
+    storage,
+    sys,
+    log,
+    ...extras,
+    ...(cluster === undefined ? {} : { cluster }),
+  };
 }
 
 function parseHttp(check: Checker, value: unknown): HttpConfig | undefined {

@@ -49,6 +49,13 @@ export function apiRoutes(ctx: ApiContext): Hono {
 
   api.get("/bridges", (c) => c.json({ items: bridgeStatuses(broker) }));
   api.get("/rules", (c) => c.json({ items: ruleStatuses(broker) }));
+  // The nodes of the cluster, with their clients and the traffic between them; 404 for a broker on its own.
+  api.get("/cluster", (c) => {
+    const status = broker.clusterStatus();
+    return status === undefined
+      ? c.json({ error: "this broker is not part of a cluster" }, 404)
+      : c.json(status);
+  });
 
   api.get("/history", (c) => c.json({ intervalMs: ctx.sampler.intervalMs, samples: ctx.sampler.history }));
 
@@ -65,7 +72,12 @@ export function apiRoutes(ctx: ApiContext): Hono {
     }
     rows.sort((a, b) => compare(a.id, b.id));
     const result = paginate(rows, page);
-    return c.json({ ...result, items: result.items.map((client) => clientView(client, activity)) });
+    const node = broker.clusterStatus()?.node;
+    const items = result.items.map((client) => {
+      const view = clientView(client, activity);
+      return node === undefined ? view : { ...view, node };
+    });
+    return c.json({ ...result, items });
   });
 
   api.get("/clients/:id", (c) => {

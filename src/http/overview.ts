@@ -113,6 +113,7 @@ export function brokerOverview(source: OverviewSource): LiveUpdate & Record<stri
     capabilities: broker.capabilities,
     limits: broker.limits,
     sys: Object.fromEntries(broker.sysValues()),
+    cluster: broker.clusterStatus() ?? null,
     ...liveUpdate(broker, source.activity, sampler.latest),
     history: { intervalMs: sampler.intervalMs, samples: sampler.history },
   };

@@ -166,5 +166,33 @@ export function renderMetrics(source: MetricsSource): string {
   w.sample("comqtt_storage_errors_total", storage.load.errors, { backend: storage.backend, op: "load" });
   writeAuthMetrics(w, broker.hooks.hooks);
   writeExtensionMetrics(w, broker);
+
+  const cluster = broker.clusterStatus();
+  if (cluster !== undefined) {
+    w.family("comqtt_cluster_nodes", "gauge", "Live nodes of the cluster, this one included.")
+      .sample("comqtt_cluster_nodes", cluster.members.length, { node: cluster.node });
+    w.family(
+      "comqtt_cluster_messages_total",
+      "counter",
+      "Messages sent to other nodes (out) and from them (in).",
+    )
+      .sample("comqtt_cluster_messages_total", cluster.forwarded, { direction: "out" })
+      .sample("comqtt_cluster_messages_total", cluster.received, { direction: "in" });
+    w.single(
+      "comqtt_cluster_messages_lost_total",
+      "counter",
+      "Messages other nodes did not get because NATS was down (QoS 0, or beyond the held bound).",
+      cluster.lost,
+    );
+    w.single(
+      "comqtt_cluster_connected",
+      "gauge",
+      "1 while the node is connected to NATS.",
+      cluster.connected ? 1 : 0,
+    );
+    if (cluster.rttMs !== undefined) {
+      w.single("comqtt_cluster_nats_rtt_seconds", "gauge", "Last round trip to NATS.", cluster.rttMs / 1000);
+    }
+  }
   return w.toString();
 }

@@ -15,6 +15,8 @@ import { HttpError } from "./http_error.ts";
 /** One row of the clients table. */
 export interface ClientView {
   clientId: string;
+  /** The cluster node the client is connected to (this one); absent for a broker on its own. */
+  node?: string;
   username: string | null;
   /** Remote `host:port`. */
   address: string;
@@ -210,7 +212,7 @@ export function messageView(message: Message): MessageView {
   };
 }
 
-const SECRET_KEY = /^(token|password|passphrase|secret|apikey|api_key)$/i;
+const SECRET_KEY = /^(token|password|pass|passphrase|secret|apikey|api_key)$/i;
 /** Shown instead of a secret. */
 export const MASK = "********";
 

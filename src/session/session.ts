@@ -170,6 +170,13 @@ export class Session {
     for (const id of incoming) (this.#incoming ??= new Set()).add(id);
   }
 
+  /** The messages waiting to be sent, oldest first (a session handed to another cluster node takes them along). */
+  queuedDeliveries(): Delivery[] {
+    const out: Delivery[] = [];
+    for (let i = this.#queueHead; i < this.#queue.length; i++) out.push(this.#queue[i]!);
+    return out;
+  }
+
   /** Messages waiting to be sent. */
   get queued(): number {
     return this.#queue.length - this.#queueHead;

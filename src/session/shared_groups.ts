@@ -73,6 +73,12 @@ export class SharedGroups {
     });
   }
 
+  /** The member of the group `$share/{group}/{filter}` that gets the next message (a cluster routes by group). */
+  member(group: string, filter: string): Subscription | undefined {
+    const g = this.#groups.get(`${group}\u0000${filter}`);
+    return g === undefined ? undefined : this.#pick(g);
+  }
+
   /** Every group (for the API and tests). */
   groups(): IterableIterator<SharedGroup> {
     return this.#groups.values();

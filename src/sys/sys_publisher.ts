@@ -6,6 +6,7 @@
 
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { BrokerStats } from "./stats.ts";
+import type { ClusterStatus } from "../cluster/cluster_bus.ts";
 
 /** What the $SYS publisher reads from the broker. */
 export interface SysSource {
@@ -18,6 +19,8 @@ export interface SysSource {
   readonly inflightCount: number;
   connectedCount(): number;
   publishSys(topic: string, value: string): void;
+  /** The cluster this broker is a node of, if any. */
+  clusterStatus?(): ClusterStatus | undefined;
 }
 
 /** Publishes `$SYS/broker/...` every `interval` seconds; 0 turns it off. */
@@ -70,6 +73,19 @@ export class SysPublisher {
       ["$SYS/broker/retained messages/count", String(src.retainedCount)],
       ["$SYS/broker/protocol errors", String(s.protocolErrors)],
     ]);
+    const cluster = src.clusterStatus?.();
+    if (cluster !== undefined) {
+      // This node's own values above; the cluster's below (the other nodes' counts come with their beats).
+      values.set("$SYS/broker/cluster/node", cluster.node);
+      values.set("$SYS/broker/cluster/nodes", String(cluster.members.length));
+      values.set(
+        "$SYS/broker/cluster/clients/connected",
+        String(cluster.members.reduce((n, m) => n + (m.self ? connected : m.clients), 0)),
+      );
+      values.set("$SYS/broker/cluster/messages/forwarded", String(cluster.forwarded));
+      values.set("$SYS/broker/cluster/messages/received", String(cluster.received));
+      values.set("$SYS/broker/cluster/messages/lost", String(cluster.lost));
+    }
     return values;
   }
 

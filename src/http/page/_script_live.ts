@@ -73,6 +73,11 @@ function onHello(overview) {
   state.maxQoS = overview.capabilities.maximumQoS;
   setText("fact-started", new Date(overview.startedAt).toLocaleString());
   setText("fact-qos", String(overview.capabilities.maximumQoS));
+  // This node and the others, each with its connected clients (the client list shows this node's clients).
+  const cluster = overview.cluster;
+  setText("fact-cluster", cluster
+    ? cluster.members.map((m) => m.node + (m.self ? " (this node)" : "") + ": " + m.clients + " clients").join(", ")
+    : "none");
   const tbody = $("listeners-table").tBodies[0];
   tbody.replaceChildren(...overview.listeners.map((l) =>
     el("tr", null, [cell("Id", l.id), cell("Protocol", l.protocol), cell("Address", l.address, "mono")])

@@ -79,6 +79,7 @@ export const PAGE_HTML: string = `<!doctype html>
         <dt>Refused at CONNECT</dt><dd id="fact-refused">0</dd>
         <dt>Protocol errors</dt><dd id="fact-errors">0</dd>
         <dt>Maximum QoS</dt><dd id="fact-qos">2</dd>
+        <dt>Cluster</dt><dd id="fact-cluster">–</dd>
       </dl>
     </div>
   </div>

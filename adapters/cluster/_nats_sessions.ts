@@ -1,0 +1,350 @@
+/**
+ * Session ownership over NATS. One KV entry per client id says which node (boot) owns it and what any node
+ * needs to resume it (expiry, subscriptions); every write checks the revision it read, so two nodes racing for
+ * one client id cannot both win. The owner keeps the session's queue in memory; a node that takes the client
+ * over asks the owner (`{prefix}.take.{boot}`), which closes its connection (0x8E) and replies with the session,
+ * its inflight and queued messages. When the owner is gone (no responders), the KV record alone resumes the
+ * session: subscriptions come back, the messages the dead node held do not.
+ * @module
+ */
+
+import type { KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../../src/logger.ts";
+import type { Message } from "../../src/message.ts";
+import type { ClusterNode, ClusterSessionRecord, HandedSession } from "../../src/cluster/cluster_bus.ts";
+import { kvKey } from "../../src/cluster/subjects.ts";
+import { topicMatches } from "../../src/topics/topic_rules.ts";
+import type { StoredSubscription } from "../../src/storage/storage.ts";
+import { decodeHanded, encodeHanded } from "../../src/cluster/handed_codec.ts";
+import { withTimeout } from "./_kv_writer.ts";
+
+/** The KV value of a client id. */
+interface OwnerRecord {
+  /** Boot id of the owning node. */
+  b: string;
+  e: number;
+  s: StoredSubscription[];
+  /** When the client went away (ms), absent while connected. */
+  d?: number;
+}
+
+/** Messages that arrive while a session moves here, kept for it. */
+interface Capture {
+  readonly clientId: string;
+  readonly subscriptions: readonly StoredSubscription[];
+  readonly messages: Message[];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const ATTEMPTS = 5;
+/** How long a connecting client may wait for JetStream to take ownership of its id. */
+const ACQUIRE_MS = 8000;
+
+/** Options of {@link NatsSessions}. */
+export interface NatsSessionsOptions {
+  nc: NatsConnection;
+  kv: KV;
+  prefix: string;
+  boot: string;
+  logger: Logger;
+  interest(filter: string, delta: 1 | -1): void;
+  messageId(message: Message): string | undefined;
+}
+
+/** Who owns which client id, and moving sessions between nodes. */
+export class NatsSessions {
+  readonly #o: NatsSessionsOptions;
+  /** Client ids this node owns, with the KV revision it last wrote. */
+  #owned = new Map<string, { rev: number; value: string }>();
+  #chains = new Map<string, Promise<void>>();
+  #captures = new Set<Capture>();
+  #local: ClusterNode | undefined;
+
+  constructor(options: NatsSessionsOptions) {
+    this.#o = options;
+  }
+
+  /** Answer takeover requests addressed to this boot. */
+  serve(local: ClusterNode): void {
+    const o = this.#o;
+    this.#local = local;
+    o.nc.subscribe(`${o.prefix}.take.${o.boot}`, {
+      callback: (err, msg) => {
+        if (err !== null) return;
+        const clientId = decoder.decode(msg.data);
+        this.#owned.delete(clientId);
+        const handed = local.handOver(clientId);
+        msg.respond(handed === undefined ? new Uint8Array(0) : this.#fit(handed));
+      },
+    });
+  }
+
+  /**
+   * The handed session as one NATS message: within the server's max_payload (1 MB by default), the newest
+   * queued messages are dropped as a full queue drops them, and logged.
+   */
+  #fit(handed: HandedSession): Uint8Array {
+    const o = this.#o;
+    const max = (o.nc.info?.max_payload ?? 1_048_576) - 4096;
+    let bytes = encodeHanded(handed, o.messageId);
+    let keep = handed.queued.length;
+    while (bytes.length > max && keep > 0) {
+      keep = Math.floor(keep * Math.min(0.9, max / bytes.length));
+      bytes = encodeHanded({ ...handed, queued: handed.queued.slice(0, keep) }, o.messageId);
+    }
+    if (keep < handed.queued.length) {
+      o.logger.warn("cluster: a moving session's queue is over NATS max_payload; newest messages dropped", {
+        queued: handed.queued.length,
+        kept: keep,
+        maxPayload: max + 4096,
+      });
+    }
+    return bytes;
+  }
+
+  /** Make this node the owner of `clientId`; see ClusterBus.acquire. */
+  async acquire(clientId: string, clean: boolean): Promise<HandedSession | undefined> {
+    const o = this.#o;
+    const key = kvKey(clientId);
+    // JetStream may not answer for a few seconds while NATS fails over: the client waits that long for CONNACK.
+    const deadline = Date.now() + ACQUIRE_MS;
+    let handed: HandedSession | undefined;
+    for (let race = 0; race < ATTEMPTS; race++) {
+      const entry = await this.#read(clientId, 4);
+      const live = entry !== null && entry.operation === "PUT";
+      const record = live ? JSON.parse(decoder.decode(entry.value)) as OwnerRecord : undefined;
+      if (record !== undefined && record.b === o.boot) {
+        this.#owned.set(clientId, { rev: entry!.revision, value: decoder.decode(entry!.value) });
+        return handed;
+      }
+      if (record !== undefined) {
+        const moved = await this.#takeOver(clientId, record, clean);
+        if (!clean) handed = moved ?? handed;
+      }
+      const value = JSON.stringify({
+        b: o.boot,
+        e: handed?.expiryInterval ?? 0,
+        s: handed?.subscriptions ?? [],
+      });
+      for (let attempt = 0;; attempt++) {
+        try {
+          const write = entry === null
+            ? o.kv.create(key, encoder.encode(value))
+            : o.kv.update(key, encoder.encode(value), entry.revision);
+          const rev = await withTimeout(write, 3000);
+          this.#owned.set(clientId, { rev, value });
+          return handed;
+        } catch (err) {
+          // Another node wrote first: read again and take the client over from it.
+          if (String(err).includes("wrong last sequence")) break;
+          if (Date.now() > deadline) {
+            throw new Error(
+              `Cannot own client id ${JSON.stringify(clientId)}: JetStream does not answer (${err})`,
+            );
+          }
+          await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2000)));
+        }
+      }
+      o.logger.debug("cluster: session ownership raced, retrying", { clientId });
+    }
+    throw new Error(`Cannot own client id ${JSON.stringify(clientId)}: ${ATTEMPTS} nodes raced for it`);
+  }
+
+  /** After an outage: give up (close, with 0x8E) every client id that another node owns now. */
+  async reconcile(local: ClusterNode): Promise<void> {
+    for (const clientId of [...this.#owned.keys()]) {
+      const entry = await this.#read(clientId);
+      if (entry === null || entry.operation !== "PUT") continue;
+      if ((JSON.parse(decoder.decode(entry.value)) as OwnerRecord).b === this.#o.boot) continue;
+      this.#owned.delete(clientId);
+      local.handOver(clientId);
+      this.#o.logger.warn("cluster: client id owned by another node after an outage; connection closed", {
+        clientId,
+      });
+    }
+  }
+
+  /**
+   * Read a client id's record, retried for up to a minute: right after NATS comes back, JetStream may not
+   * answer for a while (a restarted server catching up, leaders being elected).
+   */
+  async #read(clientId: string, attempts = 20) {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await withTimeout(this.#o.kv.get(kvKey(clientId)), 3000);
+      } catch (err) {
+        if (attempt >= attempts) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  /** True when `clientId` is owned by a boot other than `deadBoot` now (it reconnected somewhere). */
+  async resumedSince(clientId: string, deadBoot: string): Promise<boolean> {
+    const entry = await this.#read(clientId);
+    if (entry === null || entry.operation !== "PUT") return false;
+    return (JSON.parse(decoder.decode(entry.value)) as OwnerRecord).b !== deadBoot;
+  }
+
+  /** A remote message arrived: keep it for sessions moving here. */
+  captured(message: Message): void {
+    if (this.#captures.size === 0) return;
+    for (const c of this.#captures) {
+      if (c.subscriptions.some((s) => topicMatches(s.filter, message.topic))) c.messages.push(message);
+    }
+  }
+
+  /** Write the record of a session this node owns (revision-checked; a lost race ends our ownership). */
+  changed(clientId: string, record: ClusterSessionRecord | undefined): void {
+    if (!this.#owned.has(clientId)) return;
+    const o = this.#o;
+    const key = kvKey(clientId);
+    const value = record === undefined ? undefined : JSON.stringify({
+      b: o.boot,
+      e: record.expiryInterval,
+      s: record.subscriptions,
+      ...(record.disconnectedAt === undefined ? {} : { d: record.disconnectedAt }),
+    });
+    this.#serial(clientId, async () => {
+      // Retried through NATS failovers; only another node's write (a revision that is not ours) ends ownership.
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const owned = this.#owned.get(clientId);
+        if (owned === undefined || owned.value === value) return;
+        try {
+          if (value === undefined) {
+            await withTimeout(o.kv.delete(key, { previousSeq: owned.rev }), 3000);
+            this.#owned.delete(clientId);
+          } else {
+            const rev = await withTimeout(o.kv.update(key, encoder.encode(value), owned.rev), 3000);
+            if (this.#owned.get(clientId) === owned) this.#owned.set(clientId, { rev, value });
+          }
+          return;
+        } catch (err) {
+          if (!String(err).includes("wrong last sequence")) {
+            await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
+            continue;
+          }
+          // A write of ours may have landed unheard (a timeout): the record is still ours if it names this boot.
+          const entry = await this.#read(clientId).catch(() => null);
+          const current = entry?.operation === "PUT" ? decoder.decode(entry.value) : undefined;
+          if (current === undefined || (JSON.parse(current) as OwnerRecord).b !== o.boot) {
+            // Another node took the client while this one could not be asked (cut off): let it go here too.
+            this.#owned.delete(clientId);
+            this.#local?.handOver(clientId);
+            o.logger.warn("cluster: client id owned by another node; connection closed", { clientId });
+            return;
+          }
+          this.#owned.set(clientId, { rev: entry!.revision, value: current });
+        }
+      }
+    });
+  }
+
+  /**
+   * Leaving: give clients of persistent sessions up to `graceMs` to reconnect to another node, which then takes
+   * their sessions over from this one with everything queued (this node still answers takeovers meanwhile).
+   */
+  async drain(graceMs: number): Promise<void> {
+    const waiting = [...this.#owned].filter(([, v]) => (JSON.parse(v.value) as OwnerRecord).e > 0).map((
+      [id],
+    ) => id);
+    if (waiting.length === 0 || graceMs <= 0) return;
+    const end = Date.now() + graceMs;
+    while (Date.now() < end && waiting.some((id) => this.#owned.has(id))) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const left = waiting.filter((id) => this.#owned.has(id)).length;
+    this.#o.logger.info("cluster: sessions handed over before leaving", {
+      handed: waiting.length - left,
+      left,
+    });
+  }
+
+  /** Wait for pending writes. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#chains.values()]);
+  }
+
+  async #takeOver(clientId: string, record: OwnerRecord, clean: boolean): Promise<HandedSession | undefined> {
+    const o = this.#o;
+    // Interest first, so nothing published while the owner lets go is lost: such messages are captured here
+    // and merged behind the owner's queue, skipping the ones the owner hands over too.
+    const filters = clean ? [] : record.s.filter((s) => !s.filter.startsWith("$share/")).map((s) => s.filter);
+    for (const f of filters) o.interest(f, 1);
+    const capture: Capture = { clientId, subscriptions: record.s, messages: [] };
+    if (filters.length > 0) {
+      this.#captures.add(capture);
+      await o.nc.flush();
+    }
+    try {
+      const reply = await o.nc.request(`${o.prefix}.take.${record.b}`, encoder.encode(clientId), {
+        timeout: 3000,
+      });
+      if (reply.data.length === 0) return undefined;
+      const { handed, ids } = decodeHanded(reply.data);
+      return withCaptured(handed, capture, ids, o.messageId);
+    } catch (err) {
+      // No responders: the owner is gone. Resume from the record (subscriptions, no messages), unless the session
+      // ended with its connection or has expired since [MQTT-3.1.2-23] (5.0).
+      o.logger.info("cluster: session owner unreachable, resuming from its record", {
+        clientId,
+        owner: record.b,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      if (sessionOver(record, Date.now())) return undefined;
+      return withCaptured(
+        { expiryInterval: record.e, subscriptions: record.s, inflight: [], queued: [] },
+        capture,
+        new Set(),
+        o.messageId,
+      );
+    } finally {
+      this.#captures.delete(capture);
+      // The broker indexes the session's subscriptions as it establishes it; then this interest can go.
+      if (filters.length > 0) setTimeout(() => filters.forEach((f) => o.interest(f, -1)), 1000);
+    }
+  }
+
+  #serial(clientId: string, task: () => Promise<void>): void {
+    const previous = this.#chains.get(clientId) ?? Promise.resolve();
+    const next = previous.then(task);
+    this.#chains.set(clientId, next);
+    next.then(() => {
+      if (this.#chains.get(clientId) === next) this.#chains.delete(clientId);
+    });
+  }
+}
+
+/** True when a record's session has ended: it ended with its connection, or its expiry ran out offline. */
+function sessionOver(record: OwnerRecord, now: number): boolean {
+  if (record.e === 0) return true;
+  return record.d !== undefined && record.e !== 0xffff_ffff && record.d + record.e * 1000 <= now;
+}
+
+/** `handed` plus the captured messages it does not already hold, at the QoS the subscriptions grant. */
+function withCaptured(
+  handed: HandedSession,
+  capture: Capture,
+  ids: ReadonlySet<string>,
+  messageId: (m: Message) => string | undefined,
+): HandedSession {
+  if (capture.messages.length === 0) return handed;
+  const queued = [...handed.queued];
+  for (const message of capture.messages) {
+    const id = messageId(message);
+    if (id !== undefined && ids.has(id)) continue;
+    let qos = -1;
+    let retain = false;
+    for (const s of handed.subscriptions) {
+      if (!topicMatches(s.filter, message.topic)) continue;
+      if (s.noLocal && message.origin === capture.clientId) continue;
+      if (s.qos > qos) qos = s.qos;
+      if (s.retainAsPublished) retain = true;
+    }
+    if (qos < 0) continue;
+    queued.push({ message, qos: Math.min(qos, message.qos) as 0 | 1 | 2, retain: retain && message.retain });
+  }
+  return { ...handed, queued };
+}

@@ -1,0 +1,122 @@
+/**
+ * The seam between one broker and the other nodes of a cluster. `Broker.route` delivers locally and then hands
+ * the message to the bus; the bus sends it (encoded once) to the nodes that have interest and feeds what
+ * they send back into {@link ClusterNode}. Retained messages, session ownership and wills go through the same
+ * object, so a backend (NATS, or an in-machine bus between workers) implements one interface.
+ *
+ * Without a bus the broker keeps one `undefined` check per routed message and nothing else.
+ * @module
+ */
+
+import type { ClientInfo } from "../hooks/hook.ts";
+import type { Message } from "../message.ts";
+import type { StoredSubscription } from "../storage/storage.ts";
+
+/** A persistent session handed from the node that owned it to the node its client now connects to. */
+export interface HandedSession {
+  /** Seconds the session outlives its connection. */
+  readonly expiryInterval: number;
+  readonly subscriptions: readonly StoredSubscription[];
+  /** Outbound QoS 1/2 messages sent and not acknowledged, with their packet ids, in send order. */
+  readonly inflight: readonly HandedDelivery[];
+  /** Messages queued while the client was away, oldest first. */
+  readonly queued: readonly HandedDelivery[];
+}
+
+/** One queued or inflight message of a handed session. */
+export interface HandedDelivery {
+  readonly message: Message;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly subscriptionIds?: number[];
+  readonly packetId?: number;
+  readonly state?: "publish" | "pubrel";
+}
+
+/** What the bus may ask of the local broker. Broker implements it. */
+export interface ClusterNode {
+  /** Deliver a message that another node published, to local subscribers only (never sent back out). */
+  routeRemote(message: Message): void;
+  /** Deliver a message to one local member of the shared subscription `$share/{group}/{filter}`. */
+  routeShared(group: string, filter: string, message: Message): void;
+  /** A retained message set (or cleared, with an empty payload) on another node. */
+  retainedRemote(message: Message): void;
+  /**
+   * Another node takes over the client id: close its connection here (v5 DISCONNECT 0x8E) and give up the
+   * session, returning its state (undefined when there was none).
+   */
+  handOver(clientId: string): HandedSession | undefined;
+  /** Publish the will of a client of a node that died (ACL-checked like any will). */
+  publishWill(info: ClientInfo, will: Message): void;
+  /** Clients connected to this node (other nodes sum them into cluster totals). */
+  connectedCount(): number;
+}
+
+/** One node as this node last heard of it. */
+export interface ClusterMember {
+  readonly node: string;
+  /** Node name and a random part, new at every start. */
+  readonly boot: string;
+  /** Clients connected to it at its last beat. */
+  readonly clients: number;
+  /** Milliseconds since its last beat (0 for this node). */
+  readonly lastSeenMs: number;
+  readonly self: boolean;
+}
+
+/** What a node knows of its cluster, for $SYS, the HTTP API and /metrics. */
+export interface ClusterStatus {
+  readonly node: string;
+  readonly boot: string;
+  /** True while the connection to the cluster's transport (NATS) is up. */
+  readonly connected: boolean;
+  /** The server this node is connected through, e.g. `127.0.0.1:4222`. */
+  readonly server?: string;
+  /** Last measured round trip to NATS, in milliseconds. */
+  readonly rttMs?: number;
+  /** Messages sent to other nodes, and received from them. */
+  readonly forwarded: number;
+  readonly received: number;
+  /** Messages other nodes did not get because the transport was down (QoS 0, or over the held bound). */
+  readonly lost: number;
+  /** Every live node, this one included. */
+  readonly members: readonly ClusterMember[];
+}
+
+/** A session record as the cluster keeps it, so that any node can resume it. */
+export interface ClusterSessionRecord {
+  readonly clientId: string;
+  readonly expiryInterval: number;
+  /** When its client went away (ms since the epoch); undefined while connected. */
+  readonly disconnectedAt?: number;
+  readonly subscriptions: readonly StoredSubscription[];
+}
+
+/** The cluster as the broker sees it. */
+export interface ClusterBus {
+  /** This node's name (unique in the cluster). */
+  readonly node: string;
+  /** Connect to the other nodes; the broker calls it from `listen()`, before any client is accepted. */
+  start(node: ClusterNode): Promise<void>;
+  /** A message routed here: send it to the other nodes that want it (the bus skips `$SYS`). */
+  forward(message: Message): void;
+  /** Local interest in a topic filter appeared (+1) or went (-1); the bus counts references. */
+  interest(filter: string, delta: 1 | -1): void;
+  /** A local member joined (+1) or left (-1) the shared subscription `$share/{group}/{filter}`. */
+  sharedInterest(group: string, filter: string, delta: 1 | -1): void;
+  /** A retained message was set, or cleared when its payload is empty. */
+  retain(message: Message): void;
+  /**
+   * Before CONNACK: make this node the owner of `clientId`, taking the session (and the connection) over from
+   * the node that has it. Resolves with the session's state when it comes from another node.
+   */
+  acquire(clientId: string, clean: boolean): Promise<HandedSession | undefined>;
+  /** The session's record changed (subscriptions, expiry); undefined when the session ended. */
+  sessionChanged(clientId: string, record: ClusterSessionRecord | undefined): void;
+  /** The client's will, kept by the cluster so that a survivor publishes it if this node dies; undefined clears. */
+  will(info: ClientInfo, will: Message | undefined): void;
+  /** What this node knows of the cluster now. */
+  status?(): ClusterStatus;
+  /** Leave the cluster (graceful: wills of connected clients are not published by others). */
+  close(): Promise<void>;
+}
