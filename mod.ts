@@ -116,7 +116,16 @@ export type { Storage, StorageOp, StoredState } from "./src/storage/storage.ts";
 export type { Capabilities, SharedSubscriptionStrategy } from "./src/options.ts";
 export { createNatsCluster } from "./adapters/cluster/mod.ts";
 export type { NatsClusterOptions } from "./adapters/cluster/mod.ts";
-export type { ClusterBus, ClusterNode, HandedSession } from "./src/cluster/cluster_bus.ts";
+export type {
+  ClusterBus,
+  ClusterMember,
+  ClusterNode,
+  ClusterSessionRecord,
+  ClusterStatus,
+  HandedDelivery,
+  HandedSession,
+} from "./src/cluster/cluster_bus.ts";
+export type { ClusterConfig, ClusterNatsConfig } from "./src/config/config.ts";
 export { DEFAULT_CAPABILITIES } from "./src/options.ts";
 
 export { startBroker, startFromConfig } from "./adapters/start/start_broker.ts";

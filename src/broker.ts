@@ -93,7 +93,9 @@ export class Broker implements BrokerCore, ClusterNode {
    * @ignore
    */
   readonly stats: BrokerStats;
+  /** @ignore Counts and logs the global bounds that were hit (internal; read through /metrics). */
   readonly limitHits: LimitHits;
+  /** @ignore Slows down repeated authentication failures per remote address (internal). */
   readonly authThrottle: AuthThrottle;
   /** Version string published in `$SYS/broker/version`. */
   readonly version: string;

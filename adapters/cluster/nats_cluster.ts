@@ -40,8 +40,11 @@ export interface NatsClusterOptions {
   node: string;
   /** NATS server URLs, e.g. `nats://127.0.0.1:4222`; more than one for a NATS cluster. */
   servers: string[];
+  /** User name for NATS, with `pass`. */
   user?: string;
+  /** Password for NATS, with `user`. */
   pass?: string;
+  /** A NATS authentication token. */
   token?: string;
   /** A NATS credentials file (JWT + NKey seed). */
   credsFile?: string;
@@ -66,6 +69,7 @@ export interface NatsClusterOptions {
   ignoreDiscoveredServers?: boolean;
   /** Milliseconds to wait for the first connection. Default 5000. */
   connectTimeoutMs?: number;
+  /** Where the cluster logs (joins, dead nodes, NATS outages). Default: nowhere. */
   logger?: Logger;
 }
 

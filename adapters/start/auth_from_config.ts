@@ -14,7 +14,6 @@ import { FileAuthHook } from "../../src/hooks/auth/file_auth_hook.ts";
 import { CertificateAuthHook } from "../../src/hooks/auth/certificate_auth_hook.ts";
 import { ListenerAuthHook } from "../../src/hooks/auth/listener_auth_hook.ts";
 import { readText } from "./files.ts";
-import { createAuthHook } from "../backends/auth_from_config.ts";
 
 /**
  * The top-level `auth` as a hook, or a {@link ListenerAuthHook} when listeners have their own. A relative users
@@ -44,7 +43,8 @@ async function hookForAuth(auth: AuthConfig, dir: string): Promise<Hook> {
       return new CertificateAuthHook(FileAuthHook.fromYaml(await readText(path, "ACL rules file"), path));
     }
     default: // http, redis, postgres, mysql, jwt, chain (issue 14)
-      return await createAuthHook(auth, { configDir: dir });
+      // Loaded only for these types: jose, bcryptjs and the backends stay out of a broker that does not use them.
+      return await (await import("../backends/auth_from_config.ts")).createAuthHook(auth, { configDir: dir });
   }
 }
 

@@ -16,6 +16,7 @@ import type { StoredSubscription } from "../storage/storage.ts";
 export interface HandedSession {
   /** Seconds the session outlives its connection. */
   readonly expiryInterval: number;
+  /** Its subscriptions, with their options. */
   readonly subscriptions: readonly StoredSubscription[];
   /** Outbound QoS 1/2 messages sent and not acknowledged, with their packet ids, in send order. */
   readonly inflight: readonly HandedDelivery[];
@@ -25,11 +26,17 @@ export interface HandedSession {
 
 /** One queued or inflight message of a handed session. */
 export interface HandedDelivery {
+  /** The message. */
   readonly message: Message;
+  /** QoS it is delivered with. */
   readonly qos: 0 | 1 | 2;
+  /** Retain flag on delivery. */
   readonly retain: boolean;
+  /** Identifiers of the subscriptions it matched (v5). */
   readonly subscriptionIds?: number[];
+  /** Its packet id, for one in flight. */
   readonly packetId?: number;
+  /** Where an inflight QoS 2 message stands: PUBLISH sent, or PUBREL sent. */
   readonly state?: "publish" | "pubrel";
 }
 
@@ -54,6 +61,7 @@ export interface ClusterNode {
 
 /** One node as this node last heard of it. */
 export interface ClusterMember {
+  /** The node's name. */
   readonly node: string;
   /** Node name and a random part, new at every start. */
   readonly boot: string;
@@ -61,12 +69,15 @@ export interface ClusterMember {
   readonly clients: number;
   /** Milliseconds since its last beat (0 for this node). */
   readonly lastSeenMs: number;
+  /** True for the node that answers. */
   readonly self: boolean;
 }
 
 /** What a node knows of its cluster, for $SYS, the HTTP API and /metrics. */
 export interface ClusterStatus {
+  /** This node's name. */
   readonly node: string;
+  /** This node's name and a random part, new at every start. */
   readonly boot: string;
   /** True while the connection to the cluster's transport (NATS) is up. */
   readonly connected: boolean;
@@ -76,6 +87,7 @@ export interface ClusterStatus {
   readonly rttMs?: number;
   /** Messages sent to other nodes, and received from them. */
   readonly forwarded: number;
+  /** Messages received from other nodes. */
   readonly received: number;
   /** Messages other nodes did not get because the transport was down (QoS 0, or over the held bound). */
   readonly lost: number;
@@ -85,10 +97,13 @@ export interface ClusterStatus {
 
 /** A session record as the cluster keeps it, so that any node can resume it. */
 export interface ClusterSessionRecord {
+  /** The session's client id. */
   readonly clientId: string;
+  /** Seconds the session outlives its connection. */
   readonly expiryInterval: number;
   /** When its client went away (ms since the epoch); undefined while connected. */
   readonly disconnectedAt?: number;
+  /** Its subscriptions, with their options. */
   readonly subscriptions: readonly StoredSubscription[];
 }
 

@@ -141,6 +141,7 @@ export interface Config {
 export interface ClusterConfig {
   /** Unique node name; the CLI defaults it to the host name and first tcp port. */
   readonly node?: string;
+  /** How to reach NATS. */
   readonly nats: ClusterNatsConfig;
   /** NATS subject and KV bucket prefix (several clusters may share one NATS). Default `mqtt`. */
   readonly prefix: string;
@@ -156,9 +157,13 @@ export interface ClusterConfig {
 
 /** `cluster.nats`: how to reach NATS. */
 export interface ClusterNatsConfig {
+  /** NATS server URLs, e.g. `nats://127.0.0.1:4222`. */
   readonly servers: readonly string[];
+  /** User name, with `pass`. */
   readonly user?: string;
+  /** Password, with `user`. */
   readonly pass?: string;
+  /** Authentication token. */
   readonly token?: string;
   /** Credentials file (relative to the config file). */
   readonly credsFile?: string;
