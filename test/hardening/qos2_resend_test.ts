@@ -100,8 +100,10 @@ describe("QoS 2 PUBLISHes re-sent with one packet id and no PUBREL", () => {
           first - base < 64 * MB,
           `grew by ${((first - base) / MB).toFixed(0)} MB for the first ${COUNT}`,
         );
+        // 32 MB: the runtime's own garbage from 98 MB of reads varies with GC timing (Node reached 18 MB on a busy
+        // machine); keeping each payload, the defect this guards, grows about 70 MB per round.
         assert.ok(
-          second - first < 16 * MB,
+          second - first < 32 * MB,
           `grew by ${((second - first) / MB).toFixed(0)} MB for ${COUNT} more`,
         );
         // The subscriber got the message once.
