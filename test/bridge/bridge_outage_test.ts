@@ -9,6 +9,7 @@
 
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,9 +36,21 @@ async function remoteWithSubscriber(): Promise<{ m: Mosquitto; far: { client: Mq
   return { m, far };
 }
 
-/** Kill Mosquitto once its 1 s autosave has written the subscriber's session. */
+/**
+ * Kill Mosquitto once its 1 s autosave has written the subscriber's session: the database file must have been
+ * written after the subscription (bounded wait: on a busy machine one autosave may come late).
+ */
 async function killRemote(m: Mosquitto): Promise<number> {
-  await new Promise((r) => setTimeout(r, 1500));
+  const subscribedAt = Date.now();
+  const db = join(m.dir, "mosquitto.db");
+  const savedAfter = () => {
+    try {
+      return statSync(db).mtimeMs > subscribedAt;
+    } catch {
+      return false;
+    }
+  };
+  await until(savedAfter, 10_000, "Mosquitto's autosave of the subscriber's session");
   await m.stop("SIGKILL");
   return Date.now();
 }
