@@ -4,19 +4,23 @@
  * @module
  */
 
-/** How stored passwords are encoded (see src/hooks/auth/backends/password_formats.ts). */
-export type PasswordHashName =
-  | "auto"
-  | "plain"
-  | "bcrypt"
-  | "pbkdf2"
-  | "md5"
-  | "sha1"
-  | "sha256"
-  | "sha512"
-  | "hmac-sha1"
-  | "hmac-sha256"
-  | "hmac-sha512";
+/** Every format name accepted by `passwordHash` (verified in src/hooks/auth/backends/password_formats.ts). */
+export const PASSWORD_FORMATS = [
+  "auto",
+  "plain",
+  "bcrypt",
+  "pbkdf2",
+  "md5",
+  "sha1",
+  "sha256",
+  "sha512",
+  "hmac-sha1",
+  "hmac-sha256",
+  "hmac-sha512",
+] as const;
+
+/** How stored passwords are encoded. */
+export type PasswordHashName = typeof PASSWORD_FORMATS[number];
 
 /** Settings every backend takes. */
 export interface BackendCommonConfig {

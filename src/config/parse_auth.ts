@@ -8,7 +8,7 @@ import type { Checker } from "./checker.ts";
 import { describe, isPlainObject } from "./checker.ts";
 import { DEFAULT_CONFIG } from "./config.ts";
 import type { AuthConfig, ListenerTlsConfig } from "./config.ts";
-import { DEFAULT_BACKEND_COMMON, DEFAULT_SQL_TABLES } from "./auth_config.ts";
+import { DEFAULT_BACKEND_COMMON, DEFAULT_SQL_TABLES, PASSWORD_FORMATS } from "./auth_config.ts";
 import type {
   AuthLinkConfig,
   BackendCommonConfig,
@@ -22,19 +22,7 @@ const TYPES = ["allow", "deny", "file", "http", "redis", "postgres", "mysql", "j
 type AuthType = typeof TYPES[number];
 const COMMON_KEYS = ["timeout", "cache", "onError"];
 const PASSWORD_KEYS = ["passwordHash", "hashKey", "saltPosition"];
-const HASHES: readonly PasswordHashName[] = [
-  "auto",
-  "plain",
-  "bcrypt",
-  "pbkdf2",
-  "md5",
-  "sha1",
-  "sha256",
-  "sha512",
-  "hmac-sha1",
-  "hmac-sha256",
-  "hmac-sha512",
-];
+const HASHES: readonly PasswordHashName[] = PASSWORD_FORMATS;
 /** CoMQTT's numeric `password-hash` codes. */
 const COMQTT_HASHES: Readonly<Record<number, PasswordHashName>> = {
   0: "plain",

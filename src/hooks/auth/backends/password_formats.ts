@@ -11,21 +11,9 @@
 import bcrypt from "bcryptjs";
 import { hashPassword, timingSafeEqual, verifyPassword } from "../password.ts";
 import { md5 } from "./md5.ts";
+import { PASSWORD_FORMATS } from "../../../config/auth_config.ts";
 
-/** Every format name accepted by `passwordHash`. */
-export const PASSWORD_FORMATS = [
-  "auto",
-  "plain",
-  "bcrypt",
-  "pbkdf2",
-  "md5",
-  "sha1",
-  "sha256",
-  "sha512",
-  "hmac-sha1",
-  "hmac-sha256",
-  "hmac-sha512",
-] as const;
+export { PASSWORD_FORMATS };
 
 /** How stored passwords are encoded. */
 export type PasswordFormat = typeof PASSWORD_FORMATS[number];
