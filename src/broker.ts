@@ -691,7 +691,16 @@ export class Broker implements BrokerCore, ClusterNode {
   /** @internal A message for `$share/{group}/{filter}` that the cluster gave this node: one local member. */
   routeShared(group: string, filter: string, message: Message): void {
     const sub = this.#shared.member(group, filter);
-    if (sub === undefined) return;
+    if (sub !== undefined) this.#deliverShared(sub, message, this.hooks.has("onAclCheck"), undefined);
+  }
+
+  /** One shared-subscription member's copy: its own QoS, retain and identifier, ACL-checked when hooks ask. */
+  #deliverShared(
+    sub: Subscription,
+    message: Message,
+    checkRead: boolean,
+    forms: PublishForms | undefined,
+  ): void {
     const delivery: Delivery = {
       message,
       qos: (message.qos < sub.qos ? message.qos : sub.qos) as QoS,
@@ -699,9 +708,8 @@ export class Broker implements BrokerCore, ClusterNode {
       subscriptionIds: sub.identifier === undefined ? undefined : [sub.identifier],
     };
     const owner = sub.session.owner;
-    if (this.hooks.has("onAclCheck") && owner !== undefined) {
-      this.#deliverChecked(sub.session, owner, delivery, undefined);
-    } else sub.session.deliver(delivery);
+    if (checkRead && owner !== undefined) this.#deliverChecked(sub.session, owner, delivery, forms);
+    else sub.session.deliver(delivery, forms);
   }
 
   /** @internal A retained message set or cleared on another node. */
@@ -802,15 +810,7 @@ export class Broker implements BrokerCore, ClusterNode {
       // Each shared group sends the message to one member [MQTT-4.8.2-2] (5.0).
       this.#shared.match(message.topic, (sub) => {
         deliveries++;
-        const delivery: Delivery = {
-          message,
-          qos: (message.qos < sub.qos ? message.qos : sub.qos) as QoS,
-          retain: message.retain && sub.retainAsPublished,
-          subscriptionIds: sub.identifier === undefined ? undefined : [sub.identifier],
-        };
-        const owner = sub.session.owner;
-        if (checkRead && owner !== undefined) this.#deliverChecked(sub.session, owner, delivery, forms);
-        else sub.session.deliver(delivery, forms);
+        this.#deliverShared(sub, message, checkRead, forms);
       });
     }
     this.hooks.notify("onPublished", publisher, message, deliveries);
