@@ -1,0 +1,231 @@
+/**
+ * The {@link ClusterBus} of one broker worker: it talks to the hub in the main thread over a {@link WorkerPort}.
+ * Whatever the broker hands it in one event-loop turn (forwarded messages, interest changes, retained messages,
+ * wills) goes out as one batch at the end of the turn: one postMessage per message would cost more than routing.
+ * @module
+ */
+
+import type { ClientInfo } from "../hooks/hook.ts";
+import type { Message } from "../message.ts";
+import type {
+  ClusterBus,
+  ClusterNode,
+  ClusterSessionRecord,
+  ClusterStatus,
+  HandedSession,
+} from "./cluster_bus.ts";
+import { FrameReader, FrameWriter } from "./worker_frames.ts";
+import type { HubToWorker, PlainClientInfo, WorkerOp, WorkerPort, WorkerToHub } from "./worker_protocol.ts";
+import { ownPayload, workerName } from "./worker_protocol.ts";
+
+/** How often a worker tells the hub its client count (for cluster totals in $SYS and the API). */
+const CLIENT_COUNT_MS = 1000;
+
+/** One worker's end of the in-process bus. */
+export class WorkerBus implements ClusterBus {
+  readonly node: string;
+  readonly #port: WorkerPort;
+  readonly #boot: string;
+  #local: ClusterNode | undefined;
+  #ops: WorkerOp[] = [];
+  readonly #frames = new FrameWriter();
+  /** Frames written since the last number op. */
+  #run = 0;
+  #scheduled = false;
+  #nextId = 1;
+  readonly #waiting = new Map<number, (handed: HandedSession | undefined) => void>();
+  #started: (() => void) | undefined;
+  #members: ReadonlyArray<readonly [string, number]> = [];
+  #forwarded = 0;
+  #received = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastCount = -1;
+  readonly #flush = () => this.#send();
+
+  constructor(index: number, port: WorkerPort) {
+    this.node = workerName(index);
+    this.#boot = `${this.node}-${Date.now().toString(36)}`;
+    this.#port = port;
+    port.onMessage((data) => this.#receive(data as HubToWorker));
+  }
+
+  /** Ask the hub for the retained messages, and take them before the first client can connect. */
+  start(local: ClusterNode): Promise<void> {
+    this.#local = local;
+    const started = new Promise<void>((resolve) => (this.#started = resolve));
+    this.#post({ t: "start" });
+    this.#timer = setInterval(() => this.#countClients(), CLIENT_COUNT_MS);
+    (this.#timer as { unref?: () => void }).unref?.();
+    return started;
+  }
+
+  forward(message: Message): void {
+    if (message.topic.startsWith("$SYS")) return;
+    this.#frames.write(message);
+    this.#run++;
+    this.#forwarded++;
+    this.#schedule();
+  }
+
+  interest(filter: string, delta: 1 | -1): void {
+    this.#op(["interest", filter, delta]);
+  }
+
+  sharedInterest(group: string, filter: string, delta: 1 | -1): void {
+    this.#op(["shared", group, filter, delta]);
+  }
+
+  retain(message: Message): void {
+    if (message.topic.startsWith("$SYS")) return;
+    this.#op(["retain", ownPayload(message)]);
+  }
+
+  acquire(clientId: string, clean: boolean): Promise<HandedSession | undefined> {
+    const id = this.#nextId++;
+    // What was batched goes first: the hub must know this worker's interest before it hands a session over.
+    this.#send();
+    return new Promise((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.#post({ t: "acquire", id, clientId, clean });
+    });
+  }
+
+  sessionChanged(clientId: string, record: ClusterSessionRecord | undefined): void {
+    if (record === undefined) this.#op(["ended", clientId]);
+  }
+
+  will(info: ClientInfo, will: Message | undefined): void {
+    this.#op(["will", info.id, will === undefined ? undefined : plainInfo(info), will && ownPayload(will)]);
+  }
+
+  status(): ClusterStatus {
+    const self = this.#local?.connectedCount() ?? 0;
+    const members = this.#members.length === 0 ? [[this.node, self] as const] : this.#members;
+    return {
+      node: this.node,
+      boot: this.#boot,
+      connected: true,
+      forwarded: this.#forwarded,
+      received: this.#received,
+      lost: 0,
+      members: members.map(([node, clients]) => ({
+        node,
+        boot: node,
+        clients: node === this.node ? self : clients,
+        lastSeenMs: 0,
+        self: node === this.node,
+      })),
+    };
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#send();
+    return Promise.resolve();
+  }
+
+  #countClients(): void {
+    const n = this.#local?.connectedCount() ?? 0;
+    if (n === this.#lastCount) return;
+    this.#lastCount = n;
+    this.#op(["clients", n]);
+  }
+
+  #op(op: WorkerOp): void {
+    if (this.#run > 0) {
+      this.#ops.push(this.#run);
+      this.#run = 0;
+    }
+    this.#ops.push(op);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#flush);
+  }
+
+  #send(): void {
+    this.#scheduled = false;
+    if (this.#run > 0) {
+      this.#ops.push(this.#run);
+      this.#run = 0;
+    }
+    if (this.#ops.length === 0) return;
+    const ops = this.#ops;
+    this.#ops = [];
+    if (this.#frames.count === 0) {
+      this.#post({ t: "batch", ops });
+      return;
+    }
+    const frames = this.#frames.take();
+    this.#post({ t: "batch", ops, frames }, [frames.buffer as ArrayBuffer]);
+  }
+
+  #post(data: WorkerToHub, transfer?: ArrayBuffer[]): void {
+    this.#port.postMessage(data, transfer);
+  }
+
+  #receive(data: HubToWorker): void {
+    const local = this.#local;
+    switch (data.t) {
+      case "batch": {
+        if (local === undefined) return;
+        const reader = data.frames === undefined ? undefined : new FrameReader(data.frames);
+        for (const op of data.ops) {
+          if (typeof op === "number") {
+            this.#received += op;
+            for (let i = 0; i < op; i++) local.routeRemote(reader!.next());
+          } else if (op[0] === "shared") {
+            this.#received++;
+            local.routeShared(op[1], op[2], reader!.next());
+          } else if (op[0] === "retained") local.retainedRemote(op[1]);
+          else if (op[0] === "will") local.publishWill(op[1] as ClientInfo, op[2]);
+          else if (op[0] === "members") this.#members = op[1];
+        }
+        return;
+      }
+      case "started":
+        for (const message of data.retained) local?.retainedRemote(message);
+        this.#started?.();
+        this.#started = undefined;
+        return;
+      case "acquired": {
+        const resolve = this.#waiting.get(data.id);
+        this.#waiting.delete(data.id);
+        resolve?.(data.handed);
+        return;
+      }
+      case "handOver": {
+        const handed = local?.handOver(data.clientId);
+        // The handed session's messages go by clone; their payloads are copied so a read buffer is not.
+        this.#post({ t: "handed", id: data.id, handed: handed && ownSession(handed) });
+        return;
+      }
+    }
+  }
+}
+
+function plainInfo(info: ClientInfo): PlainClientInfo {
+  const out: PlainClientInfo = {
+    id: info.id,
+    remoteAddress: info.remoteAddress,
+    listener: info.listener,
+    protocolVersion: info.protocolVersion,
+  };
+  if (info.username !== undefined) (out as { username?: string }).username = info.username;
+  if (info.certificateCommonName !== undefined) {
+    (out as { certificateCommonName?: string }).certificateCommonName = info.certificateCommonName;
+  }
+  return out;
+}
+
+function ownSession(handed: HandedSession): HandedSession {
+  return {
+    expiryInterval: handed.expiryInterval,
+    subscriptions: handed.subscriptions.map((s) => ({ ...s })),
+    inflight: handed.inflight.map((d) => ({ ...d, message: ownPayload(d.message) })),
+    queued: handed.queued.map((d) => ({ ...d, message: ownPayload(d.message) })),
+  };
+}

@@ -1,0 +1,298 @@
+/**
+ * The hub of the in-process bus between broker workers; it runs in the main thread. It knows each worker's
+ * interest (filters with reference counts) and shared-subscription membership, and sends a forwarded message only
+ * to the workers with matching interest, once per worker, and to exactly one member worker per shared group (round
+ * robin). It keeps the retained messages (a worker that starts gets them all), which worker owns which client id
+ * (a connect elsewhere takes the session over through it), and the wills of each worker's clients: when a worker
+ * dies, a surviving one publishes them.
+ *
+ * Transport-free: the supervisor passes in what each worker sends and a function that sends to it.
+ * @module
+ */
+
+import type { Message } from "../message.ts";
+import { SubscriptionIndex } from "../topics/subscription_index.ts";
+import type { HandedSession } from "./cluster_bus.ts";
+import { FrameReader, FrameWriter } from "./worker_frames.ts";
+import type { HubOp, HubToWorker, PlainClientInfo, WorkerOp, WorkerToHub } from "./worker_protocol.ts";
+import { workerName } from "./worker_protocol.ts";
+
+/** Sends to one worker; the buffers in `transfer` move to it. */
+export type SendToWorker = (data: HubToWorker, transfer?: ArrayBuffer[]) => void;
+
+interface WorkerState {
+  readonly send: SendToWorker;
+  started: boolean;
+  clients: number;
+  /** Reference count per filter. */
+  readonly interest: Map<string, number>;
+  /** Reference count per shared group key (`group\0filter`). */
+  readonly shared: Map<string, number>;
+  readonly wills: Map<string, { info: PlainClientInfo; will: Message }>;
+  /** What goes to this worker at the end of the current batch. */
+  ops: HubOp[];
+  run: number;
+  readonly frames: FrameWriter;
+}
+
+/** A shared group's member workers and whose turn is next. */
+interface Group {
+  readonly workers: number[];
+  next: number;
+}
+
+/** The routing and ownership state of every worker. */
+export class WorkerHub {
+  readonly #workers = new Map<number, WorkerState>();
+  readonly #interest = new SubscriptionIndex<true>();
+  readonly #groups = new SubscriptionIndex<Group>();
+  /** The same groups by `group\0filter`. */
+  readonly #groupTable = new Map<string, Group>();
+  readonly #retained = new Map<string, Message>();
+  readonly #owners = new Map<string, number>();
+  /** Takeovers waiting for the old owner's session: request id -> who asked, with their own request id. */
+  readonly #pending = new Map<number, { worker: number; id: number; from: number }>();
+  /** Wills of dead workers' clients, for the next worker that starts when none is left. */
+  #orphanWills: Array<{ info: PlainClientInfo; will: Message }> = [];
+  #nextRequest = 1;
+  #mark = new Map<number, number>();
+  #seq = 0;
+  /** Messages passed on to workers, for tests and status. */
+  routed = 0;
+
+  /** A worker thread exists; it is routed to once it sends `start`. */
+  add(worker: number, send: SendToWorker): void {
+    if (this.#workers.has(worker)) this.remove(worker);
+    this.#workers.set(worker, {
+      send,
+      started: false,
+      clients: 0,
+      interest: new Map(),
+      shared: new Map(),
+      wills: new Map(),
+      ops: [],
+      run: 0,
+      frames: new FrameWriter(),
+    });
+  }
+
+  /** Workers known, and their client counts. */
+  members(): Array<readonly [string, number]> {
+    return [...this.#workers].filter(([, w]) => w.started).map(([i, w]) =>
+      [workerName(i), w.clients] as const
+    );
+  }
+
+  /**
+   * A worker is gone (crashed, terminated or stopped): its interest goes, its sessions are no one's, and its
+   * clients' wills are published by a surviving worker [MQTT-3.1.2-8].
+   */
+  remove(worker: number): void {
+    const state = this.#workers.get(worker);
+    if (state === undefined) return;
+    this.#workers.delete(worker);
+    for (const filter of state.interest.keys()) this.#interest.remove(filter, String(worker));
+    for (const key of state.shared.keys()) this.#leaveGroup(worker, key);
+    for (const [clientId, owner] of this.#owners) if (owner === worker) this.#owners.delete(clientId);
+    for (const [id, p] of this.#pending) {
+      if (p.from === worker) this.#answer(p.worker, p.id, undefined, id);
+      if (p.worker === worker) this.#pending.delete(id);
+    }
+    const wills = [...state.wills.values()];
+    const heir = [...this.#workers.values()].find((w) => w.started);
+    if (heir === undefined) this.#orphanWills.push(...wills);
+    else for (const { info, will } of wills) heir.ops.push(["will", info, will]);
+    this.#broadcastMembers();
+    this.#flushAll();
+  }
+
+  /** Handle what `worker` sent. */
+  receive(worker: number, data: WorkerToHub): void {
+    const state = this.#workers.get(worker);
+    if (state === undefined) return;
+    switch (data.t) {
+      case "batch":
+        this.#batch(worker, state, data.ops, data.frames);
+        break;
+      case "start":
+        state.started = true;
+        state.send({ t: "started", retained: [...this.#retained.values()] });
+        for (const { info, will } of this.#orphanWills.splice(0)) state.ops.push(["will", info, will]);
+        this.#broadcastMembers();
+        break;
+      case "acquire":
+        this.#acquire(worker, data.id, data.clientId);
+        break;
+      case "handed": {
+        const p = this.#pending.get(data.id);
+        if (p !== undefined) this.#answer(p.worker, p.id, data.handed, data.id);
+        break;
+      }
+    }
+    this.#flushAll();
+  }
+
+  #batch(worker: number, state: WorkerState, ops: readonly WorkerOp[], frames: Uint8Array | undefined): void {
+    const reader = frames === undefined ? undefined : new FrameReader(frames);
+    for (const op of ops) {
+      if (typeof op === "number") {
+        for (let i = 0; i < op; i++) this.#route(worker, reader!);
+        continue;
+      }
+      switch (op[0]) {
+        case "interest":
+          this.#interestChange(worker, state, op[1], op[2]);
+          break;
+        case "shared":
+          this.#sharedChange(worker, state, op[1], op[2], op[3]);
+          break;
+        case "retain":
+          this.#retain(worker, op[1]);
+          break;
+        case "will":
+          if (op[3] === undefined) state.wills.delete(op[1]);
+          else state.wills.set(op[1], { info: op[2]!, will: op[3] });
+          break;
+        case "ended":
+          if (this.#owners.get(op[1]) === worker) this.#owners.delete(op[1]);
+          break;
+        case "clients":
+          state.clients = op[1];
+          this.#broadcastMembers();
+          break;
+      }
+    }
+  }
+
+  /** One forwarded message: to each other worker with interest, and to one member of each matching group. */
+  #route(from: number, reader: FrameReader): void {
+    const { topic, frame } = reader.nextRaw();
+    const seq = ++this.#seq;
+    const mark = this.#mark;
+    this.#interest.match(topic, (key) => {
+      const worker = Number(key);
+      if (worker === from || mark.get(worker) === seq) return;
+      mark.set(worker, seq);
+      const w = this.#workers.get(worker);
+      if (w === undefined || !w.started) return;
+      w.frames.append(frame);
+      w.run++;
+      this.routed++;
+    });
+    this.#groups.match(topic, (group, g, filter) => {
+      if (g.workers.length === 0) return;
+      const worker = g.workers[g.next++ % g.workers.length]!;
+      const w = this.#workers.get(worker);
+      if (w === undefined) return;
+      if (w.run > 0) w.ops.push(w.run);
+      w.run = 0;
+      w.ops.push(["shared", group, filter]);
+      w.frames.append(frame);
+      this.routed++;
+    });
+  }
+
+  #interestChange(worker: number, state: WorkerState, filter: string, delta: 1 | -1): void {
+    const count = (state.interest.get(filter) ?? 0) + delta;
+    if (count > 0) {
+      if (delta === 1 && count === 1) this.#interest.add(filter, String(worker), true);
+      state.interest.set(filter, count);
+      return;
+    }
+    if (!state.interest.has(filter)) return;
+    state.interest.delete(filter);
+    this.#interest.remove(filter, String(worker));
+  }
+
+  #sharedChange(worker: number, state: WorkerState, group: string, filter: string, delta: 1 | -1): void {
+    const key = `${group}\u0000${filter}`;
+    const count = (state.shared.get(key) ?? 0) + delta;
+    if (count > 0) {
+      if (delta === 1 && count === 1) {
+        let g = this.#groupTable.get(key);
+        if (g === undefined) {
+          g = { workers: [], next: 0 };
+          this.#groupTable.set(key, g);
+          this.#groups.add(filter, group, g);
+        }
+        g.workers.push(worker);
+      }
+      state.shared.set(key, count);
+      return;
+    }
+    if (!state.shared.has(key)) return;
+    state.shared.delete(key);
+    this.#leaveGroup(worker, key);
+  }
+
+  #leaveGroup(worker: number, key: string): void {
+    const g = this.#groupTable.get(key);
+    if (g === undefined) return;
+    const i = g.workers.indexOf(worker);
+    if (i >= 0) g.workers.splice(i, 1);
+    if (g.workers.length > 0) return;
+    const [group, filter] = key.split("\u0000") as [string, string];
+    this.#groupTable.delete(key);
+    this.#groups.remove(filter, group);
+  }
+
+  #retain(from: number, message: Message): void {
+    // An empty payload clears the topic [MQTT-3.3.1-10].
+    if (message.payload.byteLength === 0) this.#retained.delete(message.topic);
+    else this.#retained.set(message.topic, message);
+    for (const [i, w] of this.#workers) if (i !== from && w.started) this.#op(w, ["retained", message]);
+  }
+
+  #acquire(worker: number, id: number, clientId: string): void {
+    const owner = this.#owners.get(clientId);
+    this.#owners.set(clientId, worker);
+    const state = this.#workers.get(owner ?? -1);
+    if (owner === undefined || owner === worker || state === undefined) {
+      this.#workers.get(worker)?.send({ t: "acquired", id, handed: undefined });
+      return;
+    }
+    // The old owner closes the connection and hands the session over [MQTT-3.1.4-2] [MQTT-3.1.4-3].
+    const request = this.#nextRequest++;
+    this.#pending.set(request, { worker, id, from: owner });
+    this.#flush(state);
+    state.send({ t: "handOver", id: request, clientId });
+  }
+
+  #answer(worker: number, id: number, handed: HandedSession | undefined, request: number): void {
+    this.#pending.delete(request);
+    const w = this.#workers.get(worker);
+    if (w === undefined) return;
+    // Messages routed before the answer go first, so the handed session is not overtaken by older traffic.
+    this.#flush(w);
+    w.send({ t: "acquired", id, handed });
+  }
+
+  #broadcastMembers(): void {
+    const members = this.members();
+    for (const w of this.#workers.values()) if (w.started) this.#op(w, ["members", members]);
+  }
+
+  #op(w: WorkerState, op: HubOp): void {
+    if (w.run > 0) w.ops.push(w.run);
+    w.run = 0;
+    w.ops.push(op);
+  }
+
+  #flushAll(): void {
+    for (const w of this.#workers.values()) this.#flush(w);
+  }
+
+  #flush(w: WorkerState): void {
+    if (w.run > 0) w.ops.push(w.run);
+    w.run = 0;
+    if (w.ops.length === 0) return;
+    const ops = w.ops;
+    w.ops = [];
+    if (w.frames.count === 0) {
+      w.send({ t: "batch", ops });
+      return;
+    }
+    const frames = w.frames.take();
+    w.send({ t: "batch", ops, frames }, [frames.buffer as ArrayBuffer]);
+  }
+}

@@ -1,0 +1,202 @@
+import { afterEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { ClusterNode, HandedSession } from "./cluster_bus.ts";
+import type { ClientInfo } from "../hooks/hook.ts";
+import type { Message } from "../message.ts";
+import { WorkerBus } from "./worker_bus.ts";
+import { WorkerHub } from "./worker_hub.ts";
+import type { WorkerPort, WorkerToHub } from "./worker_protocol.ts";
+import { FrameReader, FrameWriter } from "./worker_frames.ts";
+
+/** A ClusterNode that records what the bus asks of it. */
+class FakeNode implements ClusterNode {
+  remote: Message[] = [];
+  shared: Array<[string, string, Message]> = [];
+  retained: Message[] = [];
+  wills: Array<[ClientInfo, Message]> = [];
+  handOvers: string[] = [];
+  session: HandedSession | undefined;
+  routeRemote(m: Message) {
+    this.remote.push(m);
+  }
+  routeShared(group: string, filter: string, m: Message) {
+    this.shared.push([group, filter, m]);
+  }
+  retainedRemote(m: Message) {
+    this.retained.push(m);
+  }
+  handOver(clientId: string) {
+    this.handOvers.push(clientId);
+    return this.session;
+  }
+  publishWill(info: ClientInfo, will: Message) {
+    this.wills.push([info, will]);
+  }
+  connectedCount() {
+    return 0;
+  }
+}
+
+const channels: MessageChannel[] = [];
+
+/** A hub with `n` started workers, each a WorkerBus over a real MessageChannel. */
+async function setUp(n: number) {
+  const hub = new WorkerHub();
+  const workers: Array<{ bus: WorkerBus; node: FakeNode }> = [];
+  for (let i = 0; i < n; i++) workers.push(await addWorker(hub, i));
+  return { hub, workers };
+}
+
+async function addWorker(hub: WorkerHub, i: number) {
+  const channel = new MessageChannel();
+  channels.push(channel);
+  const hubSide = channel.port1;
+  hub.add(i, (data, transfer) => hubSide.postMessage(data, transfer ?? []));
+  hubSide.onmessage = (e: MessageEvent) => hub.receive(i, e.data as WorkerToHub);
+  const workerSide = channel.port2;
+  const port: WorkerPort = {
+    postMessage: (data, transfer) => workerSide.postMessage(data, transfer ?? []),
+    onMessage: (handler) => (workerSide.onmessage = (e: MessageEvent) => handler(e.data)),
+  };
+  const bus = new WorkerBus(i, port);
+  const node = new FakeNode();
+  await bus.start(node);
+  return { bus, node };
+}
+
+/** Let messages cross the channels (a few round trips). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 6; i++) await new Promise((r) => setTimeout(r, 5));
+}
+
+function msg(topic: string, text = "x", extra: Partial<Message> = {}): Message {
+  return {
+    topic,
+    payload: new TextEncoder().encode(text),
+    qos: 1,
+    retain: false,
+    receivedAt: 1000,
+    ...extra,
+  };
+}
+
+const info: ClientInfo = { id: "c1", remoteAddress: "127.0.0.1:1", listener: "tcp", protocolVersion: 5 };
+
+describe("WorkerHub and WorkerBus", () => {
+  afterEach(() => {
+    for (const c of channels.splice(0)) {
+      c.port1.close();
+      c.port2.close();
+    }
+  });
+
+  it("routes a message once to each other worker with matching interest, never back", async () => {
+    const { workers: [a, b, c] } = await setUp(3);
+    b!.bus.interest("s/+", 1);
+    b!.bus.interest("s/#", 1);
+    a!.bus.interest("s/1", 1);
+    await settle();
+    a!.bus.forward(msg("s/1", "one"));
+    a!.bus.forward(msg("t/1", "nobody"));
+    a!.bus.forward(msg("$SYS/x", "never"));
+    await settle();
+    assert.deepEqual(b!.node.remote.map((m) => new TextDecoder().decode(m.payload)), ["one"]);
+    assert.equal(a!.node.remote.length, 0);
+    assert.equal(c!.node.remote.length, 0);
+    b!.bus.interest("s/+", -1);
+    b!.bus.interest("s/#", -1);
+    await settle();
+    a!.bus.forward(msg("s/1", "two"));
+    await settle();
+    assert.equal(b!.node.remote.length, 1);
+  });
+
+  it("gives each shared-group message to exactly one member worker, in turn, the sender included", async () => {
+    const { workers: [a, b] } = await setUp(2);
+    a!.bus.sharedInterest("g", "job/+", 1);
+    b!.bus.sharedInterest("g", "job/+", 1);
+    await settle();
+    for (let i = 0; i < 10; i++) a!.bus.forward(msg(`job/${i}`));
+    await settle();
+    assert.equal(a!.node.shared.length + b!.node.shared.length, 10);
+    assert.equal(a!.node.shared.length, 5);
+    assert.deepEqual(a!.node.shared[0]!.slice(0, 2), ["g", "job/+"]);
+    b!.bus.sharedInterest("g", "job/+", -1);
+    await settle();
+    for (let i = 0; i < 4; i++) b!.bus.forward(msg(`job/${i}`));
+    await settle();
+    assert.equal(a!.node.shared.length, 9);
+    assert.equal(b!.node.shared.length, 5);
+  });
+
+  it("passes retained messages on and replays them to a worker that starts later", async () => {
+    const { hub, workers: [a, b] } = await setUp(2);
+    a!.bus.retain(msg("r/1", "kept", { retain: true }));
+    a!.bus.retain(msg("r/2", "gone", { retain: true }));
+    a!.bus.retain(msg("r/2", "", { retain: true }));
+    await settle();
+    assert.deepEqual(b!.node.retained.map((m) => m.topic), ["r/1", "r/2", "r/2"]);
+    const late = await addWorker(hub, 2);
+    assert.deepEqual(late.node.retained.map((m) => [m.topic, new TextDecoder().decode(m.payload)]), [
+      ["r/1", "kept"],
+    ]);
+  });
+
+  it("takes a session over from the worker that owns the client id", async () => {
+    const { workers: [a, b] } = await setUp(2);
+    assert.equal(await a!.bus.acquire("c1", false), undefined);
+    const session: HandedSession = {
+      expiryInterval: 60,
+      subscriptions: [{ filter: "x/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
+      inflight: [],
+      queued: [{ message: msg("x/1", "queued"), qos: 1, retain: false }],
+    };
+    a!.node.session = session;
+    const handed = await b!.bus.acquire("c1", false);
+    assert.deepEqual(a!.node.handOvers, ["c1"]);
+    assert.equal(handed?.expiryInterval, 60);
+    assert.equal(new TextDecoder().decode(handed?.queued[0]?.message.payload), "queued");
+    // The same worker again: nothing to take over.
+    assert.equal(await b!.bus.acquire("c1", false), undefined);
+    assert.equal(a!.node.handOvers.length, 1);
+  });
+
+  it("publishes a dead worker's wills once, through a surviving worker", async () => {
+    const { hub, workers: [a, b] } = await setUp(2);
+    a!.bus.will(info, msg("will/c1", "bye"));
+    a!.bus.will({ ...info, id: "c2" }, msg("will/c2", "bye"));
+    a!.bus.will({ ...info, id: "c2" }, undefined);
+    a!.bus.interest("x", 1);
+    await settle();
+    hub.remove(0);
+    await settle();
+    assert.deepEqual(b!.node.wills.map(([i, m]) => [i.id, m.topic]), [["c1", "will/c1"]]);
+    b!.bus.forward(msg("x"));
+    await settle();
+    assert.equal(a!.node.remote.length, 0);
+    assert.deepEqual(hub.members().map(([name]) => name), ["worker-1"]);
+  });
+});
+
+describe("worker frames", () => {
+  it("round-trips messages with and without properties and origin", () => {
+    const w = new FrameWriter();
+    const plain = msg("a/ü", "payload", { qos: 2, retain: true, origin: "pub-1" });
+    const withProps = msg("b", "p", {
+      properties: { contentType: "text/plain", correlationData: new Uint8Array([1]) },
+    });
+    w.write(plain);
+    w.write(withProps);
+    const r = new FrameReader(w.take());
+    assert.deepEqual(r.next(), plain);
+    assert.deepEqual(r.next(), withProps);
+    assert.equal(r.more, false);
+  });
+
+  it("refuses a truncated buffer", () => {
+    const w = new FrameWriter();
+    w.write(msg("a"));
+    const bytes = w.take();
+    assert.throws(() => new FrameReader(bytes.subarray(0, bytes.length - 1)).next(), /fewer left/);
+  });
+});
