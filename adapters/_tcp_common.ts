@@ -16,6 +16,11 @@ export interface TcpListenerOptions extends ListenerLimitOptions {
   port?: number;
   /** Per-connection write buffer, in bytes, above which `write()` returns false. Default 1 MiB. */
   highWaterMark?: number;
+  /**
+   * Bind with SO_REUSEPORT, so that several broker workers share the port (the kernel spreads connections).
+   * Default false. Deno needs `--unstable-net` for it; Node needs 22.12 or later.
+   */
+  reusePort?: boolean;
 }
 
 /** {@link TcpListenerOptions} with every default filled in. */
@@ -24,6 +29,7 @@ export interface ResolvedTcpOptions {
   host: string;
   port: number;
   highWaterMark: number;
+  reusePort: boolean;
 }
 
 /**
@@ -46,6 +52,7 @@ export function resolveTcpOptions(
     host = "0.0.0.0",
     port = defaultPort,
     highWaterMark = DEFAULT_HIGH_WATER_MARK,
+    reusePort = false,
   } = options;
   if (typeof id !== "string" || id === "") {
     throw new TypeError(
@@ -73,7 +80,7 @@ export function resolveTcpOptions(
       }`,
     );
   }
-  return { id, host, port, highWaterMark };
+  return { id, host, port, highWaterMark, reusePort };
 }
 
 /** `host:port`, with brackets around an IPv6 host (`[::1]:1883`). */

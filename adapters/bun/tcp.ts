@@ -37,6 +37,7 @@ export interface BunListenOptions<S> {
   /** A Unix socket path instead of hostname and port. */
   unix?: string;
   allowHalfOpen: boolean;
+  reusePort?: boolean;
   tls?: { cert: string; key: string; ca?: string; requestCert: boolean; rejectUnauthorized: boolean };
   socket: {
     binaryType: "uint8array";
@@ -98,6 +99,7 @@ export function createTcpListener(options: TcpListenerOptions = {}): Listener {
       hostname: o.host,
       port: o.port,
       allowHalfOpen: true,
+      ...(o.reusePort ? { reusePort: true } : {}),
       socket: socketHandlers({
         open: (socket) => void connect(socket, o.highWaterMark).open(accept, { listener: o.id }),
       }),

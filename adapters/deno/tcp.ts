@@ -27,12 +27,21 @@ export type { DenoConn } from "./_driver.ts";
 export function createTcpListener(options: TcpListenerOptions = {}): Listener {
   const o = resolveTcpOptions(options);
   const deno = (globalThis as unknown as {
-    Deno: { listen(o: { hostname: string; port: number; transport: "tcp" }): DenoServerSocket<DenoConn> };
+    Deno: {
+      listen(
+        o: { hostname: string; port: number; transport: "tcp"; reusePort?: boolean },
+      ): DenoServerSocket<DenoConn>;
+    };
   }).Deno;
   return socketListener({ ...o, protocol: "tcp" }, options, (accept) => {
     let server: DenoServerSocket<DenoConn>;
     try {
-      server = deno.listen({ hostname: o.host, port: o.port, transport: "tcp" });
+      server = deno.listen({
+        hostname: o.host,
+        port: o.port,
+        transport: "tcp",
+        ...(o.reusePort ? { reusePort: true } : {}),
+      });
     } catch (error) {
       throw listenError(o.host, o.port, error);
     }

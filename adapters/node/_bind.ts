@@ -17,6 +17,7 @@ export function bindServer(
   server: Server,
   host: string,
   port: number,
+  reusePort = false,
 ): Promise<Binding> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
@@ -24,7 +25,8 @@ export function bindServer(
       reject(listenError(host, port, error));
     };
     server.once("error", onError);
-    server.listen({ host, port }, () => {
+    // reusePort only when asked: Node before 22.12 would refuse the option.
+    server.listen(reusePort ? { host, port, reusePort } : { host, port }, () => {
       server.off("error", onError);
       server.on("error", () => {});
       const bound = server.address();

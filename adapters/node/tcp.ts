@@ -35,7 +35,7 @@ export function createTcpListener(options: TcpListenerOptions = {}): Listener {
       { allowHalfOpen: true },
       (socket) => startSocket(socket, o.highWaterMark, accept, { listener: o.id }),
     );
-    return bindServer(server, o.host, o.port);
+    return bindServer(server, o.host, o.port, o.reusePort);
   });
 }
 

@@ -108,6 +108,20 @@ export async function main(args: readonly string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`);
     return EXIT_USAGE;
   }
+  if (loaded.config.workers !== undefined && loaded.config.workers !== 1) {
+    // `workers: N`: the supervisor (adapters/workers/) runs N brokers sharing the ports; nothing of it loads
+    // for a single broker.
+    const workers = await import("../workers/supervisor.ts");
+    const count = workers.workerCount(loaded.config);
+    if (count > 1) {
+      return await workers.runWorkers(count, values.config, {
+        tcp: values.tcp,
+        ws: values.ws,
+        http: values.http,
+        logLevel: values["log-level"],
+      }, (line) => process.stdout.write(`${line}\n`));
+    }
+  }
   const stopped = waitForSignal();
   let running: RunningBroker;
   try {

@@ -25,11 +25,13 @@ export async function listenerFromConfig(
   config: Config,
   logger: Logger,
   checkTls?: (tls: adapters.TlsOptions) => void,
+  reusePort = false,
 ): Promise<Listener> {
   const common = {
     id: l.id,
     host: l.host,
     port: l.port,
+    ...(reusePort ? { reusePort } : {}),
     logger,
     ...(l.maxConnections === undefined ? {} : { maxConnections: l.maxConnections }),
   };

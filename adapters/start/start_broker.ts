@@ -29,6 +29,11 @@ export interface StartOptions {
   hooks?: readonly Hook[];
   /** Where log lines go (one string per line). Default: standard output. */
   writeLog?: (line: string) => void;
+  /**
+   * Run as broker worker `index` of `workers: N` (adapters/workers/): the bus joins the workers, plain TCP listeners
+   * bind with reusePort on every worker, and the other listeners and the dashboard run on worker 0 only.
+   */
+  worker?: { readonly index: number; readonly bus: ClusterBus };
 }
 
 /** A broker started from a config. */
@@ -96,15 +101,17 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
       throw error;
     }
   }
-  let cluster: ClusterBus | undefined;
-  try {
-    // Nothing NATS is loaded without a `cluster` key.
-    cluster = config.cluster === undefined
-      ? undefined
-      : await (await import("../cluster/from_config.ts")).clusterFromConfig(config, logger);
-  } catch (error) {
-    logger.error("cannot join the cluster", { error: (error as Error).message });
-    throw error;
+  let cluster: ClusterBus | undefined = options.worker?.bus;
+  if (cluster === undefined) {
+    try {
+      // Nothing NATS is loaded without a `cluster` key.
+      cluster = config.cluster === undefined
+        ? undefined
+        : await (await import("../cluster/from_config.ts")).clusterFromConfig(config, logger);
+    } catch (error) {
+      logger.error("cannot join the cluster", { error: (error as Error).message });
+      throw error;
+    }
   }
   // Storage calls are timed for the dashboard's /metrics (two clock reads per batch).
   const latency = storageLatency();
@@ -126,7 +133,12 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
     cluster,
   });
   try {
-    for (const l of config.listeners) await broker.addListener(await listenerFromConfig(l, config, logger));
+    const worker = options.worker?.index;
+    for (const l of config.listeners) {
+      const shared = worker !== undefined && l.type === "tcp" && l.tls === undefined;
+      if (worker !== undefined && worker > 0 && !shared) continue;
+      await broker.addListener(await listenerFromConfig(l, config, logger, undefined, shared));
+    }
     if (config.bridges !== undefined || config.rules !== undefined) {
       // Bridges restore their stored queues (the broker's storage is restored first), so this comes before
       // listen(); the bridge and rule modules load only for a config that has them.
@@ -147,7 +159,7 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
   try {
     // Built before listen() so that its observer hook sees the first client.
     // Loaded only when asked for: Hono and the page stay out of a broker without a dashboard.
-    const dashboard = config.http
+    const dashboard = config.http && !(options.worker !== undefined && options.worker.index > 0)
       ? (await import("./dashboard.ts")).startDashboard(broker, config, latency, logger)
       : undefined;
     closeDashboard = () => dashboard?.close();

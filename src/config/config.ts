@@ -135,6 +135,8 @@ export interface Config {
   readonly rules?: readonly RuleConfig[];
   /** Cluster membership over NATS; absent for a broker on its own. */
   readonly cluster?: ClusterConfig;
+  /** Broker worker threads sharing each listener's port; `auto` is one per core. Absent: 1 (no workers). */
+  readonly workers?: number | "auto";
 }
 
 /** `cluster`: this node and the NATS it joins through. */

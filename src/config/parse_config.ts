@@ -21,6 +21,7 @@ import { type Capabilities, DEFAULT_CAPABILITIES, type Limits } from "../options
 import type { LogLevel } from "../logger.ts";
 import { parseBridges } from "./parse_bridges.ts";
 import { parseRules } from "./parse_rules.ts";
+import { parseWorkers } from "./parse_workers.ts";
 
 const TOP_KEYS = [
   "listeners",
@@ -36,6 +37,8 @@ const TOP_KEYS = [
 ];
 // Bridges and rules (src/config/parse_bridges.ts, parse_rules.ts), on a line of their own.
 TOP_KEYS.push("bridges", "rules");
+// Worker threads sharing the listeners' ports (src/config/parse_workers.ts).
+TOP_KEYS.push("workers");
 const MAX_COUNT = 10_000_000;
 
 /** Accepted range of each limit. Kept within what `resolveLimits` accepts. */
@@ -102,6 +105,8 @@ export function parseConfig(text: string, source: string): Config {
 
   const cluster = "cluster" in top ? parseCluster(check, top.cluster, source) : undefined;
 
+  const workers = "workers" in top ? parseWorkers(check, top.workers, storage, cluster) : undefined;
+
   check.throwIfAny();
   return {
     listeners,
@@ -115,6 +120,7 @@ export function parseConfig(text: string, source: string): Config {
     log,
     ...extras,
     ...(cluster === undefined ? {} : { cluster }),
+    ...(workers === undefined ? {} : { workers }),
   };
 }
 
