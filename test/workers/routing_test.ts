@@ -1,0 +1,62 @@
+/**
+ * `workers: 2` through the CLI: messages cross workers at QoS 0, 1 and 2, once per subscriber. Runs on every
+ * runtime: starting the worker threads and sharing the port differ per runtime.
+ */
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { killLeftovers } from "../_helpers/cli_process.ts";
+import { endAll, type Probe, probes, startWorkers, until, type Workers, workersOf } from "./_workers.ts";
+
+describe("workers: 2, routing", () => {
+  let w: Workers;
+  let subs: Probe[] = [];
+  let pubs: Probe[] = [];
+
+  before(async () => {
+    w = await startWorkers(2);
+  });
+  after(async () => {
+    await endAll([...subs, ...pubs]);
+    const { code } = await w.stop();
+    killLeftovers();
+    assert.equal(code, 0);
+  });
+
+  it("delivers messages published on either worker to subscribers on both, once, at QoS 0/1/2", async () => {
+    subs = await probes(w.url, "sub-", 8);
+    pubs = await probes(w.url, "pub-", 8);
+    // The kernel spreads connections over the workers; both must have subscribers and publishers for the test
+    // to mean anything (8 on one worker by chance: 1 in 128).
+    assert.deepEqual(workersOf(subs), ["worker-0", "worker-1"]);
+    assert.deepEqual(workersOf(pubs), ["worker-0", "worker-1"]);
+    await Promise.all(subs.map((s) => s.client.subscribeAsync("r/#", { qos: 2 })));
+    for (const p of pubs) {
+      for (const qos of [0, 1, 2] as const) {
+        await p.client.publishAsync(`r/${p.id}`, `${p.id}:${qos}`, { qos });
+      }
+    }
+    const expected = pubs.flatMap((p) => [0, 1, 2].map((qos) => `${p.id}:${qos}`)).sort();
+    assert.ok(await until(() => subs.every((s) => s.received.length >= expected.length), 10_000));
+    // A moment for duplicates to show up.
+    await new Promise((r) => setTimeout(r, 200));
+    for (const s of subs) {
+      assert.deepEqual(
+        s.received.map((m) => m.payload).sort(),
+        expected,
+        `subscriber ${s.id} on ${s.worker}`,
+      );
+      for (const m of s.received) assert.equal(m.qos, Number(m.payload.split(":")[1]));
+    }
+  });
+
+  it("counts every worker's clients in $SYS/broker/cluster/clients/connected", async () => {
+    const watcher = subs[0]!;
+    let total = -1;
+    watcher.client.on("message", (topic, payload) => {
+      if (topic === "$SYS/broker/cluster/clients/connected") total = Number(payload.toString());
+    });
+    await watcher.client.subscribeAsync("$SYS/broker/cluster/clients/connected");
+    assert.ok(await until(() => total === 16, 6000), `total ${total}, expected 16`);
+  });
+});
