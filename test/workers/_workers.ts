@@ -69,7 +69,8 @@ const decoder = new TextDecoder();
 
 /** Connect a client and find out which worker took it (waits for that worker's $SYS, at most 5 s). */
 export async function probe(url: string, id: string, options: mqtt.IClientOptions = {}): Promise<Probe> {
-  const client = await mqtt.connectAsync(url, { clientId: id, reconnectPeriod: 0, ...options });
+  // The handler before CONNACK: a resumed session's queued messages may come in the same read.
+  const client = mqtt.connect(url, { clientId: id, reconnectPeriod: 0, ...options });
   const p: Probe = { client, id, worker: "", received: [] };
   let found!: () => void;
   const known = new Promise<void>((r) => (found = r));
@@ -80,6 +81,10 @@ export async function probe(url: string, id: string, options: mqtt.IClientOption
       return;
     }
     p.received.push({ topic, payload: decoder.decode(payload), qos: packet.qos });
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once("connect", () => resolve());
+    client.once("error", reject);
   });
   await client.subscribeAsync("$SYS/broker/cluster/node");
   await Promise.race([known, sleep(5000)]);
