@@ -8,7 +8,17 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { killLeftovers } from "../_helpers/cli_process.ts";
 import { runsOn } from "../_helpers/runtime.ts";
-import { endAll, type Probe, probe, probes, sleep, startWorkers, until, type Workers, workersOf } from "./_workers.ts";
+import {
+  endAll,
+  type Probe,
+  probe,
+  probes,
+  sleep,
+  startWorkers,
+  until,
+  type Workers,
+  workersOf,
+} from "./_workers.ts";
 
 if (runsOn("node")) {
   describe("workers: 2, shared subscriptions, retained messages, takeover", () => {
@@ -75,7 +85,11 @@ if (runsOn("node")) {
     it("moves a persistent session to the worker its client reconnects to, with its queued messages", async () => {
       const [publisher] = await probes(w.url, "takepub-", 1);
       clients.push(publisher!);
-      const options = { clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 300 } };
+      const options = {
+        clean: false,
+        protocolVersion: 5 as const,
+        properties: { sessionExpiryInterval: 300 },
+      };
       let p = await probe(w.url, "persistent", options);
       await p.client.subscribeAsync("queue/#", { qos: 1 });
       const first = p.worker;
