@@ -17,7 +17,20 @@ import { connectPacket, DISCONNECT } from "./_mqtt.ts";
 export const ROOT: string = new URL("../", import.meta.url).pathname;
 
 /** Every broker the harness knows, in table order. */
-export const BROKER_NAMES = ["deno", "bun", "node", "mosquitto", "mosquitto-nodelay", "aedes"] as const;
+export const BROKER_NAMES = [
+  "deno",
+  "bun",
+  "node",
+  // This project with `workers: 2` (adapters/workers/): two broker threads sharing the port.
+  "deno-w2",
+  "bun-w2",
+  "node-w2",
+  "mosquitto",
+  "mosquitto-nodelay",
+  // NATS's MQTT gateway (multi-threaded Go), from Debian's nats-server, with JetStream in a temp dir.
+  "nats-mqtt",
+  "aedes",
+] as const;
 export type BrokerName = typeof BROKER_NAMES[number];
 /** The brokers that are this project. */
 export const OURS: readonly BrokerName[] = ["deno", "bun", "node"];
@@ -33,6 +46,15 @@ export function binary(name: string): string | undefined {
   }
 }
 
+function natsPath(): string | undefined {
+  return existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : binary("nats-server");
+}
+
+/** The runtime of one of our brokers, `bun-w2` -> `bun`. */
+function runtimeOf(name: BrokerName): string {
+  return name.replace(/-w\d+$/, "");
+}
+
 function mosquittoPath(): string | undefined {
   return existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : binary("mosquitto");
 }
@@ -46,7 +68,10 @@ export function unavailable(name: BrokerName): string | undefined {
     if (!binary("node")) return "node is not installed";
     return existsSync(join(ROOT, "node_modules/aedes")) ? undefined : "aedes is not installed (npm install)";
   }
-  return binary(name) ? undefined : `${name} is not installed (npm install)`;
+  if (name === "nats-mqtt") {
+    return natsPath() ? undefined : "nats-server is not installed (apt-get install nats-server)";
+  }
+  return binary(runtimeOf(name)) ? undefined : `${runtimeOf(name)} is not installed (npm install)`;
 }
 
 /** Version string of a broker, for the results file. */
@@ -63,8 +88,11 @@ export function versionOf(name: BrokerName): string {
         execFileSync(binary("node")!, ["--version"], { encoding: "utf8" }).trim()
       }`;
     }
+    if (name === "nats-mqtt") return execFileSync(natsPath()!, ["--version"], { encoding: "utf8" }).trim();
     const flag = "--version";
-    return execFileSync(binary(name)!, [flag], { encoding: "utf8" }).split("\n")[0].trim();
+    const version = execFileSync(binary(runtimeOf(name))!, [flag], { encoding: "utf8" }).split("\n")[0]
+      .trim();
+    return name.includes("-w") ? `${version}, workers: 2` : version;
   } catch (e) {
     return `unknown (${(e as Error).message})`;
   }
@@ -140,6 +168,30 @@ export async function startBroker(name: BrokerName, options: StartOptions = {}):
     case "aedes":
       [cmd, args] = [binary("node")!, [...prof, "bench/_aedes_server.ts", String(port)]];
       break;
+    case "deno-w2":
+    case "bun-w2":
+    case "node-w2": {
+      tmp = mkdtempSync(join(tmpdir(), "comqtt-bench-"));
+      const conf = join(tmp, "workers.yaml");
+      writeFileSync(conf, "workers: 2\nauth: { type: allow }\n");
+      const rt = runtimeOf(name);
+      const run = rt === "deno" ? ["run", "-A"] : rt === "node" ? prof : [];
+      [cmd, args] = [binary(rt)!, [...run, "main.ts", "--config", conf, ...ours]];
+      break;
+    }
+    case "nats-mqtt": {
+      tmp = mkdtempSync(join(tmpdir(), "comqtt-bench-"));
+      const conf = join(tmp, "nats.conf");
+      const lines = [
+        `listen: 127.0.0.1:${await freePort()}`,
+        "server_name: comqtt_bench",
+        `jetstream { store_dir: ${JSON.stringify(join(tmp, "js"))} }`,
+        `mqtt { listen: 127.0.0.1:${port} }`,
+      ];
+      writeFileSync(conf, lines.join("\n") + "\n");
+      [cmd, args] = [natsPath()!, ["-c", conf]];
+      break;
+    }
     case "mosquitto":
     case "mosquitto-nodelay": {
       tmp = mkdtempSync(join(tmpdir(), "comqtt-bench-"));

@@ -50,6 +50,11 @@ export class WorkerHub {
   readonly #groupTable = new Map<string, Group>();
   readonly #retained = new Map<string, Message>();
   readonly #owners = new Map<string, number>();
+  /**
+   * Session ends still to come from a connection that its own worker took over: a new connection on the same
+   * worker acquires the id first, then the old session's end arrives, which must not clear the new owner.
+   */
+  readonly #endsToSkip = new Map<string, number>();
   /** Takeovers waiting for the old owner's session: request id -> who asked, with their own request id. */
   readonly #pending = new Map<number, { worker: number; id: number; from: number }>();
   /** Wills of dead workers' clients, for the next worker that starts when none is left. */
@@ -93,7 +98,11 @@ export class WorkerHub {
     this.#workers.delete(worker);
     for (const filter of state.interest.keys()) this.#interest.remove(filter, String(worker));
     for (const key of state.shared.keys()) this.#leaveGroup(worker, key);
-    for (const [clientId, owner] of this.#owners) if (owner === worker) this.#owners.delete(clientId);
+    for (const [clientId, owner] of this.#owners) {
+      if (owner !== worker) continue;
+      this.#owners.delete(clientId);
+      this.#endsToSkip.delete(clientId);
+    }
     for (const [id, p] of this.#pending) {
       if (p.from === worker) this.#answer(p.worker, p.id, undefined, id);
       if (p.worker === worker) this.#pending.delete(id);
@@ -153,9 +162,13 @@ export class WorkerHub {
           if (op[3] === undefined) state.wills.delete(op[1]);
           else state.wills.set(op[1], { info: op[2]!, will: op[3] });
           break;
-        case "ended":
-          if (this.#owners.get(op[1]) === worker) this.#owners.delete(op[1]);
+        case "ended": {
+          const skip = this.#endsToSkip.get(op[1]) ?? 0;
+          if (skip > 1) this.#endsToSkip.set(op[1], skip - 1);
+          else if (skip === 1) this.#endsToSkip.delete(op[1]);
+          else if (this.#owners.get(op[1]) === worker) this.#owners.delete(op[1]);
           break;
+        }
         case "clients":
           state.clients = op[1];
           this.#broadcastMembers();
@@ -246,6 +259,8 @@ export class WorkerHub {
   #acquire(worker: number, id: number, clientId: string): void {
     const owner = this.#owners.get(clientId);
     this.#owners.set(clientId, worker);
+    if (owner === worker) this.#endsToSkip.set(clientId, (this.#endsToSkip.get(clientId) ?? 0) + 1);
+    else this.#endsToSkip.delete(clientId);
     const state = this.#workers.get(owner ?? -1);
     if (owner === undefined || owner === worker || state === undefined) {
       this.#workers.get(worker)?.send({ t: "acquired", id, handed: undefined });

@@ -161,6 +161,21 @@ describe("WorkerHub and WorkerBus", () => {
     assert.equal(a!.node.handOvers.length, 1);
   });
 
+  it("keeps the owner when a connection taken over on its own worker ends after the new one acquired", async () => {
+    const { workers: [a, b] } = await setUp(2);
+    await a!.bus.acquire("c1", true);
+    await a!.bus.acquire("c1", true); // a second connection on the same worker
+    a!.bus.sessionChanged("c1", undefined); // the first one's session ends after that
+    await settle();
+    await b!.bus.acquire("c1", true);
+    assert.deepEqual(a!.node.handOvers, ["c1"]);
+    // Once the owner's last session ended, nobody is asked.
+    b!.bus.sessionChanged("c1", undefined);
+    await settle();
+    await a!.bus.acquire("c1", true);
+    assert.deepEqual(b!.node.handOvers, []);
+  });
+
   it("publishes a dead worker's wills once, through a surviving worker", async () => {
     const { hub, workers: [a, b] } = await setUp(2);
     a!.bus.will(info, msg("will/c1", "bye"));

@@ -62,6 +62,8 @@ export interface Probe {
   client: MqttClient;
   id: string;
   worker: string;
+  /** Session Present of the CONNACK. */
+  sessionPresent: boolean;
   received: Array<{ topic: string; payload: string; qos: number }>;
 }
 
@@ -71,7 +73,7 @@ const decoder = new TextDecoder();
 export async function probe(url: string, id: string, options: mqtt.IClientOptions = {}): Promise<Probe> {
   // The handler before CONNACK: a resumed session's queued messages may come in the same read.
   const client = mqtt.connect(url, { clientId: id, reconnectPeriod: 0, ...options });
-  const p: Probe = { client, id, worker: "", received: [] };
+  const p: Probe = { client, id, worker: "", sessionPresent: false, received: [] };
   let found!: () => void;
   const known = new Promise<void>((r) => (found = r));
   client.on("message", (topic, payload, packet) => {
@@ -83,7 +85,10 @@ export async function probe(url: string, id: string, options: mqtt.IClientOption
     p.received.push({ topic, payload: decoder.decode(payload), qos: packet.qos });
   });
   await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
+    client.once("connect", (connack) => {
+      p.sessionPresent = connack.sessionPresent;
+      resolve();
+    });
     client.once("error", reject);
   });
   await client.subscribeAsync("$SYS/broker/cluster/node");
