@@ -5,6 +5,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { WorkerBus } from "../../src/cluster/worker_bus.ts";
 import type { WorkerPort } from "../../src/cluster/worker_protocol.ts";
 import type { ConfigOverrides } from "../../src/config/cli_overrides.ts";
@@ -58,7 +59,7 @@ try {
   );
   const tag = ` worker=${data.index}`;
   running = await startBroker({ ...loaded, config: { ...loaded.config, listeners } }, {
-    worker: { index: data.index, bus: new WorkerBus(data.index, port) },
+    worker: { index: data.index, bus: new WorkerBus(data.index, port, (run) => void setImmediate(run)) },
     // Each line says which worker wrote it.
     writeLog: (line) =>
       console.log(line.startsWith("{") ? `{"worker":${data.index},${line.slice(1)}` : line + tag),

@@ -41,8 +41,14 @@ export class WorkerBus implements ClusterBus {
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastCount = -1;
   readonly #flush = () => this.#send();
+  readonly #defer: (run: () => void) => void;
 
-  constructor(index: number, port: WorkerPort) {
+  /**
+   * `defer` runs the batch's send later in the same turn; the default, a microtask, sends after each socket read,
+   * while the adapters pass `setImmediate` (after every read of the event-loop turn: larger batches).
+   */
+  constructor(index: number, port: WorkerPort, defer: (run: () => void) => void = queueMicrotask) {
+    this.#defer = defer;
     this.node = workerName(index);
     this.#boot = `${this.node}-${Date.now().toString(36)}`;
     this.#port = port;
@@ -143,7 +149,7 @@ export class WorkerBus implements ClusterBus {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(this.#flush);
+    this.#defer(this.#flush);
   }
 
   #send(): void {
