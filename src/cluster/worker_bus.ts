@@ -14,6 +14,7 @@ import type {
   ClusterStatus,
   HandedSession,
 } from "./cluster_bus.ts";
+import { SubscriptionIndex } from "../topics/subscription_index.ts";
 import { FrameReader, FrameWriter } from "./worker_frames.ts";
 import type { HubToWorker, PlainClientInfo, WorkerOp, WorkerPort, WorkerToHub } from "./worker_protocol.ts";
 import { ownPayload, workerName } from "./worker_protocol.ts";
@@ -36,6 +37,10 @@ export class WorkerBus implements ClusterBus {
   readonly #waiting = new Map<number, (handed: HandedSession | undefined) => void>();
   #started: (() => void) | undefined;
   #members: ReadonlyArray<readonly [string, number]> = [];
+  /** Filters that another worker (or a shared group) wants, as the hub last said. */
+  readonly #wanted = new SubscriptionIndex<true>();
+  #hit = false;
+  readonly #onHit = () => (this.#hit = true);
   #forwarded = 0;
   #received = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -66,7 +71,11 @@ export class WorkerBus implements ClusterBus {
   }
 
   forward(message: Message): void {
-    if (message.topic.startsWith("$SYS")) return;
+    if (this.#wanted.size === 0 || message.topic.startsWith("$SYS")) return;
+    // Nothing elsewhere wants it: not encoded, not sent (most messages when publisher and subscriber share a worker).
+    this.#hit = false;
+    this.#wanted.match(message.topic, this.#onHit);
+    if (!this.#hit) return;
     this.#frames.write(message);
     this.#run++;
     this.#forwarded++;
@@ -189,6 +198,10 @@ export class WorkerBus implements ClusterBus {
           } else if (op[0] === "retained") local.retainedRemote(op[1]);
           else if (op[0] === "will") local.publishWill(op[1] as ClientInfo, op[2]);
           else if (op[0] === "members") this.#members = op[1];
+          else if (op[0] === "want") {
+            if (op[2] === 1) this.#wanted.add(op[1], "", true);
+            else this.#wanted.remove(op[1], "");
+          }
         }
         return;
       }

@@ -29,6 +29,11 @@ interface WorkerState {
   /** Reference count per shared group key (`group\0filter`). */
   readonly shared: Map<string, number>;
   readonly wills: Map<string, { info: PlainClientInfo; will: Message }>;
+  /**
+   * Per filter, how many other workers' interests and shared-group memberships (any worker's) want it: a worker
+   * forwards only messages that something elsewhere wants, and learns of each filter's 0 <-> 1 changes.
+   */
+  readonly wants: Map<string, number>;
   /** What goes to this worker at the end of the current batch. */
   ops: HubOp[];
   run: number;
@@ -75,10 +80,17 @@ export class WorkerHub {
       interest: new Map(),
       shared: new Map(),
       wills: new Map(),
+      wants: new Map(),
       ops: [],
       run: 0,
       frames: new FrameWriter(),
     });
+    const state = this.#workers.get(worker)!;
+    for (const [i, other] of this.#workers) {
+      if (i === worker) continue;
+      for (const filter of other.interest.keys()) this.#want(state, filter, 1);
+    }
+    for (const key of this.#groupTable.keys()) this.#want(state, key.split("\u0000")[1]!, 1);
   }
 
   /** Workers known, and their client counts. */
@@ -96,7 +108,10 @@ export class WorkerHub {
     const state = this.#workers.get(worker);
     if (state === undefined) return;
     this.#workers.delete(worker);
-    for (const filter of state.interest.keys()) this.#interest.remove(filter, String(worker));
+    for (const filter of state.interest.keys()) {
+      this.#interest.remove(filter, String(worker));
+      this.#wantElsewhere(worker, filter, -1);
+    }
     for (const key of state.shared.keys()) this.#leaveGroup(worker, key);
     for (const [clientId, owner] of this.#owners) {
       if (owner !== worker) continue;
@@ -125,6 +140,8 @@ export class WorkerHub {
         break;
       case "start":
         state.started = true;
+        // What the other workers want first, so that the worker forwards from its first client on.
+        this.#flush(state);
         state.send({ t: "started", retained: [...this.#retained.values()] });
         for (const { info, will } of this.#orphanWills.splice(0)) state.ops.push(["will", info, will]);
         this.#broadcastMembers();
@@ -208,13 +225,17 @@ export class WorkerHub {
   #interestChange(worker: number, state: WorkerState, filter: string, delta: 1 | -1): void {
     const count = (state.interest.get(filter) ?? 0) + delta;
     if (count > 0) {
-      if (delta === 1 && count === 1) this.#interest.add(filter, String(worker), true);
+      if (delta === 1 && count === 1) {
+        this.#interest.add(filter, String(worker), true);
+        this.#wantElsewhere(worker, filter, 1);
+      }
       state.interest.set(filter, count);
       return;
     }
     if (!state.interest.has(filter)) return;
     state.interest.delete(filter);
     this.#interest.remove(filter, String(worker));
+    this.#wantElsewhere(worker, filter, -1);
   }
 
   #sharedChange(worker: number, state: WorkerState, group: string, filter: string, delta: 1 | -1): void {
@@ -227,6 +248,8 @@ export class WorkerHub {
           g = { workers: [], next: 0 };
           this.#groupTable.set(key, g);
           this.#groups.add(filter, group, g);
+          // Every worker forwards what the group may want, the member's own included: the hub picks the member.
+          for (const w of this.#workers.values()) this.#want(w, filter, 1);
         }
         g.workers.push(worker);
       }
@@ -247,6 +270,20 @@ export class WorkerHub {
     const [group, filter] = key.split("\u0000") as [string, string];
     this.#groupTable.delete(key);
     this.#groups.remove(filter, group);
+    for (const w of this.#workers.values()) this.#want(w, filter, -1);
+  }
+
+  #wantElsewhere(worker: number, filter: string, delta: 1 | -1): void {
+    for (const [i, w] of this.#workers) if (i !== worker) this.#want(w, filter, delta);
+  }
+
+  #want(w: WorkerState, filter: string, delta: 1 | -1): void {
+    const before = w.wants.get(filter) ?? 0;
+    const after = before + delta;
+    if (after > 0) w.wants.set(filter, after);
+    else w.wants.delete(filter);
+    if (before === 0 && after > 0) this.#op(w, ["want", filter, 1]);
+    else if (before > 0 && after <= 0) this.#op(w, ["want", filter, -1]);
   }
 
   #retain(from: number, message: Message): void {

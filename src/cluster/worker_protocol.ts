@@ -41,7 +41,9 @@ export type HubOp =
   | readonly ["shared", string, string]
   | readonly ["retained", Message]
   | readonly ["will", PlainClientInfo, Message]
-  | readonly ["members", ReadonlyArray<readonly [string, number]>];
+  | readonly ["members", ReadonlyArray<readonly [string, number]>]
+  /** Another worker (or any shared group) wants messages matching this filter now (1), or no longer (-1). */
+  | readonly ["want", string, 1 | -1];
 
 /** Worker to hub. */
 export type WorkerToHub =
