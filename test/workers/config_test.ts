@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { finishProcess, killLeftovers, startCli } from "../_helpers/cli_process.ts";
 import { runsOn } from "../_helpers/runtime.ts";
+import { readFile } from "node:fs/promises";
+import { parseConfig } from "../../src/config/parse_config.ts";
 
 if (runsOn("node")) {
   describe("workers: bad config", () => {
@@ -17,6 +19,11 @@ if (runsOn("node")) {
     after(async () => {
       killLeftovers();
       if (dir !== "") await rm(dir, { recursive: true, force: true });
+    });
+
+    it("examples/workers.yaml asks for two workers", async () => {
+      const text = await readFile(new URL("../../examples/workers.yaml", import.meta.url), "utf8");
+      assert.equal(parseConfig(text, "workers.yaml").workers, 2);
     });
 
     it("exits 2 naming the file, line and key", async () => {
