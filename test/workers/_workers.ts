@@ -5,10 +5,12 @@
  */
 
 import mqtt from "mqtt";
+import { after, before } from "node:test";
+import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { finishProcess, type Run, signalProcess, startCli } from "../_helpers/cli_process.ts";
+import { finishProcess, killLeftovers, type Run, signalProcess, startCli } from "../_helpers/cli_process.ts";
 
 export type MqttClient = Awaited<ReturnType<typeof mqtt.connectAsync>>;
 
@@ -125,4 +127,28 @@ export function sleep(ms: number): Promise<void> {
 /** End every client, ignoring ones already gone. */
 export async function endAll(ps: readonly Probe[]): Promise<void> {
   await Promise.all(ps.map((p) => p.client.endAsync(true).catch(() => {})));
+}
+
+/**
+ * For a describe: the CLI with two workers starts before its tests; after them, the clients pushed to `clients`
+ * end and the CLI stops, which must exit 0.
+ */
+export function withWorkers(): { readonly w: Workers; readonly clients: Probe[] } {
+  let w: Workers | undefined;
+  const clients: Probe[] = [];
+  before(async () => {
+    w = await startWorkers(2);
+  });
+  after(async () => {
+    await endAll(clients);
+    const { code } = await w!.stop();
+    killLeftovers();
+    assert.equal(code, 0);
+  });
+  return {
+    get w() {
+      return w!;
+    },
+    clients,
+  };
 }

@@ -5,44 +5,23 @@
  * hub are the same code on every runtime.
  */
 
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { killLeftovers } from "../_helpers/cli_process.ts";
 import { runsOn } from "../_helpers/runtime.ts";
-import {
-  endAll,
-  type Probe,
-  probe,
-  probes,
-  sleep,
-  startWorkers,
-  until,
-  type Workers,
-  workersOf,
-} from "./_workers.ts";
+import { type Probe, probe, probes, sleep, until, withWorkers, workersOf } from "./_workers.ts";
 
 if (runsOn("node")) {
   describe("workers: 2, a worker dies", () => {
-    let w: Workers;
-    const clients: Probe[] = [];
-
-    before(async () => {
-      w = await startWorkers(2);
-    });
-    after(async () => {
-      await endAll(clients);
-      const { code } = await w.stop();
-      killLeftovers();
-      assert.equal(code, 0);
-    });
+    const ctx = withWorkers();
+    const clients = ctx.clients;
 
     it("publishes the wills of the dead worker's clients once, keeps the others, and restarts it", async () => {
       const willed = await Promise.all(
         Array.from(
           { length: 8 },
           (_, i) =>
-            probe(w.url, `willed-${i}`, {
+            probe(ctx.w.url, `willed-${i}`, {
               will: { topic: `will/willed-${i}`, payload: "gone", qos: 1, retain: false },
             }),
         ),
@@ -52,7 +31,7 @@ if (runsOn("node")) {
       // A watcher on worker 0, the survivor.
       let watcher: Probe | undefined;
       for (let i = 0; i < 16 && watcher === undefined; i++) {
-        const p = await probe(w.url, `watcher-${i}`);
+        const p = await probe(ctx.w.url, `watcher-${i}`);
         clients.push(p);
         if (p.worker === "worker-0") watcher = p;
       }
@@ -62,7 +41,7 @@ if (runsOn("node")) {
       for (const p of willed) p.client.on("close", () => closed.add(p.id));
       const doomed = willed.filter((p) => p.worker === "worker-1").map((p) => p.id).sort();
 
-      process.kill(w.run.child.pid!, "SIGUSR2");
+      process.kill(ctx.w.run.child.pid!, "SIGUSR2");
       assert.ok(await until(() => closed.size >= doomed.length, 10_000), `closed: ${[...closed]}`);
       assert.ok(await until(() => watcher.received.length >= doomed.length, 10_000));
       await sleep(300);
@@ -70,10 +49,12 @@ if (runsOn("node")) {
       assert.deepEqual([...closed].sort(), doomed);
       for (const p of willed) if (p.worker === "worker-0") assert.ok(p.client.connected, `${p.id} lost`);
 
-      await w.run.waitFor(/worker 1 ended/);
-      assert.ok(await until(() => (w.run.output().match(/listening .*worker=1/g) ?? []).length >= 2, 15_000));
+      await ctx.w.run.waitFor(/worker 1 ended/);
+      assert.ok(
+        await until(() => (ctx.w.run.output().match(/listening .*worker=1/g) ?? []).length >= 2, 15_000),
+      );
       // New clients spread over both workers again and reach each other.
-      const again = await probes(w.url, "again-", 8);
+      const again = await probes(ctx.w.url, "again-", 8);
       clients.push(...again);
       assert.deepEqual(workersOf(again), ["worker-0", "worker-1"]);
       await Promise.all(again.map((p) => p.client.subscribeAsync("after/crash", { qos: 1 })));

@@ -4,42 +4,21 @@
  * every runtime, and routing_test.ts covers each runtime's thread start and shared port.
  */
 
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { killLeftovers } from "../_helpers/cli_process.ts";
 import { runsOn } from "../_helpers/runtime.ts";
-import {
-  endAll,
-  type Probe,
-  probe,
-  probes,
-  sleep,
-  startWorkers,
-  until,
-  type Workers,
-  workersOf,
-} from "./_workers.ts";
+import { type Probe, probe, probes, sleep, until, withWorkers, workersOf } from "./_workers.ts";
 
 if (runsOn("node")) {
   describe("workers: 2, shared subscriptions, retained messages, takeover", () => {
-    let w: Workers;
-    const clients: Probe[] = [];
-
-    before(async () => {
-      w = await startWorkers(2);
-    });
-    after(async () => {
-      await endAll(clients);
-      const { code } = await w.stop();
-      killLeftovers();
-      assert.equal(code, 0);
-    });
+    const ctx = withWorkers();
+    const clients = ctx.clients;
 
     /** One probe on each worker, from up to 16 tries. */
     async function onEachWorker(prefix: string): Promise<Map<string, Probe>> {
       const byWorker = new Map<string, Probe>();
       for (let i = 0; i < 16 && byWorker.size < 2; i++) {
-        const p = await probe(w.url, `${prefix}${i}`);
+        const p = await probe(ctx.w.url, `${prefix}${i}`);
         clients.push(p);
         if (!byWorker.has(p.worker)) byWorker.set(p.worker, p);
       }
@@ -48,11 +27,11 @@ if (runsOn("node")) {
     }
 
     it("delivers each message of a shared subscription to one member cluster-wide", async () => {
-      const members = await probes(w.url, "member-", 8);
+      const members = await probes(ctx.w.url, "member-", 8);
       clients.push(...members);
       assert.deepEqual(workersOf(members), ["worker-0", "worker-1"]);
       await Promise.all(members.map((m) => m.client.subscribeAsync("$share/g/job/+", { qos: 1 })));
-      const [publisher] = await probes(w.url, "jobpub-", 1);
+      const [publisher] = await probes(ctx.w.url, "jobpub-", 1);
       clients.push(publisher!);
       for (let i = 0; i < 40; i++) await publisher!.client.publishAsync(`job/${i}`, `${i}`, { qos: 1 });
       const got = () => members.flatMap((m) => m.received.map((r) => r.payload));
@@ -83,14 +62,14 @@ if (runsOn("node")) {
     });
 
     it("moves a persistent session to the worker its client reconnects to, with its queued messages", async () => {
-      const [publisher] = await probes(w.url, "takepub-", 1);
+      const [publisher] = await probes(ctx.w.url, "takepub-", 1);
       clients.push(publisher!);
       const options = {
         clean: false,
         protocolVersion: 5 as const,
         properties: { sessionExpiryInterval: 300 },
       };
-      let p = await probe(w.url, "persistent", options);
+      let p = await probe(ctx.w.url, "persistent", options);
       await p.client.subscribeAsync("queue/#", { qos: 1 });
       const first = p.worker;
       let moved = false;
@@ -100,7 +79,7 @@ if (runsOn("node")) {
         await p.client.endAsync();
         await publisher!.client.publishAsync("queue/x", `while away ${attempt}`, { qos: 1 });
         await sleep(50);
-        p = await probe(w.url, "persistent", options);
+        p = await probe(ctx.w.url, "persistent", options);
         assert.equal(p.sessionPresent, true, `attempt ${attempt} on ${p.worker}`);
         assert.ok(
           await until(() => p.received.some((r) => r.payload === `while away ${attempt}`)),
@@ -119,12 +98,12 @@ if (runsOn("node")) {
     });
 
     it("closes the old connection when the client id connects on the other worker", async () => {
-      let previous = await probe(w.url, "twice");
+      let previous = await probe(ctx.w.url, "twice");
       clients.push(previous);
       for (let i = 0; i < 16; i++) {
         let closed = false;
         previous.client.on("close", () => (closed = true));
-        const next = await probe(w.url, "twice");
+        const next = await probe(ctx.w.url, "twice");
         clients.push(next);
         if (next.worker !== previous.worker) {
           assert.ok(await until(() => closed), `the connection on ${previous.worker} was not closed`);
