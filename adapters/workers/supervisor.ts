@@ -13,7 +13,7 @@ import type { WorkerToHub } from "../../src/cluster/worker_protocol.ts";
 import type { ConfigOverrides } from "../../src/config/cli_overrides.ts";
 import type { Config } from "../../src/config/config.ts";
 import { checkReusePort } from "./_reuse_port.ts";
-import { spawnThread, type Thread } from "./_thread.ts";
+import { channel, spawnThread, type Thread } from "./_thread.ts";
 import type { WorkerData, WorkerToSupervisor } from "./worker_main.ts";
 
 /** How long the workers get to stop gracefully before they are terminated. */
@@ -54,6 +54,13 @@ export async function runWorkers(
   const start = async (index: number): Promise<void> => {
     const data: WorkerData = { index, config: configPath, overrides, ports };
     const thread = await spawnThread(url, data);
+    // A direct channel to every live worker, before anything else reaches either side (routed messages go
+    // worker to worker; the hub only says who wants what).
+    for (const [peer, other] of threads) {
+      const [mine, theirs] = await channel();
+      thread.post({ t: "peerAdd", peer, port: mine }, [mine]);
+      other.post({ t: "peerAdd", peer: index, port: theirs }, [theirs]);
+    }
     threads.set(index, thread);
     startedAt.set(index, Date.now());
     hub.add(index, (d, transfer) => thread.post(d, transfer));
@@ -73,6 +80,7 @@ export async function runWorkers(
       if (threads.get(index) !== thread) return;
       threads.delete(index);
       hub.remove(index);
+      for (const other of threads.values()) other.post({ t: "peerGone", peer: index });
       ready();
       if (stopping || failed !== undefined) return;
       const ran = Date.now() - (startedAt.get(index) ?? 0);

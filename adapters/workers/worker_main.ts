@@ -7,11 +7,11 @@
 
 import { setImmediate } from "node:timers";
 import { WorkerBus } from "../../src/cluster/worker_bus.ts";
-import type { WorkerPort } from "../../src/cluster/worker_protocol.ts";
+import type { PeerChange, WorkerPort } from "../../src/cluster/worker_protocol.ts";
 import type { ConfigOverrides } from "../../src/config/cli_overrides.ts";
 import { loadConfig } from "../start/load_config.ts";
 import { type RunningBroker, startBroker } from "../start/start_broker.ts";
-import { parentThread } from "./_thread.ts";
+import { parentThread, wrapPort } from "./_thread.ts";
 
 /** What the supervisor gives each worker. */
 export interface WorkerData {
@@ -39,8 +39,13 @@ const port: WorkerPort = {
   postMessage: (d, transfer) => parent.post(d, transfer),
   onMessage: (handler) => (busHandler = handler),
 };
+// Messages cross threads once per event-loop turn (setImmediate: after every socket read of the turn).
+const bus = new WorkerBus(data.index, port, (run) => void setImmediate(run));
 parent.onMessage((message) => {
-  if ((message as SupervisorToWorker).t === "stop") void stop();
+  const m = message as SupervisorToWorker | PeerChange;
+  if (m.t === "stop") void stop();
+  else if (m.t === "peerAdd") bus.addPeer(m.peer, wrapPort(m.port as object));
+  else if (m.t === "peerGone") bus.removePeer(m.peer);
   else busHandler(message);
 });
 
@@ -59,7 +64,7 @@ try {
   );
   const tag = ` worker=${data.index}`;
   running = await startBroker({ ...loaded, config: { ...loaded.config, listeners } }, {
-    worker: { index: data.index, bus: new WorkerBus(data.index, port, (run) => void setImmediate(run)) },
+    worker: { index: data.index, bus },
     // Each line says which worker wrote it.
     writeLog: (line) =>
       console.log(line.startsWith("{") ? `{"worker":${data.index},${line.slice(1)}` : line + tag),

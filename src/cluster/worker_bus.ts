@@ -16,6 +16,7 @@ import type {
 } from "./cluster_bus.ts";
 import { SubscriptionIndex } from "../topics/subscription_index.ts";
 import { FrameReader, FrameWriter } from "./worker_frames.ts";
+import { WorkerPeers } from "./worker_peers.ts";
 import type { HubToWorker, PlainClientInfo, WorkerOp, WorkerPort, WorkerToHub } from "./worker_protocol.ts";
 import { ownPayload, workerName } from "./worker_protocol.ts";
 
@@ -37,7 +38,8 @@ export class WorkerBus implements ClusterBus {
   readonly #waiting = new Map<number, (handed: HandedSession | undefined) => void>();
   #started: (() => void) | undefined;
   #members: ReadonlyArray<readonly [string, number]> = [];
-  /** Filters that another worker (or a shared group) wants, as the hub last said. */
+  readonly #peers = new WorkerPeers((message) => this.#local?.routeRemote(message));
+  /** Filters of shared groups (their messages go to the hub, which picks the member), as the hub last said. */
   readonly #wanted = new SubscriptionIndex<true>();
   #hit = false;
   readonly #onHit = () => (this.#hit = true);
@@ -60,6 +62,16 @@ export class WorkerBus implements ClusterBus {
     port.onMessage((data) => this.#receive(data as HubToWorker));
   }
 
+  /** The direct channel to worker `index`. */
+  addPeer(index: number, port: WorkerPort): void {
+    this.#peers.add(index, port);
+  }
+
+  /** Worker `index` is gone. */
+  removePeer(index: number): void {
+    this.#peers.remove(index);
+  }
+
   /** Ask the hub for the retained messages, and take them before the first client can connect. */
   start(local: ClusterNode): Promise<void> {
     this.#local = local;
@@ -71,15 +83,21 @@ export class WorkerBus implements ClusterBus {
   }
 
   forward(message: Message): void {
-    if (this.#wanted.size === 0 || message.topic.startsWith("$SYS")) return;
-    // Nothing elsewhere wants it: not encoded, not sent (most messages when publisher and subscriber share a worker).
-    this.#hit = false;
-    this.#wanted.match(message.topic, this.#onHit);
-    if (!this.#hit) return;
-    this.#frames.write(message);
-    this.#run++;
-    this.#forwarded++;
-    this.#schedule();
+    if (message.topic.startsWith("$SYS")) return;
+    // Encoded and sent only to the workers that want it: nothing at all when publisher and subscribers share one.
+    const direct = this.#peers.forward(message);
+    let toHub = false;
+    if (this.#wanted.size > 0) {
+      this.#hit = false;
+      this.#wanted.match(message.topic, this.#onHit);
+      toHub = this.#hit;
+      if (toHub) {
+        this.#frames.write(message);
+        this.#run++;
+        this.#forwarded++;
+      }
+    }
+    if (direct || toHub) this.#schedule();
   }
 
   interest(filter: string, delta: 1 | -1): void {
@@ -120,8 +138,8 @@ export class WorkerBus implements ClusterBus {
       node: this.node,
       boot: this.#boot,
       connected: true,
-      forwarded: this.#forwarded,
-      received: this.#received,
+      forwarded: this.#forwarded + this.#peers.sent,
+      received: this.#received + this.#peers.received,
       lost: 0,
       members: members.map(([node, clients]) => ({
         node,
@@ -163,6 +181,7 @@ export class WorkerBus implements ClusterBus {
 
   #send(): void {
     this.#scheduled = false;
+    this.#peers.flush();
     if (this.#run > 0) {
       this.#ops.push(this.#run);
       this.#run = 0;
@@ -199,7 +218,8 @@ export class WorkerBus implements ClusterBus {
           else if (op[0] === "will") local.publishWill(op[1] as ClientInfo, op[2]);
           else if (op[0] === "members") this.#members = op[1];
           else if (op[0] === "want") {
-            if (op[2] === 1) this.#wanted.add(op[1], "", true);
+            if (op[3] >= 0) this.#peers.want(op[3], op[1], op[2]);
+            else if (op[2] === 1) this.#wanted.add(op[1], "", true);
             else this.#wanted.remove(op[1], "");
           }
         }

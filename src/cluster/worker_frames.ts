@@ -27,6 +27,7 @@ export class FrameWriter {
   #buf = new Uint8Array(16 * 1024);
   #view = new DataView(this.#buf.buffer);
   #at = 0;
+  #lastStart = 0;
   /** Frames written since the last take. */
   count = 0;
 
@@ -47,6 +48,7 @@ export class FrameWriter {
     const buf = this.#buf;
     const view = this.#view;
     const start = this.#at;
+    this.#lastStart = start;
     let at = start + 6;
     const topicLength = encoder.encodeInto(topic, buf.subarray(at)).written;
     view.setUint16(start + 4, topicLength);
@@ -64,6 +66,11 @@ export class FrameWriter {
     view.setUint32(start, at - start - 4);
     this.#at = at;
     this.count++;
+  }
+
+  /** The frame written last, as a view (valid until the next write). */
+  last(): Uint8Array {
+    return this.#buf.subarray(this.#lastStart, this.#at);
   }
 
   /** Append frames already encoded (a hub passes them on without decoding). */

@@ -1,8 +1,8 @@
 /**
  * The hub of the in-process bus between broker workers; it runs in the main thread. It knows each worker's
- * interest (filters with reference counts) and shared-subscription membership, and sends a forwarded message only
- * to the workers with matching interest, once per worker, and to exactly one member worker per shared group (round
- * robin). It keeps the retained messages (a worker that starts gets them all), which worker owns which client id
+ * interest (filters with reference counts) and tells the other workers, which then send matching messages to that
+ * worker directly (src/cluster/worker_peers.ts). Messages for shared subscriptions come here, and go to exactly one
+ * member worker per group (round robin). It keeps the retained messages (a worker that starts gets them all), which worker owns which client id
  * (a connect elsewhere takes the session over through it), and the wills of each worker's clients: when a worker
  * dies, a surviving one publishes them.
  *
@@ -29,10 +29,7 @@ interface WorkerState {
   /** Reference count per shared group key (`group\0filter`). */
   readonly shared: Map<string, number>;
   readonly wills: Map<string, { info: PlainClientInfo; will: Message }>;
-  /**
-   * Per filter, how many other workers' interests and shared-group memberships (any worker's) want it: a worker
-   * forwards only messages that something elsewhere wants, and learns of each filter's 0 <-> 1 changes.
-   */
+  /** Per filter, how many shared groups want it: the worker sends matching messages here while any does. */
   readonly wants: Map<string, number>;
   /** What goes to this worker at the end of the current batch. */
   ops: HubOp[];
@@ -49,7 +46,6 @@ interface Group {
 /** The routing and ownership state of every worker. */
 export class WorkerHub {
   readonly #workers = new Map<number, WorkerState>();
-  readonly #interest = new SubscriptionIndex<true>();
   readonly #groups = new SubscriptionIndex<Group>();
   /** The same groups by `group\0filter`. */
   readonly #groupTable = new Map<string, Group>();
@@ -65,8 +61,6 @@ export class WorkerHub {
   /** Wills of dead workers' clients, for the next worker that starts when none is left. */
   #orphanWills: Array<{ info: PlainClientInfo; will: Message }> = [];
   #nextRequest = 1;
-  #mark = new Map<number, number>();
-  #seq = 0;
   /** Messages passed on to workers, for tests and status. */
   routed = 0;
 
@@ -88,7 +82,7 @@ export class WorkerHub {
     const state = this.#workers.get(worker)!;
     for (const [i, other] of this.#workers) {
       if (i === worker) continue;
-      for (const filter of other.interest.keys()) this.#want(state, filter, 1);
+      for (const filter of other.interest.keys()) this.#op(state, ["want", filter, 1, i]);
     }
     for (const key of this.#groupTable.keys()) this.#want(state, key.split("\u0000")[1]!, 1);
   }
@@ -108,10 +102,7 @@ export class WorkerHub {
     const state = this.#workers.get(worker);
     if (state === undefined) return;
     this.#workers.delete(worker);
-    for (const filter of state.interest.keys()) {
-      this.#interest.remove(filter, String(worker));
-      this.#wantElsewhere(worker, filter, -1);
-    }
+    for (const filter of state.interest.keys()) this.#wantElsewhere(worker, filter, -1);
     for (const key of state.shared.keys()) this.#leaveGroup(worker, key);
     for (const [clientId, owner] of this.#owners) {
       if (owner !== worker) continue;
@@ -162,7 +153,7 @@ export class WorkerHub {
     const reader = frames === undefined ? undefined : new FrameReader(frames);
     for (const op of ops) {
       if (typeof op === "number") {
-        for (let i = 0; i < op; i++) this.#route(worker, reader!);
+        for (let i = 0; i < op; i++) this.#route(reader!);
         continue;
       }
       switch (op[0]) {
@@ -194,21 +185,9 @@ export class WorkerHub {
     }
   }
 
-  /** One forwarded message: to each other worker with interest, and to one member of each matching group. */
-  #route(from: number, reader: FrameReader): void {
+  /** A message for shared groups: to one member worker of each matching group. */
+  #route(reader: FrameReader): void {
     const { topic, frame } = reader.nextRaw();
-    const seq = ++this.#seq;
-    const mark = this.#mark;
-    this.#interest.match(topic, (key) => {
-      const worker = Number(key);
-      if (worker === from || mark.get(worker) === seq) return;
-      mark.set(worker, seq);
-      const w = this.#workers.get(worker);
-      if (w === undefined || !w.started) return;
-      w.frames.append(frame);
-      w.run++;
-      this.routed++;
-    });
     this.#groups.match(topic, (group, g, filter) => {
       if (g.workers.length === 0) return;
       const worker = g.workers[g.next++ % g.workers.length]!;
@@ -225,16 +204,12 @@ export class WorkerHub {
   #interestChange(worker: number, state: WorkerState, filter: string, delta: 1 | -1): void {
     const count = (state.interest.get(filter) ?? 0) + delta;
     if (count > 0) {
-      if (delta === 1 && count === 1) {
-        this.#interest.add(filter, String(worker), true);
-        this.#wantElsewhere(worker, filter, 1);
-      }
+      if (delta === 1 && count === 1) this.#wantElsewhere(worker, filter, 1);
       state.interest.set(filter, count);
       return;
     }
     if (!state.interest.has(filter)) return;
     state.interest.delete(filter);
-    this.#interest.remove(filter, String(worker));
     this.#wantElsewhere(worker, filter, -1);
   }
 
@@ -273,8 +248,9 @@ export class WorkerHub {
     for (const w of this.#workers.values()) this.#want(w, filter, -1);
   }
 
+  /** Tell the other workers that `worker` wants `filter` now, or no longer. */
   #wantElsewhere(worker: number, filter: string, delta: 1 | -1): void {
-    for (const [i, w] of this.#workers) if (i !== worker) this.#want(w, filter, delta);
+    for (const [i, w] of this.#workers) if (i !== worker) this.#op(w, ["want", filter, delta, worker]);
   }
 
   #want(w: WorkerState, filter: string, delta: 1 | -1): void {
@@ -282,8 +258,8 @@ export class WorkerHub {
     const after = before + delta;
     if (after > 0) w.wants.set(filter, after);
     else w.wants.delete(filter);
-    if (before === 0 && after > 0) this.#op(w, ["want", filter, 1]);
-    else if (before > 0 && after <= 0) this.#op(w, ["want", filter, -1]);
+    if (before === 0 && after > 0) this.#op(w, ["want", filter, 1, -1]);
+    else if (before > 0 && after <= 0) this.#op(w, ["want", filter, -1, -1]);
   }
 
   #retain(from: number, message: Message): void {

@@ -43,11 +43,23 @@ const channels: MessageChannel[] = [];
 async function setUp(n: number) {
   const hub = new WorkerHub();
   const workers: Array<{ bus: WorkerBus; node: FakeNode }> = [];
-  for (let i = 0; i < n; i++) workers.push(await addWorker(hub, i));
+  for (let i = 0; i < n; i++) workers.push(await addWorker(hub, i, workers));
   return { hub, workers };
 }
 
-async function addWorker(hub: WorkerHub, i: number) {
+/** Both ends of a MessageChannel as WorkerPorts. */
+function portPair(): [WorkerPort, WorkerPort] {
+  const channel = new MessageChannel();
+  channels.push(channel);
+  const wrap = (p: MessagePort): WorkerPort => ({
+    postMessage: (data, transfer) => p.postMessage(data, transfer ?? []),
+    onMessage: (handler) => (p.onmessage = (e: MessageEvent) => handler(e.data)),
+  });
+  return [wrap(channel.port1), wrap(channel.port2)];
+}
+
+/** A worker on `hub`, with a direct channel to each of `peers` (as the supervisor sets up). */
+async function addWorker(hub: WorkerHub, i: number, peers: Array<{ bus: WorkerBus }> = []) {
   const channel = new MessageChannel();
   channels.push(channel);
   const hubSide = channel.port1;
@@ -59,6 +71,11 @@ async function addWorker(hub: WorkerHub, i: number) {
     onMessage: (handler) => (workerSide.onmessage = (e: MessageEvent) => handler(e.data)),
   };
   const bus = new WorkerBus(i, port);
+  peers.forEach((peer, j) => {
+    const [mine, theirs] = portPair();
+    bus.addPeer(j, mine);
+    peer.bus.addPeer(i, theirs);
+  });
   const node = new FakeNode();
   await bus.start(node);
   return { bus, node };

@@ -42,8 +42,16 @@ export type HubOp =
   | readonly ["retained", Message]
   | readonly ["will", PlainClientInfo, Message]
   | readonly ["members", ReadonlyArray<readonly [string, number]>]
-  /** Another worker (or any shared group) wants messages matching this filter now (1), or no longer (-1). */
-  | readonly ["want", string, 1 | -1];
+  /**
+   * Worker `peer` wants messages matching this filter now (1), or no longer (-1): they go to it directly. Peer -1
+   * is the hub, for shared groups (any worker's): those messages go to the hub, which picks the member.
+   */
+  | readonly ["want", string, 1 | -1, number];
+
+/** Supervisor to worker: the channel to another worker, or that worker is gone. */
+export type PeerChange =
+  | { readonly t: "peerAdd"; readonly peer: number; readonly port: unknown }
+  | { readonly t: "peerGone"; readonly peer: number };
 
 /** Worker to hub. */
 export type WorkerToHub =

@@ -1,0 +1,108 @@
+/**
+ * A worker's direct channels to the other workers. Routed messages go straight from the worker where they were
+ * published to each worker whose clients subscribed to them, without a stop in the main thread: the hub only says
+ * which filters each peer wants (a `want` op naming the peer), and the supervisor hands each pair of workers the
+ * two ends of a MessageChannel.
+ * @module
+ */
+
+import type { Message } from "../message.ts";
+import { SubscriptionIndex } from "../topics/subscription_index.ts";
+import { FrameReader, FrameWriter } from "./worker_frames.ts";
+import type { WorkerPort } from "./worker_protocol.ts";
+
+/** What one worker sends another directly: routed messages, packed. */
+export interface PeerBatch {
+  readonly t: "peer";
+  readonly frames: Uint8Array;
+}
+
+interface Peer {
+  port: WorkerPort | undefined;
+  readonly wanted: SubscriptionIndex<true>;
+  readonly frames: FrameWriter;
+}
+
+/** The other workers, what each wants, and what is on its way to each in this turn. */
+export class WorkerPeers {
+  readonly #peers = new Map<number, Peer>();
+  readonly #receive: (message: Message) => void;
+  #wants = 0;
+  #hit = false;
+  readonly #onHit = () => (this.#hit = true);
+  /** Messages sent to peers, and received from them. */
+  sent = 0;
+  received = 0;
+
+  /** `receive` routes a message a peer sent to this worker's subscribers. */
+  constructor(receive: (message: Message) => void) {
+    this.#receive = receive;
+  }
+
+  /** The channel to worker `index` (a new one when that worker restarted). */
+  add(index: number, port: WorkerPort): void {
+    this.#peer(index).port = port;
+    port.onMessage((data) => {
+      const reader = new FrameReader((data as PeerBatch).frames);
+      while (reader.more) {
+        this.received++;
+        this.#receive(reader.next());
+      }
+    });
+  }
+
+  /** Worker `index` is gone: nothing more goes to it. */
+  remove(index: number): void {
+    const peer = this.#peers.get(index);
+    if (peer === undefined) return;
+    this.#wants -= peer.wanted.size;
+    this.#peers.delete(index);
+  }
+
+  /** Worker `index` wants messages matching `filter` now (1), or no longer (-1). */
+  want(index: number, filter: string, delta: 1 | -1): void {
+    const wanted = this.#peer(index).wanted;
+    if (delta === 1) {
+      if (wanted.add(filter, "", true)) this.#wants++;
+    } else if (wanted.remove(filter, "")) this.#wants--;
+  }
+
+  /** Queue `message` for every peer that wants it; true when one did. */
+  forward(message: Message): boolean {
+    if (this.#wants === 0) return false;
+    let first: FrameWriter | undefined;
+    let frame: Uint8Array | undefined;
+    for (const peer of this.#peers.values()) {
+      if (peer.wanted.size === 0) continue;
+      this.#hit = false;
+      peer.wanted.match(message.topic, this.#onHit);
+      if (!this.#hit) continue;
+      this.sent++;
+      if (first === undefined) {
+        first = peer.frames;
+        first.write(message);
+        frame = first.last();
+      } else peer.frames.append(frame!);
+    }
+    return first !== undefined;
+  }
+
+  /** Send what this turn queued, one transferred buffer per peer. */
+  flush(): void {
+    for (const peer of this.#peers.values()) {
+      if (peer.frames.count === 0) continue;
+      const frames = peer.frames.take();
+      if (peer.port === undefined) continue; // a worker that is starting: it has no subscribers yet
+      peer.port.postMessage({ t: "peer", frames } satisfies PeerBatch, [frames.buffer as ArrayBuffer]);
+    }
+  }
+
+  #peer(index: number): Peer {
+    let peer = this.#peers.get(index);
+    if (peer === undefined) {
+      peer = { port: undefined, wanted: new SubscriptionIndex(), frames: new FrameWriter() };
+      this.#peers.set(index, peer);
+    }
+    return peer;
+  }
+}
