@@ -22,6 +22,35 @@ import { decodeMessage, encodeMessage } from "../storage/record_codec.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * Write `s` at `at`, returning its byte length. ASCII (nearly every topic and client id) is copied in JS: Deno's
+ * TextEncoder and TextDecoder are calls into Rust that cost more than the copy for strings this short.
+ */
+function writeString(buf: Uint8Array, at: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return encoder.encodeInto(s, buf.subarray(at)).written;
+    buf[at + i] = c;
+  }
+  return n;
+}
+
+/** The UTF-8 string in `bytes` from `start` to `end`; short ASCII without TextDecoder (see writeString). */
+function readString(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 128) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  }
+  return decoder.decode(bytes.subarray(start, end));
+}
+
 /** A growing byte buffer that frames are appended to; {@link take} hands out what was written. */
 export class FrameWriter {
   #buf = new Uint8Array(16 * 1024);
@@ -50,14 +79,14 @@ export class FrameWriter {
     const start = this.#at;
     this.#lastStart = start;
     let at = start + 6;
-    const topicLength = encoder.encodeInto(topic, buf.subarray(at)).written;
+    const topicLength = writeString(buf, at, topic);
     view.setUint16(start + 4, topicLength);
     at += topicLength;
     buf[at++] = message.qos | (message.retain ? 4 : 0) | (props ? 8 : 0) | (origin === undefined ? 0 : 16);
     view.setFloat64(at, message.receivedAt);
     at += 8;
     if (origin !== undefined) {
-      const n = encoder.encodeInto(origin, buf.subarray(at + 2)).written;
+      const n = writeString(buf, at + 2, origin);
       view.setUint16(at, n);
       at += 2 + n;
     }
@@ -121,7 +150,7 @@ export class FrameReader {
     const start = this.#at;
     const length = this.#checkedLength(start);
     const topicLength = this.#view.getUint16(start + 4);
-    const topic = decoder.decode(this.#bytes.subarray(start + 6, start + 6 + topicLength));
+    const topic = readString(this.#bytes, start + 6, start + 6 + topicLength);
     this.#at = start + 4 + length;
     return { topic, frame: this.#bytes.subarray(start, this.#at) };
   }
@@ -134,7 +163,7 @@ export class FrameReader {
     const end = start + 4 + this.#checkedLength(start);
     const topicLength = view.getUint16(start + 4);
     let at = start + 6;
-    const topic = decoder.decode(bytes.subarray(at, at + topicLength));
+    const topic = readString(bytes, at, at + topicLength);
     at += topicLength;
     const flags = bytes[at++]!;
     const receivedAt = view.getFloat64(at);
@@ -142,7 +171,7 @@ export class FrameReader {
     let origin: string | undefined;
     if ((flags & 16) !== 0) {
       const n = view.getUint16(at);
-      origin = decoder.decode(bytes.subarray(at + 2, at + 2 + n));
+      origin = readString(bytes, at + 2, at + 2 + n);
       at += 2 + n;
     }
     this.#at = end;
