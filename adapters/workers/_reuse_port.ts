@@ -11,19 +11,16 @@ import { runtimeName } from "../mod.ts";
 export async function checkReusePort(): Promise<string | undefined> {
   switch (runtimeName()) {
     case "deno": {
-      const deno = (globalThis as unknown as {
-        Deno: {
-          listen(o: { hostname: string; port: number; reusePort: boolean }): { close(): void };
-        };
-      }).Deno;
-      try {
-        deno.listen({ hostname: "127.0.0.1", port: 0, reusePort: true }).close();
+      // Deno.listen({ reusePort }) without --unstable-net prints a message and ends the process instead of
+      // throwing; Deno.listenDatagram exists exactly when that flag (or "net" in deno.json "unstable") is on.
+      if (
+        typeof (globalThis as unknown as { Deno: { listenDatagram?: unknown } }).Deno.listenDatagram ===
+          "function"
+      ) {
         return undefined;
-      } catch (err) {
-        return `Deno needs the --unstable-net flag for listeners that share a port (reusePort): run ` +
-          `"deno run -A --unstable-net main.ts", or add "net" to "unstable" in deno.json ` +
-          `(${(err as Error).message})`;
       }
+      return `Deno needs the --unstable-net flag for listeners that share a port (reusePort): run ` +
+        `"deno run -A --unstable-net main.ts ...", or add "net" to "unstable" in deno.json`;
     }
     case "node": {
       const [major, minor] = process.versions.node.split(".").map(Number) as [number, number];

@@ -1,16 +1,17 @@
 /**
  * Bad `workers` configs stop the CLI before anything starts, with exit code 2 and file:line: key. Node only: the
- * config check is the same code on every runtime (src/config/parse_workers_test.ts covers each rule).
+ * config check is the same code on every runtime (src/config/parse_workers_test.ts covers each rule). And Deno
+ * without --unstable-net.
  */
 
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { finishProcess, killLeftovers, startCli } from "../_helpers/cli_process.ts";
+import { finishProcess, killLeftovers, ROOT, startCli, startProcess } from "../_helpers/cli_process.ts";
+import process from "node:process";
 import { runsOn } from "../_helpers/runtime.ts";
-import { readFile } from "node:fs/promises";
 import { parseConfig } from "../../src/config/parse_config.ts";
 
 if (runsOn("node")) {
@@ -33,6 +34,43 @@ if (runsOn("node")) {
       const { code, output } = await finishProcess(startCli(["--config", file]), 20_000);
       assert.equal(code, 2, output);
       assert.match(output, /bad\.yaml:2: workers: workers 2 does not support storage type "sqlite" yet/);
+    });
+  });
+}
+
+// Deno only: what Deno does without --unstable-net (the project's deno.json turns it on, so a copy without it).
+if (runsOn("deno")) {
+  describe("workers on Deno without --unstable-net", () => {
+    let dir = "";
+    after(async () => {
+      killLeftovers();
+      if (dir !== "") await rm(dir, { recursive: true, force: true });
+    });
+
+    it("refuses to start, saying which flag to add", async () => {
+      dir = await mkdtemp(join(tmpdir(), "comqtt-workers-nonet-"));
+      const denoJson = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8"));
+      denoJson.unstable = ["kv"];
+      await writeFile(join(dir, "deno.json"), JSON.stringify(denoJson));
+      await copyFile(join(ROOT, "package.json"), join(dir, "package.json"));
+      await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"));
+      const config = join(dir, "w.yaml");
+      await writeFile(
+        config,
+        'workers: 2\nlisteners: [{ type: tcp, address: "127.0.0.1:0" }]\nauth: { type: allow }\n',
+      );
+      const run = startProcess(process.execPath, [
+        "run",
+        "-A",
+        "--config",
+        join(dir, "deno.json"),
+        "main.ts",
+        "--config",
+        config,
+      ]);
+      const { code, output } = await finishProcess(run, 20_000);
+      assert.equal(code, 1, output);
+      assert.match(output, /cannot start 2 workers: Deno needs the --unstable-net flag/);
     });
   });
 }
