@@ -10,6 +10,7 @@ import pkg from "../../package.json" with { type: "json" };
 import * as adapters from "../mod.ts";
 import { DEFAULT_ITERATIONS } from "../../src/hooks/auth/password.ts";
 import { loadConfig, type LoadedConfig } from "./load_config.ts";
+import { createLogger } from "../../src/logger.ts";
 import { type RunningBroker, startBroker } from "./start_broker.ts";
 
 /** Exit codes: 0 clean stop, 1 could not start or stop, 2 bad flags or config. */
@@ -119,7 +120,7 @@ export async function main(args: readonly string[]): Promise<number> {
         ws: values.ws,
         http: values.http,
         logLevel: values["log-level"],
-      }, (line) => process.stdout.write(`${line}\n`));
+      }, createLogger({ ...loaded.config.log, write: (line) => process.stdout.write(`${line}\n`) }));
     }
   }
   const stopped = waitForSignal();

@@ -2,7 +2,8 @@
  * `workers: N`: the main thread becomes a small supervisor and the hub of the in-process bus. It starts worker 0
  * first (so that a listener asking for port 0 gets a real port that the others then share), then the rest; a
  * worker that dies is replaced after a back-off while the others keep serving; SIGINT/SIGTERM stop them all
- * gracefully. SIGUSR2 terminates the last worker abruptly, to see (and test) what a crash does.
+ * gracefully; SIGHUP makes each one read its users/ACL files and certificates again. SIGUSR2 terminates the last
+ * worker abruptly, to see (and test) what a crash does.
  * @module
  */
 
@@ -12,6 +13,7 @@ import { WorkerHub } from "../../src/cluster/worker_hub.ts";
 import type { WorkerToHub } from "../../src/cluster/worker_protocol.ts";
 import type { ConfigOverrides } from "../../src/config/cli_overrides.ts";
 import type { Config } from "../../src/config/config.ts";
+import type { Logger } from "../../src/logger.ts";
 import { checkReusePort } from "./_reuse_port.ts";
 import { channel, spawnThread, type Thread } from "./_thread.ts";
 import type { WorkerData, WorkerToSupervisor } from "./worker_main.ts";
@@ -34,11 +36,11 @@ export async function runWorkers(
   count: number,
   configPath: string | undefined,
   overrides: ConfigOverrides,
-  log: (line: string) => void,
+  logger: Logger,
 ): Promise<number> {
   const problem = await checkReusePort();
   if (problem !== undefined) {
-    log(`cannot start ${count} workers: ${problem}`);
+    logger.error(`cannot start ${count} workers: ${problem}`);
     return 1;
   }
   const hub = new WorkerHub();
@@ -88,9 +90,16 @@ export async function runWorkers(
         ? BACKOFF_MS[0]
         : Math.min(BACKOFF_MS[1], backoff.get(index) ?? BACKOFF_MS[0]);
       backoff.set(index, Math.min(BACKOFF_MS[1], wait * 2));
-      log(`worker ${index} ended (${error?.message ?? "exited"}); restarting it in ${wait} ms`);
+      logger.error("worker ended: restarting it", {
+        worker: index,
+        error: error?.message ?? "exited",
+        waitMs: wait,
+      });
       setTimeout(() => {
-        if (!stopping) void start(index).catch((err) => log(`worker ${index} restart failed: ${err}`));
+        if (stopping) return;
+        start(index).catch((err) =>
+          logger.error("worker restart failed", { worker: index, error: String(err) })
+        );
       }, wait);
     });
     await listening;
@@ -116,25 +125,29 @@ export async function runWorkers(
   const signalled = new Promise<string>((r) => (resolveSignal = r));
   const onSignal = (s: string) => resolveSignal(s);
   const onCrashDrill = () => threads.get(count - 1)?.terminate();
+  // SIGHUP: every worker reads the users/ACL files and TLS certificates again, as a single broker does.
+  const onHangup = () => threads.forEach((t) => t.post({ t: "reload" }));
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("SIGUSR2", onCrashDrill);
+  process.on("SIGHUP", onHangup);
   try {
     await start(0);
     for (let i = 1; i < count && failed === undefined; i++) await start(i);
     if (failed !== undefined) {
-      log(failed);
+      logger.error(failed);
       await stopAll();
       return 1;
     }
-    log(`${count} workers running`);
+    logger.info(`${count} workers running`);
     const signal = await signalled;
-    log(`stopping ${count} workers (${signal})`);
+    logger.info(`stopping ${count} workers`, { signal });
     await stopAll();
     return 0;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("SIGUSR2", onCrashDrill);
+    process.off("SIGHUP", onHangup);
   }
 }

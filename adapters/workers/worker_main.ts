@@ -24,7 +24,7 @@ export interface WorkerData {
 }
 
 /** Supervisor to worker, besides the bus's own messages. */
-export type SupervisorToWorker = { readonly t: "stop" };
+export type SupervisorToWorker = { readonly t: "stop" } | { readonly t: "reload" };
 /** Worker to supervisor, besides the bus's own messages. */
 export type WorkerToSupervisor =
   | { readonly t: "ready"; readonly ports: Record<number, number> }
@@ -44,6 +44,7 @@ const bus = new WorkerBus(data.index, port, (run) => void setImmediate(run));
 parent.onMessage((message) => {
   const m = message as SupervisorToWorker | PeerChange;
   if (m.t === "stop") void stop();
+  else if (m.t === "reload") void running?.reload();
   else if (m.t === "peerAdd") bus.addPeer(m.peer, wrapPort(m.port as object));
   else if (m.t === "peerGone") bus.removePeer(m.peer);
   else busHandler(message);

@@ -2,7 +2,7 @@
  * `workers: 2` through the CLI: a worker thread that dies (SIGUSR2 makes the supervisor terminate the last one
  * abruptly, as a crash would) takes only its own clients down; a surviving worker publishes their wills once; the
  * supervisor starts a new worker on the same port and routing spans both again. Node only: the supervisor and the
- * hub are the same code on every runtime.
+ * hub are the same code on every runtime. SIGHUP reaches every worker.
  */
 
 import { describe, it } from "node:test";
@@ -49,7 +49,7 @@ if (runsOn("node")) {
       assert.deepEqual([...closed].sort(), doomed);
       for (const p of willed) if (p.worker === "worker-0") assert.ok(p.client.connected, `${p.id} lost`);
 
-      await ctx.w.run.waitFor(/worker 1 ended/);
+      await ctx.w.run.waitFor(/worker ended: restarting it worker=1/);
       assert.ok(
         await until(() => (ctx.w.run.output().match(/listening .*worker=1/g) ?? []).length >= 2, 15_000),
       );
@@ -60,6 +60,15 @@ if (runsOn("node")) {
       await Promise.all(again.map((p) => p.client.subscribeAsync("after/crash", { qos: 1 })));
       await again[0]!.client.publishAsync("after/crash", "hello", { qos: 1 });
       assert.ok(await until(() => again.every((p) => p.received.length === 1)));
+    });
+
+    it("makes every worker reload on SIGHUP, and keeps running", async () => {
+      process.kill(ctx.w.run.child.pid!, "SIGHUP");
+      assert.ok(await until(() => /reloaded .*worker=0/.test(ctx.w.run.output()), 10_000));
+      assert.ok(await until(() => /reloaded .*worker=1/.test(ctx.w.run.output()), 10_000));
+      const p = await probe(ctx.w.url, "after-hup");
+      clients.push(p);
+      assert.ok(p.client.connected);
     });
   });
 }
