@@ -29,7 +29,8 @@ export interface ResolvedTcpOptions {
   host: string;
   port: number;
   highWaterMark: number;
-  reusePort: boolean;
+  /** Present (true) only when asked for. */
+  reusePort?: true;
 }
 
 /**
@@ -80,7 +81,7 @@ export function resolveTcpOptions(
       }`,
     );
   }
-  return { id, host, port, highWaterMark, reusePort };
+  return { id, host, port, highWaterMark, ...(reusePort ? { reusePort: true as const } : {}) };
 }
 
 /** `host:port`, with brackets around an IPv6 host (`[::1]:1883`). */

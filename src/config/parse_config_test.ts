@@ -130,7 +130,7 @@ describe("parseConfig errors", () => {
       'config.yaml:10: log.level: expected one of debug, info, warn, error, silent, received "loud"',
       'config.yaml:11: log.format: expected one of text, json, received "xml"',
       'config.yaml:12: auth: missing key "file" (the users file, e.g. "./users.yaml")',
-      "config.yaml:13: extra: unknown key; expected one of listeners, http, auth, limits, capabilities, mqtt, storage, sys, log, cluster, bridges, rules",
+      "config.yaml:13: extra: unknown key; expected one of listeners, http, auth, limits, capabilities, mqtt, storage, sys, log, cluster, bridges, rules, workers",
     ]);
   });
 
