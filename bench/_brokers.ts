@@ -252,7 +252,12 @@ export async function startBroker(name: BrokerName, options: StartOptions = {}):
       await running.stop();
       throw new Error(`Cannot start ${name}: it exited at once. Output:\n${tail}`);
     }
-    if (await probe(port)) return running;
+    if (await probe(port)) {
+      // With workers, the first CONNACK may come from one worker while the others still start (at --log-level
+      // warn their "running" line is not printed): a moment more, so the load spreads over every worker.
+      if (name.includes("-w")) await new Promise((r) => setTimeout(r, 1500));
+      return running;
+    }
     if (Date.now() > deadline) {
       await running.stop();
       throw new Error(`Cannot start ${name}: no CONNACK on 127.0.0.1:${port} within 30 s. Output:\n${tail}`);

@@ -195,7 +195,7 @@ process.exit(rows.some((r) => !r.ok) ? 1 : 0);
 async function measure(name: BrokerName, scenario: ScenarioName): Promise<Row> {
   let broker: RunningBroker | undefined;
   try {
-    const cpuProfDir = values.profile && (name === "node" || name === "aedes")
+    const cpuProfDir = values.profile && (name === "node" || name === "node-w2" || name === "aedes")
       ? join(values.profile, `${name}-${scenario}`)
       : undefined;
     broker = await startBroker(name, { cpuProfDir });

@@ -115,12 +115,18 @@ export async function main(args: readonly string[]): Promise<number> {
     const workers = await import("../workers/supervisor.ts");
     const count = workers.workerCount(loaded.config);
     if (count > 1) {
-      return await workers.runWorkers(count, values.config, {
-        tcp: values.tcp,
-        ws: values.ws,
-        http: values.http,
-        logLevel: values["log-level"],
-      }, createLogger({ ...loaded.config.log, write: (line) => process.stdout.write(`${line}\n`) }));
+      return await workers.runWorkers(
+        count,
+        values.config,
+        {
+          tcp: values.tcp,
+          ws: values.ws,
+          http: values.http,
+          logLevel: values["log-level"],
+        },
+        createLogger({ ...loaded.config.log, write: (line) => process.stdout.write(`${line}\n`) }),
+        loaded.config.listeners.some((l) => l.port === 0),
+      );
     }
   }
   const stopped = waitForSignal();

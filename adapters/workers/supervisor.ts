@@ -37,6 +37,8 @@ export async function runWorkers(
   configPath: string | undefined,
   overrides: ConfigOverrides,
   logger: Logger,
+  /** True when a listener asks for port 0: worker 0 binds first and the others take its ports. */
+  anyPort = false,
 ): Promise<number> {
   const problem = await checkReusePort();
   if (problem !== undefined) {
@@ -132,8 +134,13 @@ export async function runWorkers(
   process.on("SIGUSR2", onCrashDrill);
   process.on("SIGHUP", onHangup);
   try {
-    await start(0);
-    for (let i = 1; i < count && failed === undefined; i++) await start(i);
+    if (anyPort) {
+      await start(0);
+      for (let i = 1; i < count && failed === undefined; i++) await start(i);
+    } else {
+      // Fixed ports: all at once, so that no worker takes every early client while the others still start.
+      await Promise.all(Array.from({ length: count }, (_, i) => start(i)));
+    }
     if (failed !== undefined) {
       logger.error(failed);
       await stopAll();

@@ -36,6 +36,35 @@ function writeString(buf: Uint8Array, at: number, s: string): number {
   return n;
 }
 
+/**
+ * Strings decoded before (topics and client ids repeat from message to message), by a hash of their bytes: a
+ * hit costs a hash and a compare and allocates nothing. Bounded; one per receiving worker.
+ */
+export class StringCache {
+  readonly #entries = new Map<number, { bytes: Uint8Array; text: string }>();
+
+  /** The string in `bytes` from `start` to `end`. */
+  read(bytes: Uint8Array, start: number, end: number): string {
+    let h = end - start;
+    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + bytes[i]!) | 0;
+    const hit = this.#entries.get(h);
+    if (hit !== undefined && hit.bytes.length === end - start) {
+      let same = true;
+      for (let i = start, j = 0; i < end; i++, j++) {
+        if (hit.bytes[j] !== bytes[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return hit.text;
+    }
+    const text = readString(bytes, start, end);
+    if (this.#entries.size >= 4096) this.#entries.clear();
+    this.#entries.set(h, { bytes: bytes.slice(start, end), text });
+    return text;
+  }
+}
+
 /** The UTF-8 string in `bytes` from `start` to `end`; short ASCII without TextDecoder (see writeString). */
 function readString(bytes: Uint8Array, start: number, end: number): string {
   if (end - start <= 128) {
@@ -133,9 +162,12 @@ export class FrameWriter {
 export class FrameReader {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
+  readonly #strings: StringCache | undefined;
   #at = 0;
 
-  constructor(bytes: Uint8Array) {
+  /** `strings` remembers topics and client ids across batches. */
+  constructor(bytes: Uint8Array, strings?: StringCache) {
+    this.#strings = strings;
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -150,7 +182,7 @@ export class FrameReader {
     const start = this.#at;
     const length = this.#checkedLength(start);
     const topicLength = this.#view.getUint16(start + 4);
-    const topic = readString(this.#bytes, start + 6, start + 6 + topicLength);
+    const topic = this.#read(this.#bytes, start + 6, start + 6 + topicLength);
     this.#at = start + 4 + length;
     return { topic, frame: this.#bytes.subarray(start, this.#at) };
   }
@@ -163,7 +195,7 @@ export class FrameReader {
     const end = start + 4 + this.#checkedLength(start);
     const topicLength = view.getUint16(start + 4);
     let at = start + 6;
-    const topic = readString(bytes, at, at + topicLength);
+    const topic = this.#read(bytes, at, at + topicLength);
     at += topicLength;
     const flags = bytes[at++]!;
     const receivedAt = view.getFloat64(at);
@@ -171,7 +203,7 @@ export class FrameReader {
     let origin: string | undefined;
     if ((flags & 16) !== 0) {
       const n = view.getUint16(at);
-      origin = readString(bytes, at + 2, at + 2 + n);
+      origin = this.#read(bytes, at + 2, at + 2 + n);
       at += 2 + n;
     }
     this.#at = end;
@@ -188,6 +220,10 @@ export class FrameReader {
     };
     if (origin !== undefined) message.origin = origin;
     return message;
+  }
+
+  #read(bytes: Uint8Array, start: number, end: number): string {
+    return this.#strings === undefined ? readString(bytes, start, end) : this.#strings.read(bytes, start, end);
   }
 
   #checkedLength(start: number): number {

@@ -6,7 +6,7 @@ import type { Message } from "../message.ts";
 import { WorkerBus } from "./worker_bus.ts";
 import { WorkerHub } from "./worker_hub.ts";
 import type { WorkerPort, WorkerToHub } from "./worker_protocol.ts";
-import { FrameReader, FrameWriter } from "./worker_frames.ts";
+import { FrameReader, FrameWriter, StringCache } from "./worker_frames.ts";
 
 /** A ClusterNode that records what the bus asks of it. */
 class FakeNode implements ClusterNode {
@@ -223,6 +223,21 @@ describe("worker frames", () => {
     assert.deepEqual(r.next(), plain);
     assert.deepEqual(r.next(), withProps);
     assert.equal(r.more, false);
+  });
+
+  it("reads the same topics and client ids from a string cache across batches", () => {
+    const strings = new StringCache();
+    const topics = ["a/b", "a/c", "a/ü", "a/b", "b/a", "a/c", ""];
+    for (let round = 0; round < 3; round++) {
+      const w = new FrameWriter();
+      for (const t of topics) w.write(msg(t, "p", { origin: `${t}-origin` }));
+      const r = new FrameReader(w.take(), strings);
+      for (const t of topics) {
+        const m = r.next();
+        assert.equal(m.topic, t);
+        assert.equal(m.origin, `${t}-origin`);
+      }
+    }
   });
 
   it("refuses a truncated buffer", () => {

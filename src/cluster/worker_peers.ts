@@ -8,7 +8,7 @@
 
 import type { Message } from "../message.ts";
 import { SubscriptionIndex } from "../topics/subscription_index.ts";
-import { FrameReader, FrameWriter } from "./worker_frames.ts";
+import { FrameReader, FrameWriter, StringCache } from "./worker_frames.ts";
 import type { WorkerPort } from "./worker_protocol.ts";
 
 /** What one worker sends another directly: routed messages, packed. */
@@ -27,6 +27,7 @@ interface Peer {
 export class WorkerPeers {
   readonly #peers = new Map<number, Peer>();
   readonly #receive: (message: Message) => void;
+  readonly #strings = new StringCache();
   #wants = 0;
   #hit = false;
   readonly #onHit = () => (this.#hit = true);
@@ -43,7 +44,7 @@ export class WorkerPeers {
   add(index: number, port: WorkerPort): void {
     this.#peer(index).port = port;
     port.onMessage((data) => {
-      const reader = new FrameReader((data as PeerBatch).frames);
+      const reader = new FrameReader((data as PeerBatch).frames, this.#strings);
       while (reader.more) {
         this.received++;
         this.#receive(reader.next());

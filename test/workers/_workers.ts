@@ -22,15 +22,15 @@ export interface Workers {
   stop(): Promise<{ code: number | null; output: string }>;
 }
 
-/** Start the CLI with `workers` workers on 127.0.0.1:0; `extra` is more YAML. */
-export async function startWorkers(workers = 2, extra = ""): Promise<Workers> {
+/** Start the CLI with `workers` workers on 127.0.0.1:`port` (0: any free one); `extra` is more YAML. */
+export async function startWorkers(workers = 2, extra = "", askPort = 0): Promise<Workers> {
   const dir = await mkdtemp(join(tmpdir(), "comqtt-workers-"));
   const file = join(dir, "workers.yaml");
   await writeFile(
     file,
     [
       `workers: ${workers}`,
-      'listeners: [{ type: tcp, address: "127.0.0.1:0" }]',
+      `listeners: [{ type: tcp, address: "127.0.0.1:${askPort}" }]`,
       "auth: { type: allow }",
       "sys: { interval: 1 }",
       extra,

@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { finishProcess, killLeftovers, ROOT, startCli, startProcess } from "../_helpers/cli_process.ts";
 import process from "node:process";
+import { createServer } from "node:net";
+import { endAll, probes, startWorkers, workersOf } from "./_workers.ts";
 import { runsOn } from "../_helpers/runtime.ts";
 import { parseConfig } from "../../src/config/parse_config.ts";
 
@@ -71,6 +73,36 @@ if (runsOn("deno")) {
       const { code, output } = await finishProcess(run, 20_000);
       assert.equal(code, 1, output);
       assert.match(output, /cannot start 2 workers: Deno needs the --unstable-net flag/);
+    });
+  });
+}
+
+// Node only, as above: the supervisor is the same code on every runtime.
+if (runsOn("node")) {
+  describe("workers on a fixed port", () => {
+    it("start together and both take clients", async () => {
+      const port = await freePort();
+      const w = await startWorkers(2, "", port);
+      const ps = await probes(w.url, "fixed-", 8);
+      try {
+        assert.equal(w.port, port);
+        assert.deepEqual(workersOf(ps), ["worker-0", "worker-1"]);
+      } finally {
+        await endAll(ps);
+        assert.equal((await w.stop()).code, 0);
+      }
+    });
+  });
+}
+
+/** A port free on 127.0.0.1 now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
     });
   });
 }
