@@ -223,7 +223,9 @@ export class FrameReader {
   }
 
   #read(bytes: Uint8Array, start: number, end: number): string {
-    return this.#strings === undefined ? readString(bytes, start, end) : this.#strings.read(bytes, start, end);
+    return this.#strings === undefined
+      ? readString(bytes, start, end)
+      : this.#strings.read(bytes, start, end);
   }
 
   #checkedLength(start: number): number {

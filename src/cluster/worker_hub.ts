@@ -11,11 +11,12 @@
  */
 
 import type { Message } from "../message.ts";
-import { SubscriptionIndex } from "../topics/subscription_index.ts";
 import type { HandedSession } from "./cluster_bus.ts";
 import { FrameReader, FrameWriter } from "./worker_frames.ts";
 import type { HubOp, HubToWorker, PlainClientInfo, WorkerOp, WorkerToHub } from "./worker_protocol.ts";
 import { workerName } from "./worker_protocol.ts";
+import { SessionOwners } from "./worker_owners.ts";
+import { SharedGroups } from "./worker_groups.ts";
 
 /** Sends to one worker; the buffers in `transfer` move to it. */
 export type SendToWorker = (data: HubToWorker, transfer?: ArrayBuffer[]) => void;
@@ -37,30 +38,14 @@ interface WorkerState {
   readonly frames: FrameWriter;
 }
 
-/** A shared group's member workers and whose turn is next. */
-interface Group {
-  readonly workers: number[];
-  next: number;
-}
-
 /** The routing and ownership state of every worker. */
 export class WorkerHub {
   readonly #workers = new Map<number, WorkerState>();
-  readonly #groups = new SubscriptionIndex<Group>();
-  /** The same groups by `group\0filter`. */
-  readonly #groupTable = new Map<string, Group>();
+  readonly #groups = new SharedGroups();
   readonly #retained = new Map<string, Message>();
-  readonly #owners = new Map<string, number>();
-  /**
-   * Session ends still to come from a connection that its own worker took over: a new connection on the same
-   * worker acquires the id first, then the old session's end arrives, which must not clear the new owner.
-   */
-  readonly #endsToSkip = new Map<string, number>();
-  /** Takeovers waiting for the old owner's session: request id -> who asked, with their own request id. */
-  readonly #pending = new Map<number, { worker: number; id: number; from: number }>();
+  readonly #owners = new SessionOwners();
   /** Wills of dead workers' clients, for the next worker that starts when none is left. */
   #orphanWills: Array<{ info: PlainClientInfo; will: Message }> = [];
-  #nextRequest = 1;
   /** Messages passed on to workers, for tests and status. */
   routed = 0;
 
@@ -84,7 +69,7 @@ export class WorkerHub {
       if (i === worker) continue;
       for (const filter of other.interest.keys()) this.#op(state, ["want", filter, 1, i]);
     }
-    for (const key of this.#groupTable.keys()) this.#want(state, key.split("\u0000")[1]!, 1);
+    for (const filter of this.#groups.filters()) this.#want(state, filter, 1);
   }
 
   /** Workers known, and their client counts. */
@@ -104,15 +89,7 @@ export class WorkerHub {
     this.#workers.delete(worker);
     for (const filter of state.interest.keys()) this.#wantElsewhere(worker, filter, -1);
     for (const key of state.shared.keys()) this.#leaveGroup(worker, key);
-    for (const [clientId, owner] of this.#owners) {
-      if (owner !== worker) continue;
-      this.#owners.delete(clientId);
-      this.#endsToSkip.delete(clientId);
-    }
-    for (const [id, p] of this.#pending) {
-      if (p.from === worker) this.#answer(p.worker, p.id, undefined, id);
-      if (p.worker === worker) this.#pending.delete(id);
-    }
+    for (const p of this.#owners.workerGone(worker)) this.#answer(p.worker, p.id, undefined);
     const wills = [...state.wills.values()];
     const heir = [...this.#workers.values()].find((w) => w.started);
     if (heir === undefined) this.#orphanWills.push(...wills);
@@ -141,8 +118,8 @@ export class WorkerHub {
         this.#acquire(worker, data.id, data.clientId);
         break;
       case "handed": {
-        const p = this.#pending.get(data.id);
-        if (p !== undefined) this.#answer(p.worker, p.id, data.handed, data.id);
+        const p = this.#owners.answered(data.id);
+        if (p !== undefined) this.#answer(p.worker, p.id, data.handed);
         break;
       }
     }
@@ -170,13 +147,9 @@ export class WorkerHub {
           if (op[3] === undefined) state.wills.delete(op[1]);
           else state.wills.set(op[1], { info: op[2]!, will: op[3] });
           break;
-        case "ended": {
-          const skip = this.#endsToSkip.get(op[1]) ?? 0;
-          if (skip > 1) this.#endsToSkip.set(op[1], skip - 1);
-          else if (skip === 1) this.#endsToSkip.delete(op[1]);
-          else if (this.#owners.get(op[1]) === worker) this.#owners.delete(op[1]);
+        case "ended":
+          this.#owners.ended(worker, op[1]);
           break;
-        }
         case "clients":
           state.clients = op[1];
           this.#broadcastMembers();
@@ -188,14 +161,10 @@ export class WorkerHub {
   /** A message for shared groups: to one member worker of each matching group. */
   #route(reader: FrameReader): void {
     const { topic, frame } = reader.nextRaw();
-    this.#groups.match(topic, (group, g, filter) => {
-      if (g.workers.length === 0) return;
-      const worker = g.workers[g.next++ % g.workers.length]!;
+    this.#groups.pick(topic, (worker, group, filter) => {
       const w = this.#workers.get(worker);
       if (w === undefined) return;
-      if (w.run > 0) w.ops.push(w.run);
-      w.run = 0;
-      w.ops.push(["shared", group, filter]);
+      this.#op(w, ["shared", group, filter]);
       w.frames.append(frame);
       this.routed++;
     });
@@ -217,16 +186,9 @@ export class WorkerHub {
     const key = `${group}\u0000${filter}`;
     const count = (state.shared.get(key) ?? 0) + delta;
     if (count > 0) {
-      if (delta === 1 && count === 1) {
-        let g = this.#groupTable.get(key);
-        if (g === undefined) {
-          g = { workers: [], next: 0 };
-          this.#groupTable.set(key, g);
-          this.#groups.add(filter, group, g);
-          // Every worker forwards what the group may want, the member's own included: the hub picks the member.
-          for (const w of this.#workers.values()) this.#want(w, filter, 1);
-        }
-        g.workers.push(worker);
+      // Every worker forwards what a new group may want, the member's own included: the hub picks the member.
+      if (delta === 1 && count === 1 && this.#groups.join(worker, group, filter)) {
+        for (const w of this.#workers.values()) this.#want(w, filter, 1);
       }
       state.shared.set(key, count);
       return;
@@ -237,14 +199,8 @@ export class WorkerHub {
   }
 
   #leaveGroup(worker: number, key: string): void {
-    const g = this.#groupTable.get(key);
-    if (g === undefined) return;
-    const i = g.workers.indexOf(worker);
-    if (i >= 0) g.workers.splice(i, 1);
-    if (g.workers.length > 0) return;
     const [group, filter] = key.split("\u0000") as [string, string];
-    this.#groupTable.delete(key);
-    this.#groups.remove(filter, group);
+    if (this.#groups.leave(worker, group, filter) === undefined) return;
     for (const w of this.#workers.values()) this.#want(w, filter, -1);
   }
 
@@ -270,24 +226,18 @@ export class WorkerHub {
   }
 
   #acquire(worker: number, id: number, clientId: string): void {
-    const owner = this.#owners.get(clientId);
-    this.#owners.set(clientId, worker);
-    if (owner === worker) this.#endsToSkip.set(clientId, (this.#endsToSkip.get(clientId) ?? 0) + 1);
-    else this.#endsToSkip.delete(clientId);
-    const state = this.#workers.get(owner ?? -1);
-    if (owner === undefined || owner === worker || state === undefined) {
+    const ask = this.#owners.acquire(worker, id, clientId, (w) => this.#workers.has(w));
+    if (ask === undefined) {
       this.#workers.get(worker)?.send({ t: "acquired", id, handed: undefined });
       return;
     }
     // The old owner closes the connection and hands the session over [MQTT-3.1.4-2] [MQTT-3.1.4-3].
-    const request = this.#nextRequest++;
-    this.#pending.set(request, { worker, id, from: owner });
+    const state = this.#workers.get(ask.from)!;
     this.#flush(state);
-    state.send({ t: "handOver", id: request, clientId });
+    state.send({ t: "handOver", id: ask.request, clientId });
   }
 
-  #answer(worker: number, id: number, handed: HandedSession | undefined, request: number): void {
-    this.#pending.delete(request);
+  #answer(worker: number, id: number, handed: HandedSession | undefined): void {
     const w = this.#workers.get(worker);
     if (w === undefined) return;
     // Messages routed before the answer go first, so the handed session is not overtaken by older traffic.

@@ -100,9 +100,31 @@ export async function probe(url: string, id: string, options: mqtt.IClientOption
   return p;
 }
 
+/** Client options, the same for every probe or per client id. */
+export type ProbeOptions = mqtt.IClientOptions | ((id: string) => mqtt.IClientOptions);
+
+const optionsFor = (options: ProbeOptions, id: string) =>
+  typeof options === "function" ? options(id) : options;
+
 /** Connect `n` probes named `{prefix}{i}`. */
-export async function probes(url: string, prefix: string, n: number, options: mqtt.IClientOptions = {}) {
-  return await Promise.all(Array.from({ length: n }, (_, i) => probe(url, `${prefix}${i}`, options)));
+export async function probes(url: string, prefix: string, n: number, options: ProbeOptions = {}) {
+  return await Promise.all(
+    Array.from({ length: n }, (_, i) => probe(url, `${prefix}${i}`, optionsFor(options, `${prefix}${i}`))),
+  );
+}
+
+/**
+ * At least `n` probes, with more connected (up to 32 in all) until both workers have at least two: the kernel's
+ * spread of a few connections over the workers is uneven (8 connections all on one worker was seen often).
+ */
+export async function probesOnBoth(url: string, prefix: string, n: number, options: ProbeOptions = {}) {
+  const ps = await probes(url, prefix, n, options);
+  const on = (w: string) => ps.filter((p) => p.worker === w).length;
+  while ((on("worker-0") < 2 || on("worker-1") < 2) && ps.length < 32) {
+    const id = `${prefix}${ps.length}`;
+    ps.push(await probe(url, id, optionsFor(options, id)));
+  }
+  return ps;
 }
 
 /** The distinct workers `ps` are on. */

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { finishProcess, killLeftovers, ROOT, startCli, startProcess } from "../_helpers/cli_process.ts";
 import process from "node:process";
 import { createServer } from "node:net";
-import { endAll, probes, startWorkers, workersOf } from "./_workers.ts";
+import { endAll, probesOnBoth, startWorkers, workersOf } from "./_workers.ts";
 import { runsOn } from "../_helpers/runtime.ts";
 import { parseConfig } from "../../src/config/parse_config.ts";
 
@@ -83,7 +83,7 @@ if (runsOn("node")) {
     it("start together and both take clients", async () => {
       const port = await freePort();
       const w = await startWorkers(2, "", port);
-      const ps = await probes(w.url, "fixed-", 8);
+      const ps = await probesOnBoth(w.url, "fixed-", 8);
       try {
         assert.equal(w.port, port);
         assert.deepEqual(workersOf(ps), ["worker-0", "worker-1"]);

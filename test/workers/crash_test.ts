@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { runsOn } from "../_helpers/runtime.ts";
-import { type Probe, probe, probes, sleep, until, withWorkers, workersOf } from "./_workers.ts";
+import { type Probe, probe, probesOnBoth, sleep, until, withWorkers, workersOf } from "./_workers.ts";
 
 if (runsOn("node")) {
   describe("workers: 2, a worker dies", () => {
@@ -17,15 +17,9 @@ if (runsOn("node")) {
     const clients = ctx.clients;
 
     it("publishes the wills of the dead worker's clients once, keeps the others, and restarts it", async () => {
-      const willed = await Promise.all(
-        Array.from(
-          { length: 8 },
-          (_, i) =>
-            probe(ctx.w.url, `willed-${i}`, {
-              will: { topic: `will/willed-${i}`, payload: "gone", qos: 1, retain: false },
-            }),
-        ),
-      );
+      const willed = await probesOnBoth(ctx.w.url, "willed-", 8, (id) => ({
+        will: { topic: `will/${id}`, payload: "gone", qos: 1, retain: false },
+      }));
       clients.push(...willed);
       assert.deepEqual(workersOf(willed), ["worker-0", "worker-1"]);
       // A watcher on worker 0, the survivor.
@@ -54,7 +48,7 @@ if (runsOn("node")) {
         await until(() => (ctx.w.run.output().match(/listening .*worker=1/g) ?? []).length >= 2, 15_000),
       );
       // New clients spread over both workers again and reach each other.
-      const again = await probes(ctx.w.url, "again-", 8);
+      const again = await probesOnBoth(ctx.w.url, "again-", 8);
       clients.push(...again);
       assert.deepEqual(workersOf(again), ["worker-0", "worker-1"]);
       await Promise.all(again.map((p) => p.client.subscribeAsync("after/crash", { qos: 1 })));

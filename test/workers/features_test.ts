@@ -7,7 +7,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { runsOn } from "../_helpers/runtime.ts";
-import { type Probe, probe, probes, sleep, until, withWorkers, workersOf } from "./_workers.ts";
+import { type Probe, probe, probes, probesOnBoth, sleep, until, withWorkers, workersOf } from "./_workers.ts";
 
 if (runsOn("node")) {
   describe("workers: 2, shared subscriptions, retained messages, takeover", () => {
@@ -27,7 +27,7 @@ if (runsOn("node")) {
     }
 
     it("delivers each message of a shared subscription to one member cluster-wide", async () => {
-      const members = await probes(ctx.w.url, "member-", 8);
+      const members = await probesOnBoth(ctx.w.url, "member-", 8);
       clients.push(...members);
       assert.deepEqual(workersOf(members), ["worker-0", "worker-1"]);
       await Promise.all(members.map((m) => m.client.subscribeAsync("$share/g/job/+", { qos: 1 })));
