@@ -95,6 +95,31 @@ if (runsOn("node")) {
   });
 }
 
+// Node only, as above.
+if (runsOn("node")) {
+  describe("workers on a port another program holds", () => {
+    it("exit 1, saying which worker could not start and why", async () => {
+      const holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+      const port = (holder.address() as { port: number }).port;
+      const dir = await mkdtemp(join(tmpdir(), "comqtt-workers-busy-"));
+      try {
+        const file = join(dir, "busy.yaml");
+        await writeFile(
+          file,
+          `workers: 2\nlisteners: [{ type: tcp, address: "127.0.0.1:${port}" }]\nauth: { type: allow }\n`,
+        );
+        const { code, output } = await finishProcess(startCli(["--config", file]), 20_000);
+        assert.equal(code, 1, output);
+        assert.match(output, /worker \d could not start: .*127\.0\.0\.1:\d+/);
+      } finally {
+        holder.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
 /** A port free on 127.0.0.1 now. */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
