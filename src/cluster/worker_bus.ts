@@ -34,6 +34,7 @@ export class WorkerBus implements ClusterBus {
   /** Frames written since the last number op. */
   #run = 0;
   #scheduled = false;
+  #urgent = false;
   #nextId = 1;
   readonly #waiting = new Map<number, (handed: HandedSession | undefined) => void>();
   #started: (() => void) | undefined;
@@ -102,10 +103,25 @@ export class WorkerBus implements ClusterBus {
 
   interest(filter: string, delta: 1 | -1): void {
     this.#op(["interest", filter, delta]);
+    this.#soon();
   }
 
   sharedInterest(group: string, filter: string, delta: 1 | -1): void {
     this.#op(["shared", group, filter, delta]);
+    this.#soon();
+  }
+
+  /**
+   * Interest goes out at the end of this task rather than of the turn: the other workers learn of a subscription
+   * while its SUBACK is on the way, so that a message published elsewhere right after it is not missed.
+   */
+  #soon(): void {
+    if (this.#urgent) return;
+    this.#urgent = true;
+    queueMicrotask(() => {
+      this.#urgent = false;
+      this.#send();
+    });
   }
 
   retain(message: Message): void {

@@ -46,8 +46,6 @@ export class WorkerHub {
   readonly #owners = new SessionOwners();
   /** Wills of dead workers' clients, for the next worker that starts when none is left. */
   #orphanWills: Array<{ info: PlainClientInfo; will: Message }> = [];
-  /** Messages passed on to workers, for tests and status. */
-  routed = 0;
 
   /** A worker thread exists; it is routed to once it sends `start`. */
   add(worker: number, send: SendToWorker): void {
@@ -166,7 +164,6 @@ export class WorkerHub {
       if (w === undefined) return;
       this.#op(w, ["shared", group, filter]);
       w.frames.append(frame);
-      this.routed++;
     });
   }
 
