@@ -94,7 +94,9 @@ export async function probe(url: string, id: string, options: mqtt.IClientOption
     client.once("error", reject);
   });
   await client.subscribeAsync("$SYS/broker/cluster/node");
-  await Promise.race([known, sleep(5000)]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([known, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
+  clearTimeout(timer);
   await client.unsubscribeAsync("$SYS/broker/cluster/node");
   if (p.worker === "") throw new Error(`client ${id}: no $SYS/broker/cluster/node within 5 s`);
   return p;
