@@ -1,7 +1,9 @@
 /**
- * The {@link ClusterBus} of one broker worker: it talks to the hub in the main thread over a {@link WorkerPort}.
- * Whatever the broker hands it in one event-loop turn (forwarded messages, interest changes, retained messages,
- * wills) goes out as one batch at the end of the turn: one postMessage per message would cost more than routing.
+ * The {@link ClusterBus} of one broker worker. Routed messages go straight to the other workers that want them
+ * ({@link WorkerPeers}); the rest (interest changes, shared-subscription messages, retained messages, wills,
+ * takeovers) goes to the hub in the main thread over a {@link WorkerPort}. What the broker hands it in one
+ * event-loop turn goes out as one batch per destination at the end of the turn: one postMessage per message would
+ * cost more than routing it.
  * @module
  */
 

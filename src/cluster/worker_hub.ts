@@ -2,9 +2,9 @@
  * The hub of the in-process bus between broker workers; it runs in the main thread. It knows each worker's
  * interest (filters with reference counts) and tells the other workers, which then send matching messages to that
  * worker directly (src/cluster/worker_peers.ts). Messages for shared subscriptions come here, and go to exactly one
- * member worker per group (round robin). It keeps the retained messages (a worker that starts gets them all), which worker owns which client id
- * (a connect elsewhere takes the session over through it), and the wills of each worker's clients: when a worker
- * dies, a surviving one publishes them.
+ * member worker per group (round robin). It keeps the retained messages (a worker that starts gets them all), which
+ * worker owns which client id (a connect elsewhere takes the session over through it), and the wills of each
+ * worker's clients: when a worker dies, a surviving one publishes them.
  *
  * Transport-free: the supervisor passes in what each worker sends and a function that sends to it.
  * @module
