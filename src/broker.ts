@@ -565,6 +565,14 @@ export class Broker implements BrokerCore, ClusterNode {
     return true;
   }
 
+  /**
+   * Resolves once the cluster's other nodes know of the interest added so far; undefined when there is no cluster
+   * or nothing new to wait for. SUBACK waits for it.
+   */
+  clusterSettled(): Promise<void> | undefined {
+    return this.#bus?.settled?.();
+  }
+
   /** What this node knows of its cluster (nodes, clients per node, traffic); undefined for a broker alone. */
   clusterStatus(): ClusterStatus | undefined {
     return this.#bus?.status?.();

@@ -58,6 +58,8 @@ export interface BrokerCore {
   route(message: Message, publisher: ClientInfo | undefined): number;
   /** Add or replace a subscription; returns true when it is new. The caller saves the session afterwards. */
   subscribe(session: Session, request: SubscriptionRequest, granted: QoS, identifier?: number): boolean;
+  /** Resolves once the cluster routes the new subscriptions here; undefined when nothing is to wait for. */
+  clusterSettled(): Promise<void> | undefined;
   /** Record a session's changed subscriptions in storage (once per SUBSCRIBE, not per entry). */
   saveSession(session: Session): void;
   /** Remove a subscription; returns true when it existed. */

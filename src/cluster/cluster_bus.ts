@@ -117,6 +117,12 @@ export interface ClusterBus {
   forward(message: Message): void;
   /** Local interest in a topic filter appeared (+1) or went (-1); the bus counts references. */
   interest(filter: string, delta: 1 | -1): void;
+  /**
+   * Resolves once the other nodes know of every interest added so far (undefined: nothing to wait for). The broker
+   * sends SUBACK after it, so that a message published on another node after the client has its SUBACK is not
+   * missed for want of the route.
+   */
+  settled?(): Promise<void> | undefined;
   /** A local member joined (+1) or left (-1) the shared subscription `$share/{group}/{filter}`. */
   sharedInterest(group: string, filter: string, delta: 1 | -1): void;
   /** A retained message was set, or cleared when its payload is empty. */

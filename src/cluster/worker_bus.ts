@@ -39,6 +39,9 @@ export class WorkerBus implements ClusterBus {
   #urgent = false;
   #nextId = 1;
   readonly #waiting = new Map<number, (handed: HandedSession | undefined) => void>();
+  /** Interest was added since the last sync. */
+  #unsettled = false;
+  readonly #syncs = new Map<number, () => void>();
   #started: (() => void) | undefined;
   #members: ReadonlyArray<readonly [string, number]> = [];
   readonly #peers = new WorkerPeers((message) => this.#local?.routeRemote(message));
@@ -105,12 +108,28 @@ export class WorkerBus implements ClusterBus {
 
   interest(filter: string, delta: 1 | -1): void {
     this.#op(["interest", filter, delta]);
+    if (delta === 1) this.#unsettled = true;
     this.#soon();
   }
 
   sharedInterest(group: string, filter: string, delta: 1 | -1): void {
     this.#op(["shared", group, filter, delta]);
+    if (delta === 1) this.#unsettled = true;
     this.#soon();
+  }
+
+  /**
+   * A sync goes to the hub behind the interest changes; the hub passes it to every other worker behind the `want`
+   * ops it derived and answers once all of them have applied those.
+   */
+  settled(): Promise<void> | undefined {
+    if (!this.#unsettled || this.#local === undefined) return undefined;
+    this.#unsettled = false;
+    const id = this.#nextId++;
+    const done = new Promise<void>((resolve) => this.#syncs.set(id, resolve));
+    this.#op(["sync", id]);
+    this.#send();
+    return done;
   }
 
   /**
@@ -171,6 +190,8 @@ export class WorkerBus implements ClusterBus {
 
   close(): Promise<void> {
     clearInterval(this.#timer);
+    for (const resolve of this.#syncs.values()) resolve();
+    this.#syncs.clear();
     this.#send();
     return Promise.resolve();
   }
@@ -225,6 +246,7 @@ export class WorkerBus implements ClusterBus {
       case "batch": {
         if (local === undefined) return;
         const reader = data.frames === undefined ? undefined : new FrameReader(data.frames);
+        const synced: number[] = [];
         for (const op of data.ops) {
           if (typeof op === "number") {
             this.#received += op;
@@ -235,11 +257,19 @@ export class WorkerBus implements ClusterBus {
           } else if (op[0] === "retained") local.retainedRemote(op[1]);
           else if (op[0] === "will") local.publishWill(op[1] as ClientInfo, op[2]);
           else if (op[0] === "members") this.#members = op[1];
-          else if (op[0] === "want") {
+          else if (op[0] === "sync") synced.push(op[1]);
+          else if (op[0] === "synced") {
+            this.#syncs.get(op[1])?.();
+            this.#syncs.delete(op[1]);
+          } else if (op[0] === "want") {
             if (op[3] >= 0) this.#peers.want(op[3], op[1], op[2]);
             else if (op[2] === 1) this.#wanted.add(op[1], "", true);
             else this.#wanted.remove(op[1], "");
           }
+        }
+        if (synced.length > 0) {
+          for (const id of synced) this.#op(["synced", id]);
+          this.#send();
         }
         return;
       }

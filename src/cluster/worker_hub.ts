@@ -44,6 +44,9 @@ export class WorkerHub {
   readonly #groups = new SharedGroups();
   readonly #retained = new Map<string, Message>();
   readonly #owners = new SessionOwners();
+  /** Syncs under way: the worker that asked, its id, and the workers that have not answered yet. */
+  readonly #syncs = new Map<number, { worker: number; id: number; left: Set<number> }>();
+  #nextSync = 1;
   /** Wills of dead workers' clients, for the next worker that starts when none is left. */
   #orphanWills: Array<{ info: PlainClientInfo; will: Message }> = [];
 
@@ -88,6 +91,10 @@ export class WorkerHub {
     for (const filter of state.interest.keys()) this.#wantElsewhere(worker, filter, -1);
     for (const key of state.shared.keys()) this.#leaveGroup(worker, key);
     for (const p of this.#owners.workerGone(worker)) this.#answer(p.worker, p.id, undefined);
+    for (const [n, sync] of this.#syncs) {
+      if (sync.worker === worker) this.#syncs.delete(n);
+      else this.#synced(worker, n);
+    }
     const wills = [...state.wills.values()];
     const heir = [...this.#workers.values()].find((w) => w.started);
     if (heir === undefined) this.#orphanWills.push(...wills);
@@ -152,6 +159,12 @@ export class WorkerHub {
           state.clients = op[1];
           this.#broadcastMembers();
           break;
+        case "sync":
+          this.#sync(worker, state, op[1]);
+          break;
+        case "synced":
+          this.#synced(worker, op[1]);
+          break;
       }
     }
   }
@@ -213,6 +226,28 @@ export class WorkerHub {
     else w.wants.delete(filter);
     if (before === 0 && after > 0) this.#op(w, ["want", filter, 1, -1]);
     else if (before > 0 && after <= 0) this.#op(w, ["want", filter, -1, -1]);
+  }
+
+  /** Pass a worker's sync to the others, behind the `want` ops its batch gave them. */
+  #sync(worker: number, state: WorkerState, id: number): void {
+    const left = new Set<number>();
+    for (const [i, w] of this.#workers) if (i !== worker && w.started) left.add(i);
+    if (left.size === 0) {
+      this.#op(state, ["synced", id]);
+      return;
+    }
+    const n = this.#nextSync++;
+    this.#syncs.set(n, { worker, id, left });
+    for (const i of left) this.#op(this.#workers.get(i)!, ["sync", n]);
+  }
+
+  /** `worker` applied sync `n` (or is gone): the asking worker hears once every other one has. */
+  #synced(worker: number, n: number): void {
+    const sync = this.#syncs.get(n);
+    if (sync === undefined || !sync.left.delete(worker) || sync.left.size > 0) return;
+    this.#syncs.delete(n);
+    const w = this.#workers.get(sync.worker);
+    if (w !== undefined) this.#op(w, ["synced", sync.id]);
   }
 
   #retain(from: number, message: Message): void {

@@ -107,6 +107,44 @@ describe("WorkerHub and WorkerBus", () => {
     }
   });
 
+  it("settled() resolves only after every other worker routes the new interest: no settle() wait needed", async () => {
+    const { workers: [a, b, c] } = await setUp(3);
+    assert.equal(a!.bus.settled(), undefined, "nothing to wait for before any interest");
+    a!.bus.interest("fresh/#", 1);
+    const done = a!.bus.settled();
+    assert.ok(done instanceof Promise);
+    let resolved = false;
+    void done.then(() => (resolved = true));
+    await Promise.resolve();
+    assert.equal(resolved, false, "not before the other workers answered");
+    await done;
+    // Published on b and c the moment the SUBACK would go out: both reach a.
+    b!.bus.forward(msg("fresh/1", "from b"));
+    c!.bus.forward(msg("fresh/2", "from c"));
+    await settle();
+    assert.deepEqual(a!.node.remote.map((m) => m.topic).sort(), ["fresh/1", "fresh/2"]);
+    assert.equal(a!.bus.settled(), undefined, "settled until interest is added again");
+  });
+
+  it("settled() resolves when a worker it waits for dies before answering", async () => {
+    const { hub, workers: [a] } = await setUp(1);
+    // Worker 1 takes what the hub sends and never answers.
+    const toSilent: unknown[] = [];
+    hub.add(1, (data) => toSilent.push(data));
+    hub.receive(1, { t: "start" });
+    a!.bus.interest("x", 1);
+    const done = a!.bus.settled()!;
+    let resolved = false;
+    void done.then(() => (resolved = true));
+    const asked = () => JSON.stringify(toSilent).includes('["sync"');
+    for (let i = 0; i < 50 && !asked(); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(asked(), "the hub passed the sync on to worker 1");
+    await settle();
+    assert.equal(resolved, false, "waits for worker 1");
+    hub.remove(1);
+    await done;
+  });
+
   it("routes a message once to each other worker with matching interest, never back", async () => {
     const { workers: [a, b, c] } = await setUp(3);
     b!.bus.interest("s/+", 1);

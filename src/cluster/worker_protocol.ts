@@ -33,7 +33,11 @@ export type WorkerOp =
   | readonly ["retain", Message]
   | readonly ["will", string, PlainClientInfo | undefined, Message | undefined]
   | readonly ["ended", string]
-  | readonly ["clients", number];
+  | readonly ["clients", number]
+  /** Tell me (`synced`) once every other worker has applied what this batch and the ones before it changed. */
+  | readonly ["sync", number]
+  /** The hub's `sync` with this id is applied here. */
+  | readonly ["synced", number];
 
 /** An operation of the hub's batch to a worker. */
 export type HubOp =
@@ -42,6 +46,10 @@ export type HubOp =
   | readonly ["retained", Message]
   | readonly ["will", PlainClientInfo, Message]
   | readonly ["members", ReadonlyArray<readonly [string, number]>]
+  /** Answer `synced` with this id once the ops before it are applied. */
+  | readonly ["sync", number]
+  /** The worker's `sync` with this id is known to every other worker. */
+  | readonly ["synced", number]
   /**
    * Worker `peer` wants messages matching this filter now (1), or no longer (-1): they go to it directly. Peer -1
    * is the hub, for shared groups (any worker's): those messages go to the hub, which picks the member.

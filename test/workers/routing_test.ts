@@ -58,6 +58,22 @@ describe("workers: 2, routing", () => {
     }
   });
 
+  it("a message published on the other worker right after SUBACK reaches the new subscription", async () => {
+    // The SUBACK waits until the other worker routes the filter here; before, a publish sent the moment it came
+    // could miss the subscription by a thread hop.
+    for (const s of subs) {
+      const p = pubs.find((x) => x.worker !== s.worker)!;
+      for (let i = 0; i < 5; i++) {
+        const topic = `fresh/${s.id}/${i}`;
+        await s.client.subscribeAsync(topic, { qos: 1 });
+        await p.client.publishAsync(topic, `${s.id}:${i}`, { qos: 1 });
+      }
+    }
+    const want = (s: Probe) => s.received.filter((m) => m.topic.startsWith(`fresh/${s.id}/`)).length;
+    assert.ok(await until(() => subs.every((s) => want(s) === 5), 5000));
+    for (const s of subs) assert.equal(want(s), 5, `subscriber ${s.id} on ${s.worker}`);
+  });
+
   it("counts every worker's clients in $SYS/broker/cluster/clients/connected", async () => {
     const watcher = subs[0]!;
     let total = -1;

@@ -122,7 +122,10 @@ function subscribeAll(
       }
       apply(request, verdict);
     }
-    finish(client, packet, requests, verdicts, granted);
+    // In a cluster the SUBACK waits until the other nodes route matching messages here.
+    const settled = granted.length > 0 ? client.broker.clusterSettled() : undefined;
+    if (settled === undefined) return finish(client, packet, requests, verdicts, granted);
+    return settled.then(() => finish(client, packet, requests, verdicts, granted));
   };
   return from(0);
 }
