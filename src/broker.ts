@@ -132,6 +132,8 @@ export class Broker implements BrokerCore, ClusterNode {
   #retainedBytes = 0;
   /** The cluster bus; undefined for a broker on its own (then routing pays one check and nothing more). */
   #bus: ClusterBus | undefined;
+  /** Other nodes' storage of what this node forwarded last (their persistent sessions' copies). */
+  #clusterStored: Promise<void> | undefined;
   /** Sessions handed over by other nodes, waiting for their client's CONNACK. */
   #handed = new Map<string, HandedSession>();
 
@@ -158,12 +160,12 @@ export class Broker implements BrokerCore, ClusterNode {
     const stats = this.stats;
     const hooks = this.hooks;
     const clock = this.clock;
-    this.#storage = options.storage;
+    this.#storage = clusterStorage(options);
     this.#durableAcks = options.durableAcks ?? true;
     if (options.storageMaxPendingAcks !== undefined) this.maxPendingAcks = options.storageMaxPendingAcks;
     this.#allowCrossUserTakeover = options.allowCrossUserTakeover ?? false;
-    if (options.storage !== undefined) {
-      this.#writer = new WriteBehind(options.storage, {
+    if (this.#storage !== undefined) {
+      this.#writer = new WriteBehind(this.#storage, {
         clock: this.clock,
         logger: this.logger,
         maxDelayMs: options.storageMaxDelay ?? 5,
@@ -326,6 +328,8 @@ export class Broker implements BrokerCore, ClusterNode {
       client.close(true);
     }
     if (this.#bus !== undefined) {
+      // The cluster's session store is written through NATS: what is pending goes before NATS is left.
+      await this.#writer?.flush();
       await this.#bus.close().catch((err) => this.logger.warn("cluster close failed", { error: err }));
     }
     if (this.#writer !== undefined) {
@@ -435,9 +439,16 @@ export class Broker implements BrokerCore, ClusterNode {
   }
 
   durability(): Promise<void> | undefined {
-    if (this.#writer === undefined || !this.#durableAcks || !this.#dirty) return undefined;
-    this.#dirty = false;
-    return this.#writer.flushed();
+    const cluster = this.#clusterStored;
+    this.#clusterStored = undefined;
+    if (!this.#durableAcks) return undefined;
+    let local: Promise<void> | undefined;
+    if (this.#writer !== undefined && this.#dirty) {
+      this.#dirty = false;
+      local = this.#writer.flushed();
+    }
+    if (cluster === undefined) return local;
+    return local === undefined ? cluster : Promise.all([local, cluster]).then(() => {});
   }
 
   /**
@@ -764,7 +775,13 @@ export class Broker implements BrokerCore, ClusterNode {
     if (message.retain && this.capabilities.retainAvailable) this.#retain(message, remote);
     // Other nodes get the message once, encoded by the bus; one that came from them is never sent back.
     const bus = this.#bus;
-    if (bus !== undefined && !remote) bus.forward(message);
+    if (bus !== undefined && !remote) {
+      const stored = bus.forward(message);
+      if (stored !== undefined) {
+        const earlier = this.#clusterStored;
+        this.#clusterStored = earlier === undefined ? stored : Promise.all([earlier, stored]).then(() => {});
+      }
+    }
     const seq = ++this.#routeSeq;
     const hits: Session[] = [];
     this.#index.match(message.topic, (_clientId, sub) => {
@@ -1272,7 +1289,13 @@ export class Broker implements BrokerCore, ClusterNode {
       if (e.packetId === undefined || e.qos === 0) continue;
       inflight.push({ ...e, qos: e.qos, packetId: e.packetId, state: e.state ?? "publish" });
     }
-    session.restore(inflight, handed.queued.map((d, seq) => ({ ...d, seq })), []);
+    const queued = handed.queued.map((d, seq) => ({ ...d, seq }));
+    session.restore(inflight, queued, []);
+    if (session.persistent) {
+      // Kept here from now on (with a cluster: in this node's session store, for a survivor if this node dies).
+      for (const entry of inflight) this.#persist({ type: "inflight", clientId: id, entry });
+      for (const entry of queued) if (entry.qos > 0) this.#persist({ type: "queued", clientId: id, entry });
+    }
     return session;
   }
 
@@ -1288,6 +1311,22 @@ export class Broker implements BrokerCore, ClusterNode {
     this.#bus?.sessionChanged(session.clientId, undefined);
     this.hooks.notify("onSessionExpired", session.clientId);
   }
+}
+
+/**
+ * The broker's storage: its own, or in a cluster the bus's session store. Both at once would keep a session in
+ * two places that disagree once it moves to another node, so that is refused.
+ */
+function clusterStorage(options: BrokerOptions): Storage | undefined {
+  const store = options.cluster?.sessionStore;
+  if (store === undefined) return options.storage;
+  if (options.storage !== undefined) {
+    throw new TypeError(
+      `Cannot use ${options.storage.name} storage in a cluster: the cluster keeps sessions, their queues and ` +
+        "retained messages in JetStream; remove the storage option",
+    );
+  }
+  return store;
 }
 
 /** What a retained message counts toward maxRetainedBytes: its topic and payload. */

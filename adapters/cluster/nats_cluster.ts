@@ -33,6 +33,8 @@ import type {
 import { escapeName, filterSubjects, topicSubject } from "../../src/cluster/subjects.ts";
 import { bootBytes, decodeWire, encodeWire } from "../../src/cluster/wire_codec.ts";
 import { NatsState } from "./_nats_state.ts";
+import { NatsQueues } from "./_nats_queues.ts";
+import { NatsDurable } from "./_nats_durable.ts";
 
 /** How to reach NATS and who this node is. */
 export interface NatsClusterOptions {
@@ -122,11 +124,14 @@ export async function createNatsCluster(options: NatsClusterOptions): Promise<Cl
 /** The NATS implementation of {@link ClusterBus}. */
 class NatsBus implements ClusterBus {
   readonly node: string;
+  /** Persistent sessions' queues in this node's JetStream stream; the broker writes them as its storage. */
+  readonly sessionStore: NatsQueues;
   readonly #route: NatsConnection;
   readonly #shared: NatsConnection;
   readonly #prefix: string;
   readonly #logger: Logger;
   readonly #state: NatsState;
+  readonly #durable: NatsDurable;
   readonly #boot: string;
   readonly #bootBytes: Uint8Array;
   #seq = 0;
@@ -160,6 +165,14 @@ class NatsBus implements ClusterBus {
     this.#boot = `${options.node}-${randomHex(6)}`;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#bootBytes = bootBytes(this.#boot);
+    this.sessionStore = new NatsQueues({
+      nc: route,
+      prefix: this.#prefix,
+      node: options.node,
+      replicas: options.replicas ?? 1,
+      logger: this.#logger,
+    });
+    this.#durable = new NatsDurable({ nc: route, prefix: this.#prefix, logger: this.#logger });
     this.#state = new NatsState({
       nc: route,
       prefix: this.#prefix,
@@ -172,6 +185,8 @@ class NatsBus implements ClusterBus {
       shutdownGraceMs: options.shutdownGraceMs ?? 2000,
       interest: (filter, delta) => this.interest(filter, delta),
       messageId: (m) => this.#ids.get(m),
+      queues: this.sessionStore,
+      released: (clientId) => this.#durable.session(clientId, undefined),
     });
     this.#watchStatus(route, "route");
     this.#watchStatus(shared, "shared");
@@ -179,6 +194,8 @@ class NatsBus implements ClusterBus {
 
   async start(local: ClusterNode): Promise<void> {
     this.#local = local;
+    await this.sessionStore.start();
+    this.#durable.start(local);
     await this.#state.start(local);
     this.#started = true;
     // Interest registered before start (sessions restored from storage) is subscribed now.
@@ -191,7 +208,7 @@ class NatsBus implements ClusterBus {
     this.#logger.info("cluster joined", { node: this.node, boot: this.#boot, nats: this.#route.getServer() });
   }
 
-  forward(message: Message): void {
+  forward(message: Message): void | Promise<void> {
     if (message.topic.startsWith("$SYS")) return;
     const seq = ++this.#seq;
     this.#ids.set(message, `${this.#boot}:${seq}`);
@@ -211,7 +228,10 @@ class NatsBus implements ClusterBus {
     } catch (err) {
       // Closed or over the reconnect buffer: other nodes miss this QoS 0 copy; logged, never thrown at a client.
       this.#logger.warn("cluster: cannot forward a message", { topic: message.topic, error: String(err) });
+      return;
     }
+    // QoS 1/2: acknowledged once the nodes keeping it for persistent sessions have stored it.
+    if (message.qos > 0) return this.#durable.confirm(message.topic, `${this.#boot}:${seq}`);
   }
 
   interest(filter: string, delta: 1 | -1): void {
@@ -259,6 +279,8 @@ class NatsBus implements ClusterBus {
   }
 
   sessionChanged(clientId: string, record: ClusterSessionRecord | undefined): void {
+    const persistent = record !== undefined && record.expiryInterval > 0;
+    this.#durable.session(clientId, persistent ? record.subscriptions.map((s) => s.filter) : undefined);
     this.#state.sessionChanged(clientId, record);
   }
 
@@ -283,6 +305,7 @@ class NatsBus implements ClusterBus {
   async close(): Promise<void> {
     clearInterval(this.#rttTimer);
     clearTimeout(this.#outboxTimer);
+    this.#durable.close();
     await this.#state.close();
     for (const nc of [this.#route, this.#shared]) {
       await nc.drain().catch(() => nc.close());
@@ -305,6 +328,7 @@ class NatsBus implements ClusterBus {
           this.#received++;
           this.#state.captured(wire.message);
           this.#local?.routeRemote(wire.message);
+          if (wire.message.qos > 0) this.#durable.received(`${wire.boot}:${wire.seq}`, this.#local?.durability?.());
         },
       })
     );
@@ -358,6 +382,7 @@ class NatsBus implements ClusterBus {
         if (nc === this.#route) {
           this.#connected = s.type === "reconnect";
           this.#state.connection(this.#connected);
+          this.sessionStore.connection(this.#connected);
           if (this.#connected && this.#outbox.length > 0) {
             // Other nodes that lost the same server reconnect too (within the 250 ms reconnect wait and its
             // jitter) and resubscribe: give them a beat, at least half a second, before the replay.

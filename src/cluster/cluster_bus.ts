@@ -10,7 +10,7 @@
 
 import type { ClientInfo } from "../hooks/hook.ts";
 import type { Message } from "../message.ts";
-import type { StoredSubscription } from "../storage/storage.ts";
+import type { Storage, StoredSubscription } from "../storage/storage.ts";
 
 /** A persistent session handed from the node that owned it to the node its client now connects to. */
 export interface HandedSession {
@@ -57,6 +57,11 @@ export interface ClusterNode {
   publishWill(info: ClientInfo, will: Message): void;
   /** Clients connected to this node (other nodes sum them into cluster totals). */
   connectedCount(): number;
+  /**
+   * What the last routing made this node store waits on (undefined when nothing): a node that keeps a message
+   * for a persistent session confirms it to the publisher's node once stored.
+   */
+  durability?(): Promise<void> | undefined;
 }
 
 /** One node as this node last heard of it. */
@@ -113,8 +118,12 @@ export interface ClusterBus {
   readonly node: string;
   /** Connect to the other nodes; the broker calls it from `listen()`, before any client is accepted. */
   start(node: ClusterNode): Promise<void>;
-  /** A message routed here: send it to the other nodes that want it (the bus skips `$SYS`). */
-  forward(message: Message): void;
+  /**
+   * A message routed here: send it to the other nodes that want it (the bus skips `$SYS`). May return a promise
+   * that resolves once the nodes that keep it for persistent sessions have stored it (the publisher's
+   * acknowledgement waits for it).
+   */
+  forward(message: Message): void | Promise<void>;
   /** Local interest in a topic filter appeared (+1) or went (-1); the bus counts references. */
   interest(filter: string, delta: 1 | -1): void;
   /** A local member joined (+1) or left (-1) the shared subscription `$share/{group}/{filter}`. */
@@ -132,6 +141,12 @@ export interface ClusterBus {
   will(info: ClientInfo, will: Message | undefined): void;
   /** What this node knows of the cluster now. */
   status?(): ClusterStatus;
+  /**
+   * Where persistent sessions' queues and inflight messages are kept so that another node can take them over
+   * when this one dies. The broker writes to it as to its storage (a QoS 1/2 acknowledgement waits for it);
+   * a broker given both this and its own `storage` refuses to start.
+   */
+  readonly sessionStore?: Storage;
   /** Leave the cluster (graceful: wills of connected clients are not published by others). */
   close(): Promise<void>;
 }
