@@ -15,7 +15,7 @@
  */
 
 import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager, type JetStreamManager, type MsgRequest } from "@nats-io/jetstream";
+import { jetstream, type JetStreamManager, jetstreamManager, type MsgRequest } from "@nats-io/jetstream";
 import type { Logger } from "../../src/logger.ts";
 import type { Storage, StorageOp, StoredState } from "../../src/storage/storage.ts";
 import { kvKey } from "../../src/cluster/subjects.ts";
@@ -25,8 +25,8 @@ import {
   encodeQueueOps,
   isQueueOp,
   type QueueOp,
-  queueState,
   type QueueState,
+  queueState,
 } from "../../src/cluster/queue_codec.ts";
 
 /** Options of {@link NatsQueues}. */
@@ -141,7 +141,10 @@ export class NatsQueues implements Storage {
       let msg;
       try {
         // Server 2.9 answers next_by_subj on the plain MSG.GET API too (the client types it for direct gets only).
-        msg = await jsm.streams.getMessage(stream, { next_by_subj: subject, seq: seq + 1 } as unknown as MsgRequest);
+        msg = await jsm.streams.getMessage(
+          stream,
+          { next_by_subj: subject, seq: seq + 1 } as unknown as MsgRequest,
+        );
       } catch (err) {
         // The end of the subject (or no stream: the node never kept a queue) reads as "no message".
         if (/no message found|stream not found/i.test(String(err))) break;
@@ -219,7 +222,9 @@ export class NatsQueues implements Storage {
     const chunks: QueueOp[][] = [[]];
     let size = 0;
     for (const op of records) {
-      const bytes = op.type === "queued" || op.type === "inflight" ? op.entry.message.payload.byteLength + 200 : 16;
+      const bytes = op.type === "queued" || op.type === "inflight"
+        ? op.entry.message.payload.byteLength + 200
+        : 16;
       if (size + bytes > CHUNK && chunks.at(-1)!.length > 0) {
         chunks.push([]);
         size = 0;
@@ -253,7 +258,9 @@ export class NatsQueues implements Storage {
   }
 
   #track(p: Promise<unknown>): void {
-    const tracked = p.catch((err) => this.#o.logger.debug("cluster: queue stream call failed", { error: String(err) }));
+    const tracked = p.catch((err) =>
+      this.#o.logger.debug("cluster: queue stream call failed", { error: String(err) })
+    );
     this.#pending.add(tracked);
     tracked.finally(() => this.#pending.delete(tracked));
   }

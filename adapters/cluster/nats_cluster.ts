@@ -328,7 +328,9 @@ class NatsBus implements ClusterBus {
           this.#received++;
           this.#state.captured(wire.message);
           this.#local?.routeRemote(wire.message);
-          if (wire.message.qos > 0) this.#durable.received(`${wire.boot}:${wire.seq}`, this.#local?.durability?.());
+          if (wire.message.qos > 0) {
+            this.#durable.received(`${wire.boot}:${wire.seq}`, this.#local?.durability?.());
+          }
         },
       })
     );

@@ -114,7 +114,9 @@ export function decodeQueueOps(bytes: Uint8Array, clientId: string): QueueOp[] {
     const length = view.getUint32(at + 1);
     const start = at + 5;
     at = start + length;
-    if (at > bytes.length) throw new Error(`Cannot read the ${where}: a ${length}-byte entry runs past its end`);
+    if (at > bytes.length) {
+      throw new Error(`Cannot read the ${where}: a ${length}-byte entry runs past its end`);
+    }
     const body = bytes.subarray(start, at);
     const small = () => new DataView(body.buffer, body.byteOffset, body.byteLength);
     if (tag === TAG.queued) ops.push({ type: "queued", clientId, entry: decodeQueued(body, where) });
@@ -122,9 +124,15 @@ export function decodeQueueOps(bytes: Uint8Array, clientId: string): QueueOp[] {
       ops.push({ type: "inflight", clientId, entry: decodeInflight(body, where).entry });
     } else if (tag === TAG.queuedDelete && length === 8) {
       ops.push({ type: "queuedDelete", clientId, seq: small().getFloat64(0) });
-    } else if (length === 2 && (tag === TAG.inflightDelete || tag === TAG.incoming || tag === TAG.incomingDelete)) {
+    } else if (
+      length === 2 && (tag === TAG.inflightDelete || tag === TAG.incoming || tag === TAG.incomingDelete)
+    ) {
       const packetId = small().getUint16(0);
-      const type = tag === TAG.inflightDelete ? "inflightDelete" : tag === TAG.incoming ? "incoming" : "incomingDelete";
+      const type = tag === TAG.inflightDelete
+        ? "inflightDelete"
+        : tag === TAG.incoming
+        ? "incoming"
+        : "incomingDelete";
       ops.push({ type, clientId, packetId });
     } else throw new Error(`Cannot read the ${where}: unknown entry tag ${tag} of ${length} bytes`);
   }
