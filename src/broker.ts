@@ -723,6 +723,21 @@ export class Broker implements BrokerCore, ClusterNode {
     else sub.session.deliver(delivery, forms);
   }
 
+  /**
+   * @internal Cut off from the cluster (the bus decides when): every client is disconnected so that it reconnects
+   * to a node the cluster still hears, v5 with DISCONNECT 0x9C (Use another server). Wills are not published
+   * here: a surviving node publishes each once when it takes this node for dead. Sessions stay.
+   */
+  fence(): number {
+    const clients = [...this.#clients.values()];
+    for (const client of clients) {
+      client.will = undefined;
+      if (client.protocolVersion === 5) client.sendPacket({ type: "disconnect", reasonCode: 0x9c });
+      client.close(false, new Error("cut off from the cluster"));
+    }
+    return clients.length;
+  }
+
   /** @internal A retained message set or cleared on another node. */
   retainedRemote(message: Message): void {
     if (this.capabilities.retainAvailable) this.#retain(message, true);

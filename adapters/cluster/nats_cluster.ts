@@ -35,6 +35,7 @@ import { bootBytes, decodeWire, encodeWire } from "../../src/cluster/wire_codec.
 import { NatsState } from "./_nats_state.ts";
 import { NatsQueues } from "./_nats_queues.ts";
 import { NatsDurable } from "./_nats_durable.ts";
+import { NatsFence } from "./_nats_fence.ts";
 
 /** How to reach NATS and who this node is. */
 export interface NatsClusterOptions {
@@ -132,6 +133,7 @@ class NatsBus implements ClusterBus {
   readonly #logger: Logger;
   readonly #state: NatsState;
   readonly #durable: NatsDurable;
+  readonly #fence: NatsFence;
   readonly #boot: string;
   readonly #bootBytes: Uint8Array;
   #seq = 0;
@@ -173,6 +175,12 @@ class NatsBus implements ClusterBus {
       logger: this.#logger,
     });
     this.#durable = new NatsDurable({ nc: route, prefix: this.#prefix, logger: this.#logger });
+    this.#fence = new NatsFence({
+      nc: route,
+      heartbeatMs: this.#heartbeatMs,
+      deadAfterMs: options.deadAfterMs ?? 4000,
+      logger: this.#logger,
+    });
     this.#state = new NatsState({
       nc: route,
       prefix: this.#prefix,
@@ -197,6 +205,7 @@ class NatsBus implements ClusterBus {
     await this.sessionStore.start();
     this.#durable.start(local);
     await this.#state.start(local);
+    this.#fence.start(local);
     this.#started = true;
     // Interest registered before start (sessions restored from storage) is subscribed now.
     for (const [filter, entry] of this.#interest) entry.subs = this.#subscribe(filter);
@@ -306,6 +315,7 @@ class NatsBus implements ClusterBus {
     clearInterval(this.#rttTimer);
     clearTimeout(this.#outboxTimer);
     this.#durable.close();
+    this.#fence.close();
     await this.#state.close();
     for (const nc of [this.#route, this.#shared]) {
       await nc.drain().catch(() => nc.close());

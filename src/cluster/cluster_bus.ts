@@ -62,6 +62,11 @@ export interface ClusterNode {
    * for a persistent session confirms it to the publisher's node once stored.
    */
   durability?(): Promise<void> | undefined;
+  /**
+   * This node has been cut off from the cluster long enough to be taken for dead: disconnect every client (v5
+   * DISCONNECT 0x9C, Use another server) without publishing its will here. Returns how many were connected.
+   */
+  fence?(): number;
 }
 
 /** One node as this node last heard of it. */
