@@ -41,6 +41,8 @@ import { WriteBehind } from "./storage/write_behind.ts";
 import { checkTopicName, parseSharedFilter } from "./topics/topic_rules.ts";
 import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from "./transport/connection.ts";
 import type { ClusterBus, ClusterNode, ClusterStatus, HandedSession } from "./cluster/cluster_bus.ts";
+import type { ClusterClientPage, ClusterClientQuery, ClusterClients } from "./cluster/cluster_bus.ts";
+import { clientRows } from "./cluster/client_rows.ts";
 import { ClusterHook } from "./cluster/cluster_hook.ts";
 
 /** Options of {@link Broker.publish}. */
@@ -579,6 +581,19 @@ export class Broker implements BrokerCore, ClusterNode {
   /** What this node knows of its cluster (nodes, clients per node, traffic); undefined for a broker alone. */
   clusterStatus(): ClusterStatus | undefined {
     return this.#bus?.status?.();
+  }
+
+  /**
+   * The clients of the cluster's other nodes that match `query` (the dashboard lists them with this node's);
+   * undefined for a broker alone.
+   */
+  clusterClients(query: ClusterClientQuery): Promise<ClusterClients> | undefined {
+    return this.#bus?.clients?.(query);
+  }
+
+  /** @internal This node's clients for another node's cluster-wide list. */
+  clientRows(query: ClusterClientQuery): ClusterClientPage {
+    return clientRows(this.#clients.values(), query);
   }
 
   /** The current `$SYS/broker/...` values by topic (whether or not `$SYS` publishing is on). */

@@ -25,6 +25,8 @@ import type { Message } from "../../src/message.ts";
 import type { ClientInfo } from "../../src/hooks/hook.ts";
 import type {
   ClusterBus,
+  ClusterClientQuery,
+  ClusterClients,
   ClusterNode,
   ClusterSessionRecord,
   ClusterStatus,
@@ -36,6 +38,7 @@ import { NatsState } from "./_nats_state.ts";
 import { NatsQueues } from "./_nats_queues.ts";
 import { NatsDurable } from "./_nats_durable.ts";
 import { NatsFence } from "./_nats_fence.ts";
+import { NatsClients } from "./_nats_clients.ts";
 
 /** How to reach NATS and who this node is. */
 export interface NatsClusterOptions {
@@ -134,6 +137,7 @@ class NatsBus implements ClusterBus {
   readonly #state: NatsState;
   readonly #durable: NatsDurable;
   readonly #fence: NatsFence;
+  readonly #clients: NatsClients;
   readonly #boot: string;
   readonly #bootBytes: Uint8Array;
   #seq = 0;
@@ -175,6 +179,13 @@ class NatsBus implements ClusterBus {
       logger: this.#logger,
     });
     this.#durable = new NatsDurable({ nc: route, prefix: this.#prefix, logger: this.#logger });
+    this.#clients = new NatsClients({
+      nc: route,
+      prefix: this.#prefix,
+      node: options.node,
+      logger: this.#logger,
+      others: () => this.#state.members().filter((m) => !m.self).map((m) => m.node),
+    });
     this.#fence = new NatsFence({
       nc: route,
       heartbeatMs: this.#heartbeatMs,
@@ -206,6 +217,7 @@ class NatsBus implements ClusterBus {
     this.#durable.start(local);
     await this.#state.start(local);
     this.#fence.start(local);
+    this.#clients.serve(local);
     this.#started = true;
     // Interest registered before start (sessions restored from storage) is subscribed now.
     for (const [filter, entry] of this.#interest) entry.subs = this.#subscribe(filter);
@@ -295,6 +307,10 @@ class NatsBus implements ClusterBus {
 
   will(info: ClientInfo, will: Message | undefined): void {
     this.#state.will(info, will);
+  }
+
+  clients(query: ClusterClientQuery): Promise<ClusterClients> {
+    return this.#clients.list(query);
   }
 
   status(): ClusterStatus {

@@ -67,6 +67,48 @@ export interface ClusterNode {
    * DISCONNECT 0x9C, Use another server) without publishing its will here. Returns how many were connected.
    */
   fence?(): number;
+  /** This node's connected clients that match `query`, for a cluster-wide client list. */
+  clientRows?(query: ClusterClientQuery): ClusterClientPage;
+}
+
+/** Which clients a cluster-wide list asks each node for. */
+export interface ClusterClientQuery {
+  /** Matches the client id or user name (case-insensitive, contains). */
+  readonly q?: string;
+  /** Matches the client id (contains). */
+  readonly clientId?: string;
+  /** Matches the user name (contains). */
+  readonly username?: string;
+  /** At most this many rows, the first by client id. */
+  readonly max: number;
+}
+
+/** A connected client as another node reports it. */
+export interface ClusterClientRow {
+  readonly clientId: string;
+  readonly username: string | null;
+  /** Remote `host:port`. */
+  readonly address: string;
+  readonly listener: string;
+  readonly protocolVersion: number;
+  readonly keepAlive: number;
+  /** ISO 8601. */
+  readonly connectedAt: string;
+  readonly subscriptions: number;
+  readonly inflight: number;
+  readonly queued: number;
+}
+
+/** One node's answer: how many clients match, and the first `max` of them by client id. */
+export interface ClusterClientPage {
+  readonly total: number;
+  readonly items: readonly ClusterClientRow[];
+}
+
+/** Every other node's answer, and the live nodes that did not answer in time. */
+export interface ClusterClients {
+  readonly nodes: ReadonlyArray<ClusterClientPage & { readonly node: string }>;
+  readonly unreachable: readonly string[];
 }
 
 /** One node as this node last heard of it. */
@@ -146,6 +188,8 @@ export interface ClusterBus {
   will(info: ClientInfo, will: Message | undefined): void;
   /** What this node knows of the cluster now. */
   status?(): ClusterStatus;
+  /** The clients of every other live node that match `query` (each node answers for itself). */
+  clients?(query: ClusterClientQuery): Promise<ClusterClients>;
   /**
    * Where persistent sessions' queues and inflight messages are kept so that another node can take them over
    * when this one dies. The broker writes to it as to its storage (a QoS 1/2 acknowledgement waits for it);
