@@ -4,8 +4,9 @@
  * sessions (reference-counted); after forwarding a QoS 1/2 message the publisher's node sends its cluster id
  * there as a request. Each node that has the message answers at once (`1`: it is being stored, `0`: nothing
  * to store) and, when stored, again (`2`). The publisher waits for a `2` per `1` announced within a short
- * window after the first answer; with nobody subscribed NATS answers "no responders" at once, so messages no
- * persistent session wants cost one round trip.
+ * window after the first answer; with nobody subscribed NATS answers "no responders" at once. That answer is
+ * remembered per subject (10 s at most) until some node announces a new durable filter on `{prefix}.dnew`, so
+ * messages that no persistent session wants cost no round trip at all once their subject is known.
  * @module
  */
 
@@ -22,6 +23,7 @@ export interface NatsDurableOptions {
 }
 
 interface Waiting {
+  subject: string;
   announced: number;
   stored: number;
   answered: boolean;
@@ -37,6 +39,9 @@ const WINDOW_MS = 5;
 const MAX_WAIT_MS = 3000;
 /** Durability promises of messages received, kept until their confirmation request arrives. */
 const KEPT = 10_000;
+/** How long a subject nobody keeps durably is remembered, and how many such subjects. */
+const NEGATIVE_MS = 10_000;
+const NEGATIVE_MAX = 10_000;
 
 /** Durable interest and confirmations. */
 export class NatsDurable {
@@ -52,6 +57,8 @@ export class NatsDurable {
   #sessions = new Map<string, readonly string[]>();
   /** Durability of messages received from other nodes, by cluster id. */
   #received = new Map<string, Promise<void> | undefined>();
+  /** Subjects no node keeps durably, until when. */
+  #negative = new Map<string, number>();
 
   constructor(options: NatsDurableOptions) {
     this.#o = options;
@@ -68,7 +75,11 @@ export class NatsDurable {
         if (w === undefined) return;
         if (msg.data.length === 0) {
           // No responders (status 503): no node keeps this message for a persistent session.
-          if (msg.headers?.code === 503) this.#done(id, w);
+          if (msg.headers?.code === 503) {
+            if (this.#negative.size >= NEGATIVE_MAX) this.#negative.clear();
+            this.#negative.set(w.subject, Date.now() + NEGATIVE_MS);
+            this.#done(id, w);
+          }
           return;
         }
         const answer = msg.data[0];
@@ -80,7 +91,10 @@ export class NatsDurable {
         } else this.#check(id);
       },
     });
+    // Another node has a new durable filter: subjects remembered as nobody's may be someone's now.
+    this.#o.nc.subscribe(`${this.#o.prefix}.dnew`, { callback: () => this.#negative.clear() });
     for (const [filter, entry] of this.#filters) entry.subs = this.#subscribe(filter);
+    if (this.#filters.size > 0) this.#announce();
   }
 
   /** A session's record changed: persistent sessions' filters are durable interest. */
@@ -100,8 +114,17 @@ export class NatsDurable {
     if (this.#received.size > KEPT) this.#received.delete(this.#received.keys().next().value!);
   }
 
-  /** Resolves once every node that keeps the message `id` (published on `topic`) has stored it. */
-  confirm(topic: string, id: string): Promise<void> {
+  /**
+   * Resolves once every node that keeps the message `id` (published on `topic`) has stored it; undefined when
+   * its subject is known to be no node's.
+   */
+  confirm(topic: string, id: string): Promise<void> | undefined {
+    const subject = topicSubject(`${this.#o.prefix}.d`, topic);
+    const until = this.#negative.get(subject);
+    if (until !== undefined) {
+      if (until > Date.now()) return undefined;
+      this.#negative.delete(subject);
+    }
     const n = ++this.#next;
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -111,10 +134,10 @@ export class NatsDurable {
         });
         this.#done(n, w);
       }, MAX_WAIT_MS);
-      const w: Waiting = { announced: 0, stored: 0, answered: false, resolve, timer };
+      const w: Waiting = { subject, announced: 0, stored: 0, answered: false, resolve, timer };
       this.#waiting.set(n, w);
       try {
-        this.#o.nc.publish(topicSubject(`${this.#o.prefix}.d`, topic), encoder.encode(id), {
+        this.#o.nc.publish(subject, encoder.encode(id), {
           reply: `${this.#inbox}.${n}`,
         });
       } catch {
@@ -145,6 +168,7 @@ export class NatsDurable {
       if (entry === undefined) {
         entry = { count: 0, subs: this.#local === undefined ? [] : this.#subscribe(filter) };
         this.#filters.set(filter, entry);
+        if (this.#local !== undefined) this.#announce();
       }
       entry.count++;
       return;
@@ -152,6 +176,12 @@ export class NatsDurable {
     if (entry === undefined || --entry.count > 0) return;
     this.#filters.delete(filter);
     for (const sub of entry.subs) sub.unsubscribe();
+  }
+
+  #announce(): void {
+    try {
+      this.#o.nc.publish(`${this.#o.prefix}.dnew`);
+    } catch { /* NATS away: the negative entries expire by themselves */ }
   }
 
   #subscribe(filter: string): Subscription[] {
