@@ -24,7 +24,8 @@ export function clientRows(clients: Iterable<Client>, query: ClusterClientQuery)
   return { total: matched.length, items: matched.slice(0, Math.max(0, query.max)).map(clientRow) };
 }
 
-function clientRow(client: Client): ClusterClientRow {
+/** One connected client as a row (the dashboard's client view adds its activity). */
+export function clientRow(client: Client): ClusterClientRow {
   const session = client.session;
   return {
     clientId: client.id,

@@ -85,29 +85,41 @@ export interface ClusterClientQuery {
 
 /** A connected client as another node reports it. */
 export interface ClusterClientRow {
+  /** Client id. */
   readonly clientId: string;
+  /** User name from CONNECT, null without one. */
   readonly username: string | null;
   /** Remote `host:port`. */
   readonly address: string;
+  /** Id of the listener it came through. */
   readonly listener: string;
+  /** 3 (MQTT 3.1), 4 (3.1.1) or 5. */
   readonly protocolVersion: number;
+  /** Negotiated keep-alive in seconds, 0 for none. */
   readonly keepAlive: number;
-  /** ISO 8601. */
+  /** When CONNACK was sent, ISO 8601. */
   readonly connectedAt: string;
+  /** Subscriptions of its session. */
   readonly subscriptions: number;
+  /** QoS 1/2 messages sent to it and not acknowledged. */
   readonly inflight: number;
+  /** Messages waiting to be sent to it. */
   readonly queued: number;
 }
 
 /** One node's answer: how many clients match, and the first `max` of them by client id. */
 export interface ClusterClientPage {
+  /** Clients of the node that match the query. */
   readonly total: number;
+  /** The first of them by client id, at most the query's `max`. */
   readonly items: readonly ClusterClientRow[];
 }
 
 /** Every other node's answer, and the live nodes that did not answer in time. */
 export interface ClusterClients {
+  /** Each answering node's page, with the node's name. */
   readonly nodes: ReadonlyArray<ClusterClientPage & { readonly node: string }>;
+  /** Live nodes that did not answer in time. */
   readonly unreachable: readonly string[];
 }
 
