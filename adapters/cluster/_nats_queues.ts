@@ -166,13 +166,17 @@ export class NatsQueues implements Storage {
     else this.#inherited.set(clientId, { node, lastSeq });
   }
 
-  /** Drop what `node` kept for `clientId` up to `lastSeq` (another node carries the session on). */
-  forget(node: string, clientId: string, lastSeq: number): void {
+  /**
+   * Drop what `node` kept for `clientId`, up to `lastSeq` when given (another node carries the session on), or
+   * all of it (nobody does).
+   */
+  forget(node: string, clientId: string, lastSeq?: number): void {
     if (lastSeq === 0 || this.#jsm === undefined) return;
-    const purge = this.#jsm.streams.purge(streamName(this.#o.prefix, node), {
-      filter: subjectOf(this.#o.prefix, node, clientId),
-      seq: lastSeq + 1,
-    });
+    const filter = subjectOf(this.#o.prefix, node, clientId);
+    const purge = this.#jsm.streams.purge(
+      streamName(this.#o.prefix, node),
+      lastSeq === undefined ? { filter } : { filter, seq: lastSeq + 1 },
+    );
     this.#track(purge);
   }
 

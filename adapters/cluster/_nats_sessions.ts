@@ -300,8 +300,12 @@ export class NatsSessions {
         owner: record.b,
         error: err instanceof Error ? err.message : String(err),
       });
-      if (sessionOver(record, Date.now())) return undefined;
       const node = bootNode(record.b);
+      if (clean || sessionOver(record, Date.now())) {
+        // Nobody resumes what the dead node kept for this session: its copy goes.
+        o.queues.forget(node, clientId);
+        return undefined;
+      }
       const kept = await withTimeout(o.queues.read(node, clientId), 5000).catch((err) => {
         // JetStream cannot be read now: the session resumes with its subscriptions; the queue stays where it is.
         o.logger.warn("cluster: cannot read the queue a dead node kept; resuming without it", {
