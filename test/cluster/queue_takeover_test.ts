@@ -13,6 +13,7 @@ import { runsOn } from "../_helpers/runtime.ts";
 import { until } from "../_helpers/broker.ts";
 import { killLeftovers, signalProcess } from "../_helpers/cli_process.ts";
 import { type NatsCluster, startNats } from "../_helpers/nats.ts";
+import { RawClient } from "../_helpers/raw_client.ts";
 import {
   type CliNode,
   connect,
@@ -20,6 +21,7 @@ import {
   endClients,
   inbox,
   type Packet,
+  settle,
   startCliNode,
   startNode,
   type TestNode,
@@ -85,6 +87,39 @@ if (runsOn("node")) {
         await nc.close();
       }
       process.stdout.write(`# queue takeover: 100 queued messages back ${resumedMs} ms after kill -9\n`);
+    });
+
+    it("QoS 1 messages in flight to a connected client when its node is killed come again, DUP set", async () => {
+      const doomed = await startCliNode("qd", nats!.urls, "node");
+      children.push(doomed);
+      const [b, c] = nodes as [TestNode, TestNode];
+      // A raw client that takes the messages and never acknowledges them.
+      const holder = await RawClient.tcp(doomed.port, 5);
+      const session = { clientId: "holder", clean: false, properties: { sessionExpiryInterval: 300 } };
+      await holder.connect(session);
+      await holder.subscribe("f/#", 1);
+      await settle(50);
+      const publisher = await connect(b.url);
+      for (let i = 0; i < 5; i++) await publisher.publishAsync("f/x", `f${i}`, { qos: 1 });
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await holder.expect("publish", 3000)).payload.toString(), `f${i}`);
+      }
+      signalProcess(doomed.run, "SIGKILL");
+      await doomed.run.exited;
+
+      const back = connectLater(c.url, {
+        clientId: "holder",
+        clean: false,
+        properties: { sessionExpiryInterval: 300 },
+      });
+      const got = inbox(back);
+      let present: boolean | undefined;
+      back.on("connect", (p: Packet) => (present = p.sessionPresent));
+      back.connect();
+      await until(() => got.length >= 5, 8000, `5 messages in flight (got ${got.length})`);
+      assert.equal(present, true);
+      assert.deepEqual(got.map((m) => m.payload), ["f0", "f1", "f2", "f3", "f4"]);
+      assert.ok(got.every((m) => m.packet.dup === true), "sent again with DUP [MQTT-3.3.1-1]");
     });
   });
 }
