@@ -34,7 +34,7 @@ interface Waiting {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** After the first answer, how long other nodes' immediate answers may take to arrive. */
-const WINDOW_MS = 5;
+const WINDOW_MS = 10;
 /** Longest a PUBACK waits for other nodes' storage (then it goes, and a warning is logged). */
 const MAX_WAIT_MS = 3000;
 /** Durability promises of messages received, kept until their confirmation request arrives. */

@@ -83,12 +83,19 @@ export class NatsQueues implements Storage {
       // Never drop a queued message to make room: limits come from the JetStream account.
       max_msgs_per_subject: -1,
     };
-    try {
-      await this.#jsm.streams.info(config.name);
-      await this.#jsm.streams.update(config.name, config);
-    } catch {
+    const exists = await this.#jsm.streams.info(config.name).then(() => true, () => false);
+    if (!exists) {
       await this.#jsm.streams.add(config);
+      return;
     }
+    // Kept from an earlier run of this node (its sessions may still be taken over from it): reconfigured if the
+    // options changed, used as it is when that is refused.
+    await this.#jsm.streams.update(config.name, config).catch((err) =>
+      o.logger.warn("cluster: cannot update the session queue stream; using it as it is", {
+        stream: config.name,
+        error: err instanceof Error ? err.message : String(err),
+      })
+    );
   }
 
   load(): Promise<StoredState> {
