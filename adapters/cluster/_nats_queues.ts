@@ -85,8 +85,18 @@ export class NatsQueues implements Storage {
     };
     const exists = await this.#jsm.streams.info(config.name).then(() => true, () => false);
     if (!exists) {
-      await this.#jsm.streams.add(config);
-      return;
+      // A NATS cluster that has just started may not place a replicated stream yet: retried for 15 s.
+      for (let attempt = 0;; attempt++) {
+        try {
+          await this.#jsm.streams.add(config);
+          return;
+        } catch (err) {
+          if (attempt >= 30 || !/no suitable peers|insufficient resources|timeout/i.test(String(err))) {
+            throw err;
+          }
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
     }
     // Kept from an earlier run of this node (its sessions may still be taken over from it): reconfigured if the
     // options changed, used as it is when that is refused.

@@ -257,7 +257,7 @@ if (runsOn("node")) {
       assert.equal(strandedReason, 0x9c);
       assert.equal(c.broker.getClient("split"), undefined);
       const wills = () => got.filter((m) => m.topic === "fo/will").length;
-      await until(() => wills() === 1, 8000, "the fenced client's will from a survivor");
+      await until(() => wills() === 1, 20_000, "the fenced client's will from a survivor");
       assert.ok(fencedAt <= willAt, `the will went out ${fencedAt - willAt} ms before the fence`);
       process.stdout.write(
         `# failover: cut-off node fenced ${fencedAt - killedAt} ms after its NATS server died, ` +
