@@ -15,19 +15,17 @@
  */
 
 import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, type JetStreamManager, jetstreamManager, type MsgRequest } from "@nats-io/jetstream";
+import { jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { Logger } from "../../src/logger.ts";
 import type { Storage, StorageOp, StoredState } from "../../src/storage/storage.ts";
-import { kvKey } from "../../src/cluster/subjects.ts";
 import {
   applyQueueOps,
-  decodeQueueOps,
   encodeQueueOps,
   isQueueOp,
   type QueueOp,
   type QueueState,
-  queueState,
 } from "../../src/cluster/queue_codec.ts";
+import { readQueue, streamName, subjectOf } from "./_nats_queue_read.ts";
 
 /** Options of {@link NatsQueues}. */
 export interface NatsQueuesOptions {
@@ -148,30 +146,13 @@ export class NatsQueues implements Storage {
    * The queue a node (dead, or cut off) kept for `clientId`, and the stream sequence it was read up to (for
    * {@link forget}). Rejects when JetStream cannot be read.
    */
-  async read(node: string, clientId: string): Promise<QueueState & { lastSeq: number }> {
-    const jsm = this.#jsm ?? await jetstreamManager(this.#o.nc, { timeout: 5000 });
-    const stream = streamName(this.#o.prefix, node);
-    const subject = subjectOf(this.#o.prefix, node, clientId);
-    const records = new Map<string, QueueOp>();
-    let seq = 0;
-    for (;;) {
-      let msg;
-      try {
-        // Server 2.9 answers next_by_subj on the plain MSG.GET API too (the client types it for direct gets only).
-        msg = await jsm.streams.getMessage(
-          stream,
-          { next_by_subj: subject, seq: seq + 1 } as unknown as MsgRequest,
-        );
-      } catch (err) {
-        // The end of the subject (or no stream: the node never kept a queue) reads as "no message".
-        if (/no message found|stream not found/i.test(String(err))) break;
-        throw err;
-      }
-      if (msg === null) break;
-      seq = msg.seq;
-      applyQueueOps(records, decodeQueueOps(msg.data, clientId));
-    }
-    return { ...queueState(records), lastSeq: seq };
+  read(node: string, clientId: string): Promise<QueueState & { lastSeq: number }> {
+    return readQueue(
+      this.#jsm ?? jetstreamManager(this.#o.nc, { timeout: 5000 }),
+      this.#o.prefix,
+      node,
+      clientId,
+    );
   }
 
   /**
@@ -285,13 +266,4 @@ export class NatsQueues implements Storage {
     this.#pending.add(tracked);
     tracked.finally(() => this.#pending.delete(tracked));
   }
-}
-
-/** The stream that holds node `node`'s session queues. */
-export function streamName(prefix: string, node: string): string {
-  return `${prefix}_q_${node}`;
-}
-
-function subjectOf(prefix: string, node: string, clientId: string): string {
-  return `${prefix}.q.${node}.${kvKey(clientId)}`;
 }
