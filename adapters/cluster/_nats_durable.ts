@@ -76,8 +76,7 @@ export class NatsDurable {
         if (msg.data.length === 0) {
           // No responders (status 503): no node keeps this message for a persistent session.
           if (msg.headers?.code === 503) {
-            if (this.#negative.size >= NEGATIVE_MAX) this.#negative.clear();
-            this.#negative.set(w.subject, Date.now() + NEGATIVE_MS);
+            this.#remember(w.subject);
             this.#done(id, w);
           }
           return;
@@ -128,10 +127,13 @@ export class NatsDurable {
     const n = ++this.#next;
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
+        // A node that NATS still counts but that cannot answer (cut off, not yet noticed by its server): its
+        // subject is not waited on again for a while, so that publishers are not held three seconds a message.
         this.#o.logger.warn("cluster: other nodes did not confirm storing a message in time; acknowledged", {
           topic,
           waitedMs: MAX_WAIT_MS,
         });
+        this.#remember(subject);
         this.#done(n, w);
       }, MAX_WAIT_MS);
       const w: Waiting = { subject, announced: 0, stored: 0, answered: false, resolve, timer };
@@ -176,6 +178,12 @@ export class NatsDurable {
     if (entry === undefined || --entry.count > 0) return;
     this.#filters.delete(filter);
     for (const sub of entry.subs) sub.unsubscribe();
+  }
+
+  /** Do not wait on `subject` for a while (nobody keeps it, or nobody answers for it). */
+  #remember(subject: string): void {
+    if (this.#negative.size >= NEGATIVE_MAX) this.#negative.clear();
+    this.#negative.set(subject, Date.now() + NEGATIVE_MS);
   }
 
   #announce(): void {
