@@ -118,6 +118,10 @@ export { createNatsCluster } from "./adapters/cluster/mod.ts";
 export type { NatsClusterOptions } from "./adapters/cluster/mod.ts";
 export type {
   ClusterBus,
+  ClusterClientPage,
+  ClusterClientQuery,
+  ClusterClientRow,
+  ClusterClients,
   ClusterMember,
   ClusterNode,
   ClusterSessionRecord,

@@ -41,6 +41,8 @@ import { WriteBehind } from "./storage/write_behind.ts";
 import { checkTopicName, parseSharedFilter } from "./topics/topic_rules.ts";
 import type { Accept, AcceptInfo, Connection, ConnectionHandler, Listener } from "./transport/connection.ts";
 import type { ClusterBus, ClusterNode, ClusterStatus, HandedSession } from "./cluster/cluster_bus.ts";
+import type { ClusterClientPage, ClusterClientQuery, ClusterClients } from "./cluster/cluster_bus.ts";
+import { clientRows } from "./cluster/client_rows.ts";
 import { ClusterHook } from "./cluster/cluster_hook.ts";
 
 /** Options of {@link Broker.publish}. */
@@ -132,6 +134,8 @@ export class Broker implements BrokerCore, ClusterNode {
   #retainedBytes = 0;
   /** The cluster bus; undefined for a broker on its own (then routing pays one check and nothing more). */
   #bus: ClusterBus | undefined;
+  /** Other nodes' storage of what this node forwarded last (their persistent sessions' copies). */
+  #clusterStored: Promise<void> | undefined;
   /** Sessions handed over by other nodes, waiting for their client's CONNACK. */
   #handed = new Map<string, HandedSession>();
 
@@ -158,12 +162,12 @@ export class Broker implements BrokerCore, ClusterNode {
     const stats = this.stats;
     const hooks = this.hooks;
     const clock = this.clock;
-    this.#storage = options.storage;
+    this.#storage = clusterStorage(options);
     this.#durableAcks = options.durableAcks ?? true;
     if (options.storageMaxPendingAcks !== undefined) this.maxPendingAcks = options.storageMaxPendingAcks;
     this.#allowCrossUserTakeover = options.allowCrossUserTakeover ?? false;
-    if (options.storage !== undefined) {
-      this.#writer = new WriteBehind(options.storage, {
+    if (this.#storage !== undefined) {
+      this.#writer = new WriteBehind(this.#storage, {
         clock: this.clock,
         logger: this.logger,
         maxDelayMs: options.storageMaxDelay ?? 5,
@@ -326,6 +330,8 @@ export class Broker implements BrokerCore, ClusterNode {
       client.close(true);
     }
     if (this.#bus !== undefined) {
+      // The cluster's session store is written through NATS: what is pending goes before NATS is left.
+      await this.#writer?.flush();
       await this.#bus.close().catch((err) => this.logger.warn("cluster close failed", { error: err }));
     }
     if (this.#writer !== undefined) {
@@ -435,9 +441,16 @@ export class Broker implements BrokerCore, ClusterNode {
   }
 
   durability(): Promise<void> | undefined {
-    if (this.#writer === undefined || !this.#durableAcks || !this.#dirty) return undefined;
-    this.#dirty = false;
-    return this.#writer.flushed();
+    const cluster = this.#clusterStored;
+    this.#clusterStored = undefined;
+    if (!this.#durableAcks) return undefined;
+    let local: Promise<void> | undefined;
+    if (this.#writer !== undefined && this.#dirty) {
+      this.#dirty = false;
+      local = this.#writer.flushed();
+    }
+    if (cluster === undefined) return local;
+    return local === undefined ? cluster : Promise.all([local, cluster]).then(() => {});
   }
 
   /**
@@ -576,6 +589,19 @@ export class Broker implements BrokerCore, ClusterNode {
   /** What this node knows of its cluster (nodes, clients per node, traffic); undefined for a broker alone. */
   clusterStatus(): ClusterStatus | undefined {
     return this.#bus?.status?.();
+  }
+
+  /**
+   * The clients of the cluster's other nodes that match `query` (the dashboard lists them with this node's);
+   * undefined for a broker alone.
+   */
+  clusterClients(query: ClusterClientQuery): Promise<ClusterClients> | undefined {
+    return this.#bus?.clients?.(query);
+  }
+
+  /** @internal This node's clients for another node's cluster-wide list. */
+  clientRows(query: ClusterClientQuery): ClusterClientPage {
+    return clientRows(this.#clients.values(), query);
   }
 
   /** The current `$SYS/broker/...` values by topic (whether or not `$SYS` publishing is on). */
@@ -720,6 +746,21 @@ export class Broker implements BrokerCore, ClusterNode {
     else sub.session.deliver(delivery, forms);
   }
 
+  /**
+   * @internal Cut off from the cluster (the bus decides when): every client is disconnected so that it reconnects
+   * to a node the cluster still hears, v5 with DISCONNECT 0x9C (Use another server). Wills are not published
+   * here: a surviving node publishes each once when it takes this node for dead. Sessions stay.
+   */
+  fence(): number {
+    const clients = [...this.#clients.values()];
+    for (const client of clients) {
+      client.will = undefined;
+      if (client.protocolVersion === 5) client.sendPacket({ type: "disconnect", reasonCode: 0x9c });
+      client.close(false, new Error("cut off from the cluster"));
+    }
+    return clients.length;
+  }
+
   /** @internal A retained message set or cleared on another node. */
   retainedRemote(message: Message): void {
     if (this.capabilities.retainAvailable) this.#retain(message, true);
@@ -772,7 +813,13 @@ export class Broker implements BrokerCore, ClusterNode {
     if (message.retain && this.capabilities.retainAvailable) this.#retain(message, remote);
     // Other nodes get the message once, encoded by the bus; one that came from them is never sent back.
     const bus = this.#bus;
-    if (bus !== undefined && !remote) bus.forward(message);
+    if (bus !== undefined && !remote) {
+      const stored = bus.forward(message);
+      if (stored !== undefined) {
+        const earlier = this.#clusterStored;
+        this.#clusterStored = earlier === undefined ? stored : Promise.all([earlier, stored]).then(() => {});
+      }
+    }
     const seq = ++this.#routeSeq;
     const hits: Session[] = [];
     this.#index.match(message.topic, (_clientId, sub) => {
@@ -1280,7 +1327,13 @@ export class Broker implements BrokerCore, ClusterNode {
       if (e.packetId === undefined || e.qos === 0) continue;
       inflight.push({ ...e, qos: e.qos, packetId: e.packetId, state: e.state ?? "publish" });
     }
-    session.restore(inflight, handed.queued.map((d, seq) => ({ ...d, seq })), []);
+    const queued = handed.queued.map((d, seq) => ({ ...d, seq }));
+    session.restore(inflight, queued, []);
+    if (session.persistent) {
+      // Kept here from now on (with a cluster: in this node's session store, for a survivor if this node dies).
+      for (const entry of inflight) this.#persist({ type: "inflight", clientId: id, entry });
+      for (const entry of queued) if (entry.qos > 0) this.#persist({ type: "queued", clientId: id, entry });
+    }
     return session;
   }
 
@@ -1296,6 +1349,22 @@ export class Broker implements BrokerCore, ClusterNode {
     this.#bus?.sessionChanged(session.clientId, undefined);
     this.hooks.notify("onSessionExpired", session.clientId);
   }
+}
+
+/**
+ * The broker's storage: its own, or in a cluster the bus's session store. Both at once would keep a session in
+ * two places that disagree once it moves to another node, so that is refused.
+ */
+function clusterStorage(options: BrokerOptions): Storage | undefined {
+  const store = options.cluster?.sessionStore;
+  if (store === undefined) return options.storage;
+  if (options.storage !== undefined) {
+    throw new TypeError(
+      `Cannot use ${options.storage.name} storage in a cluster: the cluster keeps sessions, their queues and ` +
+        "retained messages in JetStream; remove the storage option",
+    );
+  }
+  return store;
 }
 
 /** What a retained message counts toward maxRetainedBytes: its topic and payload. */

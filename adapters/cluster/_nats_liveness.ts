@@ -251,16 +251,26 @@ export class NatsLiveness {
       // If it was only slow, it hears this and restores what a live node must keep.
       this.#o.nc.publish(`${this.#o.prefix}.dead.${boot}`);
     } catch { /* it is dead or we are cut off: nobody to tell */ }
+    // The claim is ours: nobody else publishes these wills, so JetStream failing over meanwhile (measured: KV
+    // reads answer "jetstream is not enabled" while a new meta leader is elected) is waited out, for a minute.
     let count = 0;
-    for await (const key of await wills.keys(`${boot}.>`)) {
-      const entry = await wills.get(key);
-      await wills.delete(key);
-      if (entry === null || entry.operation !== "PUT") continue;
-      const stored = decodeWill(entry.value, `will ${key}`);
-      const delay = stored.will.properties?.willDelayInterval ?? 0;
-      if (delay > 0) this.#delayedWill(boot, stored.info, stored.will, delay);
-      else this.#local?.publishWill(stored.info, { ...stored.will, receivedAt: Date.now() });
-      count++;
+    for (let attempt = 0;; attempt++) {
+      try {
+        for await (const key of await wills.keys(`${boot}.>`)) {
+          const entry = await wills.get(key);
+          await wills.delete(key);
+          if (entry === null || entry.operation !== "PUT") continue;
+          const stored = decodeWill(entry.value, `will ${key}`);
+          const delay = stored.will.properties?.willDelayInterval ?? 0;
+          if (delay > 0) this.#delayedWill(boot, stored.info, stored.will, delay);
+          else this.#local?.publishWill(stored.info, { ...stored.will, receivedAt: Date.now() });
+          count++;
+        }
+        break;
+      } catch (err) {
+        if (this.#closed || attempt >= 120) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
     this.#o.logger.warn("cluster: node died; its wills are published", {
       node: seen.node,

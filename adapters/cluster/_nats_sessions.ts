@@ -18,6 +18,7 @@ import { topicMatches } from "../../src/topics/topic_rules.ts";
 import type { StoredSubscription } from "../../src/storage/storage.ts";
 import { decodeHanded, encodeHanded } from "../../src/cluster/handed_codec.ts";
 import { withTimeout } from "./_kv_writer.ts";
+import type { NatsQueues } from "./_nats_queues.ts";
 
 /** The KV value of a client id. */
 interface OwnerRecord {
@@ -51,6 +52,9 @@ export interface NatsSessionsOptions {
   logger: Logger;
   interest(filter: string, delta: 1 | -1): void;
   messageId(message: Message): string | undefined;
+  queues: NatsQueues;
+  /** A session left this node for another. */
+  released(clientId: string): void;
 }
 
 /** Who owns which client id, and moving sessions between nodes. */
@@ -76,6 +80,7 @@ export class NatsSessions {
         const clientId = decoder.decode(msg.data);
         this.#owned.delete(clientId);
         const handed = local.handOver(clientId);
+        o.released(clientId);
         msg.respond(handed === undefined ? new Uint8Array(0) : this.#fit(handed));
       },
     });
@@ -160,6 +165,7 @@ export class NatsSessions {
       if ((JSON.parse(decoder.decode(entry.value)) as OwnerRecord).b === this.#o.boot) continue;
       this.#owned.delete(clientId);
       local.handOver(clientId);
+      this.#o.released(clientId);
       this.#o.logger.warn("cluster: client id owned by another node after an outage; connection closed", {
         clientId,
       });
@@ -233,6 +239,7 @@ export class NatsSessions {
             // Another node took the client while this one could not be asked (cut off): let it go here too.
             this.#owned.delete(clientId);
             this.#local?.handOver(clientId);
+            o.released(clientId);
             o.logger.warn("cluster: client id owned by another node; connection closed", { clientId });
             return;
           }
@@ -286,16 +293,38 @@ export class NatsSessions {
       const { handed, ids } = decodeHanded(reply.data);
       return withCaptured(handed, capture, ids, o.messageId);
     } catch (err) {
-      // No responders: the owner is gone. Resume from the record (subscriptions, no messages), unless the session
-      // ended with its connection or has expired since [MQTT-3.1.2-23] (5.0).
-      o.logger.info("cluster: session owner unreachable, resuming from its record", {
+      // No responders: the owner is gone. Resume from the record and the queue the owner kept in JetStream,
+      // unless the session ended with its connection or has expired since [MQTT-3.1.2-23] (5.0).
+      o.logger.info("cluster: session owner unreachable, resuming from its record and stream", {
         clientId,
         owner: record.b,
         error: err instanceof Error ? err.message : String(err),
       });
-      if (sessionOver(record, Date.now())) return undefined;
+      const node = bootNode(record.b);
+      if (clean || sessionOver(record, Date.now())) {
+        // Nobody resumes what the dead node kept for this session: its copy goes.
+        o.queues.forget(node, clientId);
+        return undefined;
+      }
+      const kept = await withTimeout(o.queues.read(node, clientId), 5000).catch((err) => {
+        // JetStream cannot be read now: the session resumes with its subscriptions; the queue stays where it is.
+        o.logger.warn("cluster: cannot read the queue a dead node kept; resuming without it", {
+          clientId,
+          node,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return undefined;
+      });
+      if (kept !== undefined) {
+        o.queues.inherit(clientId, node, kept.lastSeq, kept.inflight.length + kept.queued.length === 0);
+      }
       return withCaptured(
-        { expiryInterval: record.e, subscriptions: record.s, inflight: [], queued: [] },
+        {
+          expiryInterval: record.e,
+          subscriptions: record.s,
+          inflight: kept?.inflight ?? [],
+          queued: kept?.queued ?? [],
+        },
         capture,
         new Set(),
         o.messageId,
@@ -315,6 +344,11 @@ export class NatsSessions {
       if (this.#chains.get(clientId) === next) this.#chains.delete(clientId);
     });
   }
+}
+
+/** The node name in a boot id (`{node}-{12 hex digits}`). */
+function bootNode(boot: string): string {
+  return boot.slice(0, -13);
 }
 
 /** True when a record's session has ended: it ended with its connection, or its expiry ran out offline. */

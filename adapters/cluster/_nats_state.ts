@@ -22,6 +22,7 @@ import { decodeMessage, encodeMessage } from "../../src/storage/record_codec.ts"
 import { KvWriter } from "./_kv_writer.ts";
 import { NatsLiveness } from "./_nats_liveness.ts";
 import { NatsSessions } from "./_nats_sessions.ts";
+import type { NatsQueues } from "./_nats_queues.ts";
 
 /** Options of {@link NatsState}. */
 export interface NatsStateOptions {
@@ -37,6 +38,10 @@ export interface NatsStateOptions {
   shutdownGraceMs: number;
   interest(filter: string, delta: 1 | -1): void;
   messageId(message: Message): string | undefined;
+  /** Session queues, read when a session is taken over from a node that cannot answer. */
+  queues: NatsQueues;
+  /** A session left this node for another. */
+  released(clientId: string): void;
 }
 
 /** The KV side of a NATS cluster node. */
@@ -76,6 +81,8 @@ export class NatsState {
       logger: o.logger,
       interest: o.interest,
       messageId: o.messageId,
+      queues: o.queues,
+      released: o.released,
     });
     this.#liveness = new NatsLiveness({ ...o, wills, nodes, sessions: this.#sessions, writer: this.#writer });
     await this.#liveness.start(local);

@@ -25,6 +25,8 @@ import type { Message } from "../../src/message.ts";
 import type { ClientInfo } from "../../src/hooks/hook.ts";
 import type {
   ClusterBus,
+  ClusterClientQuery,
+  ClusterClients,
   ClusterNode,
   ClusterSessionRecord,
   ClusterStatus,
@@ -33,6 +35,10 @@ import type {
 import { escapeName, filterSubjects, topicSubject } from "../../src/cluster/subjects.ts";
 import { bootBytes, decodeWire, encodeWire } from "../../src/cluster/wire_codec.ts";
 import { NatsState } from "./_nats_state.ts";
+import { NatsQueues } from "./_nats_queues.ts";
+import { NatsDurable } from "./_nats_durable.ts";
+import { NatsFence } from "./_nats_fence.ts";
+import { NatsClients } from "./_nats_clients.ts";
 
 /** How to reach NATS and who this node is. */
 export interface NatsClusterOptions {
@@ -122,11 +128,16 @@ export async function createNatsCluster(options: NatsClusterOptions): Promise<Cl
 /** The NATS implementation of {@link ClusterBus}. */
 class NatsBus implements ClusterBus {
   readonly node: string;
+  /** Persistent sessions' queues in this node's JetStream stream; the broker writes them as its storage. */
+  readonly sessionStore: NatsQueues;
   readonly #route: NatsConnection;
   readonly #shared: NatsConnection;
   readonly #prefix: string;
   readonly #logger: Logger;
   readonly #state: NatsState;
+  readonly #durable: NatsDurable;
+  readonly #fence: NatsFence;
+  readonly #clients: NatsClients;
   readonly #boot: string;
   readonly #bootBytes: Uint8Array;
   #seq = 0;
@@ -160,6 +171,27 @@ class NatsBus implements ClusterBus {
     this.#boot = `${options.node}-${randomHex(6)}`;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#bootBytes = bootBytes(this.#boot);
+    this.sessionStore = new NatsQueues({
+      nc: route,
+      prefix: this.#prefix,
+      node: options.node,
+      replicas: options.replicas ?? 1,
+      logger: this.#logger,
+    });
+    this.#durable = new NatsDurable({ nc: route, prefix: this.#prefix, logger: this.#logger });
+    this.#clients = new NatsClients({
+      nc: route,
+      prefix: this.#prefix,
+      node: options.node,
+      logger: this.#logger,
+      others: () => this.#state.members().filter((m) => !m.self).map((m) => m.node),
+    });
+    this.#fence = new NatsFence({
+      nc: route,
+      heartbeatMs: this.#heartbeatMs,
+      deadAfterMs: options.deadAfterMs ?? 4000,
+      logger: this.#logger,
+    });
     this.#state = new NatsState({
       nc: route,
       prefix: this.#prefix,
@@ -172,6 +204,8 @@ class NatsBus implements ClusterBus {
       shutdownGraceMs: options.shutdownGraceMs ?? 2000,
       interest: (filter, delta) => this.interest(filter, delta),
       messageId: (m) => this.#ids.get(m),
+      queues: this.sessionStore,
+      released: (clientId) => this.#durable.session(clientId, undefined),
     });
     this.#watchStatus(route, "route");
     this.#watchStatus(shared, "shared");
@@ -179,7 +213,11 @@ class NatsBus implements ClusterBus {
 
   async start(local: ClusterNode): Promise<void> {
     this.#local = local;
+    await this.sessionStore.start();
+    this.#durable.start(local);
     await this.#state.start(local);
+    this.#fence.start(local);
+    this.#clients.serve(local);
     this.#started = true;
     // Interest registered before start (sessions restored from storage) is subscribed now.
     for (const [filter, entry] of this.#interest) entry.subs = this.#subscribe(filter);
@@ -191,7 +229,7 @@ class NatsBus implements ClusterBus {
     this.#logger.info("cluster joined", { node: this.node, boot: this.#boot, nats: this.#route.getServer() });
   }
 
-  forward(message: Message): void {
+  forward(message: Message): void | Promise<void> {
     if (message.topic.startsWith("$SYS")) return;
     const seq = ++this.#seq;
     this.#ids.set(message, `${this.#boot}:${seq}`);
@@ -211,7 +249,10 @@ class NatsBus implements ClusterBus {
     } catch (err) {
       // Closed or over the reconnect buffer: other nodes miss this QoS 0 copy; logged, never thrown at a client.
       this.#logger.warn("cluster: cannot forward a message", { topic: message.topic, error: String(err) });
+      return;
     }
+    // QoS 1/2: acknowledged once the nodes keeping it for persistent sessions have stored it.
+    if (message.qos > 0) return this.#durable.confirm(message.topic, `${this.#boot}:${seq}`);
   }
 
   interest(filter: string, delta: 1 | -1): void {
@@ -259,11 +300,17 @@ class NatsBus implements ClusterBus {
   }
 
   sessionChanged(clientId: string, record: ClusterSessionRecord | undefined): void {
+    const persistent = record !== undefined && record.expiryInterval > 0;
+    this.#durable.session(clientId, persistent ? record.subscriptions.map((s) => s.filter) : undefined);
     this.#state.sessionChanged(clientId, record);
   }
 
   will(info: ClientInfo, will: Message | undefined): void {
     this.#state.will(info, will);
+  }
+
+  clients(query: ClusterClientQuery): Promise<ClusterClients> {
+    return this.#clients.list(query);
   }
 
   status(): ClusterStatus {
@@ -283,6 +330,8 @@ class NatsBus implements ClusterBus {
   async close(): Promise<void> {
     clearInterval(this.#rttTimer);
     clearTimeout(this.#outboxTimer);
+    this.#durable.close();
+    this.#fence.close();
     await this.#state.close();
     for (const nc of [this.#route, this.#shared]) {
       await nc.drain().catch(() => nc.close());
@@ -305,6 +354,9 @@ class NatsBus implements ClusterBus {
           this.#received++;
           this.#state.captured(wire.message);
           this.#local?.routeRemote(wire.message);
+          if (wire.message.qos > 0) {
+            this.#durable.received(`${wire.boot}:${wire.seq}`, this.#local?.durability?.());
+          }
         },
       })
     );
@@ -358,6 +410,7 @@ class NatsBus implements ClusterBus {
         if (nc === this.#route) {
           this.#connected = s.type === "reconnect";
           this.#state.connection(this.#connected);
+          this.sessionStore.connection(this.#connected);
           if (this.#connected && this.#outbox.length > 0) {
             // Other nodes that lost the same server reconnect too (within the 250 ms reconnect wait and its
             // jitter) and resubscribe: give them a beat, at least half a second, before the replay.

@@ -10,7 +10,7 @@
 
 import type { ClientInfo } from "../hooks/hook.ts";
 import type { Message } from "../message.ts";
-import type { StoredSubscription } from "../storage/storage.ts";
+import type { Storage, StoredSubscription } from "../storage/storage.ts";
 
 /** A persistent session handed from the node that owned it to the node its client now connects to. */
 export interface HandedSession {
@@ -57,6 +57,70 @@ export interface ClusterNode {
   publishWill(info: ClientInfo, will: Message): void;
   /** Clients connected to this node (other nodes sum them into cluster totals). */
   connectedCount(): number;
+  /**
+   * What the last routing made this node store waits on (undefined when nothing): a node that keeps a message
+   * for a persistent session confirms it to the publisher's node once stored.
+   */
+  durability?(): Promise<void> | undefined;
+  /**
+   * This node has been cut off from the cluster long enough to be taken for dead: disconnect every client (v5
+   * DISCONNECT 0x9C, Use another server) without publishing its will here. Returns how many were connected.
+   */
+  fence?(): number;
+  /** This node's connected clients that match `query`, for a cluster-wide client list. */
+  clientRows?(query: ClusterClientQuery): ClusterClientPage;
+}
+
+/** Which clients a cluster-wide list asks each node for. */
+export interface ClusterClientQuery {
+  /** Matches the client id or user name (case-insensitive, contains). */
+  readonly q?: string;
+  /** Matches the client id (contains). */
+  readonly clientId?: string;
+  /** Matches the user name (contains). */
+  readonly username?: string;
+  /** At most this many rows, the first by client id. */
+  readonly max: number;
+}
+
+/** A connected client as another node reports it. */
+export interface ClusterClientRow {
+  /** Client id. */
+  readonly clientId: string;
+  /** User name from CONNECT, null without one. */
+  readonly username: string | null;
+  /** Remote `host:port`. */
+  readonly address: string;
+  /** Id of the listener it came through. */
+  readonly listener: string;
+  /** 3 (MQTT 3.1), 4 (3.1.1) or 5. */
+  readonly protocolVersion: number;
+  /** Negotiated keep-alive in seconds, 0 for none. */
+  readonly keepAlive: number;
+  /** When CONNACK was sent, ISO 8601. */
+  readonly connectedAt: string;
+  /** Subscriptions of its session. */
+  readonly subscriptions: number;
+  /** QoS 1/2 messages sent to it and not acknowledged. */
+  readonly inflight: number;
+  /** Messages waiting to be sent to it. */
+  readonly queued: number;
+}
+
+/** One node's answer: how many clients match, and the first `max` of them by client id. */
+export interface ClusterClientPage {
+  /** Clients of the node that match the query. */
+  readonly total: number;
+  /** The first of them by client id, at most the query's `max`. */
+  readonly items: readonly ClusterClientRow[];
+}
+
+/** Every other node's answer, and the live nodes that did not answer in time. */
+export interface ClusterClients {
+  /** Each answering node's page, with the node's name. */
+  readonly nodes: ReadonlyArray<ClusterClientPage & { readonly node: string }>;
+  /** Live nodes that did not answer in time. */
+  readonly unreachable: readonly string[];
 }
 
 /** One node as this node last heard of it. */
@@ -113,8 +177,12 @@ export interface ClusterBus {
   readonly node: string;
   /** Connect to the other nodes; the broker calls it from `listen()`, before any client is accepted. */
   start(node: ClusterNode): Promise<void>;
-  /** A message routed here: send it to the other nodes that want it (the bus skips `$SYS`). */
-  forward(message: Message): void;
+  /**
+   * A message routed here: send it to the other nodes that want it (the bus skips `$SYS`). May return a promise
+   * that resolves once the nodes that keep it for persistent sessions have stored it (the publisher's
+   * acknowledgement waits for it).
+   */
+  forward(message: Message): void | Promise<void>;
   /** Local interest in a topic filter appeared (+1) or went (-1); the bus counts references. */
   interest(filter: string, delta: 1 | -1): void;
   /**
@@ -138,6 +206,14 @@ export interface ClusterBus {
   will(info: ClientInfo, will: Message | undefined): void;
   /** What this node knows of the cluster now. */
   status?(): ClusterStatus;
+  /** The clients of every other live node that match `query` (each node answers for itself). */
+  clients?(query: ClusterClientQuery): Promise<ClusterClients>;
+  /**
+   * Where persistent sessions' queues and inflight messages are kept so that another node can take them over
+   * when this one dies. The broker writes to it as to its storage (a QoS 1/2 acknowledgement waits for it);
+   * a broker given both this and its own `storage` refuses to start.
+   */
+  readonly sessionStore?: Storage;
   /** Leave the cluster (graceful: wills of connected clients are not published by others). */
   close(): Promise<void>;
 }

@@ -22,6 +22,20 @@ const TLS_KEYS = ["ca", "cert", "key"];
 const NODE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const SERVER_URL = /^(nats|tls|wss?):\/\/[^\s/]+(:\d+)?\/?$|^[^\s/:]+(:\d+)?$/;
 
+/**
+ * A cluster keeps sessions, their queues and retained messages in JetStream, so a `storage` file next to it
+ * would hold a second copy of each session that goes stale as soon as the session moves to another node:
+ * refused. `storage.durableAcks`, `maxDelay` and `maxPending` still apply, to the cluster's session store.
+ */
+export function checkClusterStorage(check: Checker, storageType: string): void {
+  if (storageType === "memory") return;
+  check.problem(
+    ["storage", "type"],
+    `"${storageType}" cannot be used with "cluster": the cluster keeps sessions, queued and retained messages ` +
+      `in JetStream (cluster.nats); remove "storage" or use type "memory"`,
+  );
+}
+
 /** Parse `cluster:`; file paths are made relative to the config file's folder (`source`). */
 export function parseCluster(check: Checker, value: unknown, source: string): ClusterConfig | undefined {
   const map = check.mapping(value, ["cluster"], CLUSTER_KEYS);

@@ -102,4 +102,20 @@ describe("parseConfig cluster", () => {
     );
     assert.match(many.join("\n"), /:9: cluster.gossip: unknown key/);
   });
+
+  it("refuses a storage file next to a cluster, naming the line, and takes memory storage's options", () => {
+    const refused = problems(
+      'storage:\n  type: sqlite\n  path: b.db\ncluster:\n  nats: { servers: ["nats://127.0.0.1:4222"] }\n',
+    );
+    assert.equal(refused.length, 1, refused.join("\n"));
+    assert.match(
+      refused[0]!,
+      /cluster.yaml:2: storage.type: "sqlite" cannot be used with "cluster".*JetStream/,
+    );
+    const config = parseConfig(
+      'storage: { durableAcks: false }\ncluster:\n  nats: { servers: ["nats://127.0.0.1:4222"] }\n',
+      "c.yaml",
+    );
+    assert.equal(config.storage.durableAcks, false);
+  });
 });

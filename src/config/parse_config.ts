@@ -16,7 +16,7 @@ import type {
 import { formatAddress } from "./address.ts";
 import { readYaml } from "./yaml_source.ts";
 import { checkAddress, parseAuth, parseListeners } from "./parse_listeners.ts";
-import { parseCluster } from "./parse_cluster.ts";
+import { checkClusterStorage, parseCluster } from "./parse_cluster.ts";
 import { type Capabilities, DEFAULT_CAPABILITIES, type Limits } from "../options.ts";
 import type { LogLevel } from "../logger.ts";
 import { parseBridges } from "./parse_bridges.ts";
@@ -104,6 +104,7 @@ export function parseConfig(text: string, source: string): Config {
   const extras = { ...(bridges.length > 0 ? { bridges } : {}), ...(rules.length > 0 ? { rules } : {}) };
 
   const cluster = "cluster" in top ? parseCluster(check, top.cluster, source) : undefined;
+  if (cluster !== undefined) checkClusterStorage(check, storage.type);
 
   const workers = "workers" in top ? parseWorkers(check, top.workers, storage, cluster) : undefined;
 

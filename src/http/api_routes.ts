@@ -13,6 +13,7 @@ import { checkTopicFilter, parseSharedFilter, topicMatches } from "../topics/top
 import type { ActivityHook } from "./activity_hook.ts";
 import { HttpError, httpError } from "./http_error.ts";
 import { brokerOverview } from "./overview.ts";
+import { clusterClientPage } from "./cluster_clients.ts";
 import { bridgeStatuses, ruleStatuses } from "./extensions_status.ts";
 import type { RateSampler } from "./rate_sampler.ts";
 import {
@@ -59,7 +60,7 @@ export function apiRoutes(ctx: ApiContext): Hono {
 
   api.get("/history", (c) => c.json({ intervalMs: ctx.sampler.intervalMs, samples: ctx.sampler.history }));
 
-  api.get("/clients", (c) => {
+  api.get("/clients", async (c) => {
     const q = c.req.query("q") ?? "";
     const byId = c.req.query("clientId") ?? "";
     const byUser = c.req.query("username") ?? "";
@@ -71,13 +72,23 @@ export function apiRoutes(ctx: ApiContext): Hono {
       rows.push(client);
     }
     rows.sort((a, b) => compare(a.id, b.id));
-    const result = paginate(rows, page);
     const node = broker.clusterStatus()?.node;
-    const items = result.items.map((client) => {
-      const view = clientView(client, activity);
-      return node === undefined ? view : { ...view, node };
-    });
-    return c.json({ ...result, items });
+    // In a cluster the list spans every node (`?node=` picks one); each row names its client's node.
+    const onlyNode = c.req.query("node");
+    const others = node === undefined || onlyNode === node
+      ? undefined
+      : await broker.clusterClients({ q, clientId: byId, username: byUser, max: page.offset + page.limit });
+    if (node === undefined || others === undefined) {
+      const result = paginate(rows, page);
+      const items = result.items.map((client) => {
+        const view = clientView(client, activity);
+        return node === undefined ? view : { ...view, node };
+      });
+      return c.json({ ...result, items });
+    }
+    return c.json(
+      clusterClientPage(rows, others, { node, onlyNode, page, view: (cl) => clientView(cl, activity) }),
+    );
   });
 
   api.get("/clients/:id", (c) => {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { clientRow } from "../cluster/client_rows.ts";
 import type { Client } from "../client/client.ts";
 import type { Message } from "../message.ts";
 import type { Session } from "../session/session.ts";
@@ -122,19 +123,9 @@ export function contains(haystack: string | undefined, needle: string): boolean 
 
 /** A connected client as a table row. */
 export function clientView(client: Client, activity: ActivityHook): ClientView {
-  const session = client.session;
   const a = activity.activity(client);
   return {
-    clientId: client.id,
-    username: client.username ?? null,
-    address: client.remoteAddress,
-    listener: client.listener,
-    protocolVersion: client.protocolVersion,
-    keepAlive: client.keepAlive,
-    connectedAt: new Date(client.connectedAt).toISOString(),
-    subscriptions: session?.subscriptions.size ?? 0,
-    inflight: session?.inflight.size ?? 0,
-    queued: session?.queued ?? 0,
+    ...clientRow(client),
     messagesIn: a?.messagesIn ?? 0,
     messagesInRate: a?.messagesInRate ?? 0,
   };

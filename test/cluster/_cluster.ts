@@ -62,7 +62,11 @@ export async function startNode(
     shutdownGraceMs: shutdownGraceMs ?? 0,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
-  const { broker, port } = await tcpBroker({ ...brokerOptions, cluster });
+  // A node that cannot start must not leave its NATS connections open (the test process would never end).
+  const { broker, port } = await tcpBroker({ ...brokerOptions, cluster }).catch(async (err) => {
+    await cluster.close().catch(() => {});
+    throw err;
+  });
   return { broker, port, url: `mqtt://127.0.0.1:${port}` };
 }
 

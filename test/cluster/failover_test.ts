@@ -19,6 +19,7 @@ import {
   endClients,
   inbox,
   type Packet,
+  type Received,
   settle,
   startCliNode,
   startNode,
@@ -129,8 +130,19 @@ if (runsOn("node")) {
       const a = await startNode("da", nats.urls, { prefix: "down" });
       const b = await startNode("db", nats.urls, { prefix: "down" });
       nodes.push(a, b);
-      const watcher = await connect(b.url);
-      const seen = inbox(watcher);
+      // The watcher on b is fenced too (b cannot tell the outage from its own cut): it comes back once.
+      const seen: Received[] = [];
+      const watch = async () => {
+        const w = await connect(b.url);
+        w.on("message", (topic: string, payload: Uint8Array) => {
+          seen.push({ topic, payload: new TextDecoder().decode(payload), packet: undefined });
+        });
+        await w.subscribeAsync(["will/#", "back/t", "held/#"], { qos: 1 });
+        return w;
+      };
+      const watcher = await watch();
+      let watcherFenced: number | undefined;
+      watcher.on("disconnect", (p: Packet) => (watcherFenced = p.reasonCode));
       const wills = {
         get length() {
           return seen.filter((m) => m.topic.startsWith("will/")).length;
@@ -142,7 +154,6 @@ if (runsOn("node")) {
         },
       };
       const held = () => seen.filter((m) => m.topic.startsWith("held/")).map((m) => m.payload);
-      await watcher.subscribeAsync(["will/#", "back/t", "held/#"], { qos: 1 });
       await connect(a.url, { clientId: "alive", will: { topic: "will/alive", payload: "x", qos: 1 } });
       await settle(300);
 
@@ -159,12 +170,22 @@ if (runsOn("node")) {
       await local.publishAsync("held/0", "qos 0 is lost", { qos: 0 });
       await until(() => got.length === 1, 3000, "local delivery without NATS");
       assert.ok(connectMs < 1500, `a client waited ${connectMs} ms to connect while NATS was down`);
-      await settle(2300); // longer than deadAfterMs: nobody may be judged dead for NATS's silence
+      let fenced: number | undefined;
+      local.on("disconnect", (p: Packet) => (fenced = p.reasonCode));
+      // Past deadAfterMs - 2 heartbeats without NATS a node fences itself (it cannot tell this from being cut
+      // off alone): its clients are told to go elsewhere, once, and are served locally when they come back.
+      await until(() => fenced !== undefined, 3000, "the node fencing itself");
+      assert.equal(fenced, 0x9c);
+      await until(() => watcherFenced !== undefined, 3000, "the other node fencing itself");
+      assert.equal(watcherFenced, 0x9c);
+      await watch();
+      await settle(800); // longer than deadAfterMs in all: nobody may be judged dead for NATS's silence
+      const again = await connect(a.url, { clientId: "local-only" });
 
       await nats.servers[0]!.restart();
       const deadline = Date.now() + 15_000;
       while (remote.length === 0 && Date.now() < deadline) {
-        await local.publishAsync("back/t", "again", { qos: 1 });
+        await again.publishAsync("back/t", "again", { qos: 1 });
         await settle(200);
       }
       assert.ok(remote.length > 0, "routing resumed when NATS came back");
@@ -189,13 +210,26 @@ if (runsOn("node")) {
       // A node that knows only the server about to die: cut off from the cluster, it keeps its client.
       const c = await startNode("fc", [s0], { replicas: 3, prefix: "fo", ignoreDiscoveredServers: true });
       nodes.push(a, b, c);
-      const split = { clientId: "split", clean: false, properties: { sessionExpiryInterval: 60 } };
+      const split = {
+        clientId: "split",
+        clean: false,
+        properties: { sessionExpiryInterval: 60 },
+        will: { topic: "fo/will", payload: "split", qos: 1 as const },
+      };
       const stranded = await connect(c.url, split);
       let strandedReason: number | undefined;
-      stranded.on("disconnect", (p: Packet) => (strandedReason = p.reasonCode));
+      let fencedAt = 0;
+      stranded.on("disconnect", (p: Packet) => {
+        strandedReason = p.reasonCode;
+        fencedAt = Date.now();
+      });
       const sub = await connect(b.url);
       const got = inbox(sub);
-      await sub.subscribeAsync("fo/t", { qos: 1 });
+      let willAt = 0;
+      sub.on("message", (topic: string) => {
+        if (topic === "fo/will" && willAt === 0) willAt = Date.now();
+      });
+      await sub.subscribeAsync(["fo/t", "fo/will"], { qos: 1 });
       const pub = await connect(a.url);
       await pub.publishAsync("fo/t", "before", { qos: 1 });
       await until(() => got.length === 1, 5000, "routing before the failure");
@@ -217,12 +251,28 @@ if (runsOn("node")) {
       process.stdout.write(`# failover: retained replicated ${Date.now() - retainAt} ms after publish\n`);
       process.stdout.write(`# failover: routing back ${recoveredMs} ms after a NATS server died\n`);
 
-      // The stranded client moves to b (its owner cannot be asked); when the cut-off node is back, it lets go.
-      await connect(b.url, split);
-      assert.ok(c.broker.getClient("split") !== undefined, "still connected to the cut-off node");
+      // The cut-off node fences itself before the others take it for dead: its client is told to go elsewhere
+      // (0x9C), and its will is published once, by a survivor, only after that.
+      await until(() => strandedReason !== undefined, 8000, "the cut-off node fencing itself");
+      assert.equal(strandedReason, 0x9c);
+      assert.equal(c.broker.getClient("split"), undefined);
+      const wills = () => got.filter((m) => m.topic === "fo/will").length;
+      await until(() => wills() === 1, 20_000, "the fenced client's will from a survivor");
+      assert.ok(fencedAt <= willAt, `the will went out ${fencedAt - willAt} ms before the fence`);
+      process.stdout.write(
+        `# failover: cut-off node fenced ${fencedAt - killedAt} ms after its NATS server died, ` +
+          `will out ${willAt - killedAt} ms after\n`,
+      );
+      // The client resumes on b; when the cut-off node is back, nothing goes out twice.
+      const back = connectLater(b.url, split);
+      let present: boolean | undefined;
+      back.on("connect", (p: Packet) => (present = p.sessionPresent));
+      back.connect();
+      await until(() => present !== undefined, 8000, "CONNACK on b");
+      assert.equal(present, true);
       await nats.servers[0]!.restart();
-      await until(() => strandedReason !== undefined, 15_000, "the cut-off node letting the client go");
-      assert.equal(strandedReason, 0x8e);
+      await settle(2500);
+      assert.equal(wills(), 1, "one will");
       assert.equal(c.broker.getClient("split"), undefined);
       assert.ok(b.broker.getClient("split") !== undefined);
     });

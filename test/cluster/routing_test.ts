@@ -217,6 +217,35 @@ if (runsOn("node")) {
       http.close();
     });
 
+    it("lists every node's clients in /api/v1/clients, each with its node, and the dashboard shows the node", async () => {
+      await connect(a.url, { clientId: "listed-a1", username: "ann" });
+      await connect(a.url, { clientId: "listed-a2" });
+      await connect(b.url, { clientId: "listed-b1" });
+      await until(() => a.broker.clusterStatus()!.members.length === 2, 3000, "both nodes known");
+      const http = createHttpApp({ broker: a.broker, runtime: { name: "test", version: "0" } });
+      const get = async (query: string) => await (await http.app.request(`/api/v1/clients?${query}`)).json();
+      const all = await get("clientId=listed-");
+      assert.equal(all.total, 3);
+      assert.deepEqual(
+        all.items.map((c: { clientId: string; node: string }) => [c.clientId, c.node]),
+        [["listed-a1", "a"], ["listed-a2", "a"], ["listed-b1", "b"]],
+      );
+      assert.deepEqual(all.unreachable, []);
+      const remote = all.items[2];
+      assert.equal(remote.protocolVersion, 5);
+      assert.match(remote.address, /^127\.0\.0\.1:\d+$/);
+      assert.equal(typeof all.items[0].messagesIn, "number", "this node's rows carry their activity");
+      const onB = await get("clientId=listed-&node=b");
+      assert.deepEqual(onB.items.map((c: { clientId: string }) => c.clientId), ["listed-b1"]);
+      assert.equal(onB.total, 1);
+      const paged = await get("clientId=listed-&limit=1&offset=2");
+      assert.deepEqual([paged.total, paged.items[0].clientId], [3, "listed-b1"]);
+      assert.equal((await get("q=ann")).items[0].clientId, "listed-a1");
+      const page = await (await http.app.request("/")).text();
+      assert.match(page, /<th id="clients-node" hidden>Node<\/th>/);
+      http.close();
+    });
+
     it("stops routing to a node once its last subscriber leaves, and 3.1.1 clients take part", async () => {
       const one = await connect(b.url, { protocolVersion: 4 });
       const two = await connect(b.url, { protocolVersion: 4 });

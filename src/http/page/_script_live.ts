@@ -73,7 +73,7 @@ function onHello(overview) {
   state.maxQoS = overview.capabilities.maximumQoS;
   setText("fact-started", new Date(overview.startedAt).toLocaleString());
   setText("fact-qos", String(overview.capabilities.maximumQoS));
-  // This node and the others, each with its connected clients (the client list shows this node's clients).
+  // This node and the others, each with its connected clients (the client list shows every node's, each with its node).
   const cluster = overview.cluster;
   setText("fact-cluster", cluster
     ? cluster.members.map((m) => m.node + (m.self ? " (this node)" : "") + ": " + m.clients + " clients").join(", ")

@@ -40,8 +40,12 @@ async function loadClients() {
 }
 
 function renderClients(page) {
+  // In a cluster the list spans every node; rows of other nodes carry no activity and are not disconnected here.
+  const clustered = page.items.some((c) => c.node !== undefined);
+  $("clients-node").hidden = !clustered;
   const rows = page.items.map((c) => el("tr", { data: { clientId: c.clientId } }, [
     cell("Client id", el("button", { type: "button", class: "link cell-id", text: c.clientId, onclick: () => openClient(c.clientId) })),
+    clustered ? cell("Node", c.node) : null,
     cell("Username", c.username || "–"),
     cell("Address", c.address, "mono wide"),
     cell("MQTT", protocolName(c.protocolVersion)),
@@ -50,14 +54,15 @@ function renderClients(page) {
     cell("Subs", fmtCount(c.subscriptions), "num"),
     cell("Inflight", fmtCount(c.inflight), "num"),
     cell("Queued", fmtCount(c.queued), "num"),
-    cell("Msgs in", fmtCount(c.messagesIn), "num msgs-in"),
-    cell("Rate", fmtRate(c.messagesInRate) + "/s", c.messagesInRate > 0 ? "num rate rate-up" : "num rate"),
-    cell("", confirmButton("Disconnect", "client:" + c.clientId, () => disconnect(c.clientId), "disconnect"), "actions"),
+    cell("Msgs in", c.messagesIn === undefined ? "–" : fmtCount(c.messagesIn), "num msgs-in"),
+    cell("Rate", c.messagesInRate === undefined ? "–" : fmtRate(c.messagesInRate) + "/s", c.messagesInRate > 0 ? "num rate rate-up" : "num rate"),
+    cell("", c.messagesIn === undefined ? "" : confirmButton("Disconnect", "client:" + c.clientId, () => disconnect(c.clientId), "disconnect"), "actions"),
   ]));
   $("clients-table").tBodies[0].replaceChildren(...rows);
   $("clients-empty").hidden = rows.length > 0;
   $("clients-empty").textContent = state.clients.q ? "No client matches \u201c" + state.clients.q + "\u201d." : "No client is connected.";
-  setText("clients-meta", page.total + (page.total === 1 ? " client" : " clients") + (state.clients.q ? " match" : " connected"));
+  const silent = page.unreachable && page.unreachable.length > 0 ? " (no answer from " + page.unreachable.join(", ") + ")" : "";
+  setText("clients-meta", page.total + (page.total === 1 ? " client" : " clients") + (state.clients.q ? " match" : " connected") + silent);
   renderPager("clients-pager", page, (offset) => { state.clients.offset = offset; loadClients(); });
 }
 

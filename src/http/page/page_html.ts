@@ -116,7 +116,7 @@ export const PAGE_HTML: string = `<!doctype html>
   <div class="table-wrap">
     <table class="table" id="clients-table">
       <thead><tr>
-        <th>Client id</th><th>Username</th><th>Address</th><th>MQTT</th><th>Keep-alive</th><th>Connected</th>
+        <th>Client id</th><th id="clients-node" hidden>Node</th><th>Username</th><th>Address</th><th>MQTT</th><th>Keep-alive</th><th>Connected</th>
         <th class="num">Subs</th><th class="num">Inflight</th><th class="num">Queued</th><th class="num">Msgs in</th><th class="num">Rate</th><th></th>
       </tr></thead>
       <tbody></tbody>
