@@ -6,6 +6,7 @@
 import type { ClientInfo, DropReason } from "../hooks/hook.ts";
 import type { Message } from "../message.ts";
 import type { QoS } from "../packets/types.ts";
+import { copyBytes } from "../packets/byte_pool.ts";
 import type { PublishForms } from "./publish_forms.ts";
 import type { StorageOp, StoredInflight } from "../storage/storage.ts";
 
@@ -436,7 +437,7 @@ export function isExpired(message: Message, now: number): boolean {
 }
 
 function withPacketId(prepared: PreparedPublish, packetId: number): Uint8Array {
-  const bytes = prepared.shared ? prepared.bytes.slice() : prepared.bytes;
+  const bytes = prepared.shared ? copyBytes(prepared.bytes) : prepared.bytes;
   bytes[prepared.packetIdOffset] = packetId >> 8;
   bytes[prepared.packetIdOffset + 1] = packetId & 0xff;
   return bytes;
