@@ -480,7 +480,7 @@ export class Broker implements BrokerCore, ClusterNode {
       this.#persistentSessions.add(session);
       for (const sub of stored.subscriptions) {
         const item: Subscription = { session, ...sub };
-        session.subscriptions.set(sub.filter, item);
+        session.setSubscription(sub.filter, item);
         this.#addIndex(sub.filter, stored.clientId, item);
       }
       session.restore(
@@ -831,7 +831,7 @@ export class Broker implements BrokerCore, ClusterNode {
     };
     const isNew = !session.subscriptions.has(filter);
     // An identical filter replaces the existing subscription [MQTT-3.8.4-3].
-    session.subscriptions.set(filter, sub);
+    session.setSubscription(filter, sub);
     if (isNew) this.#addIndex(filter, session.clientId, sub);
     else {
       const shared = parseSharedFilter(filter);
@@ -850,7 +850,7 @@ export class Broker implements BrokerCore, ClusterNode {
   unsubscribe(session: Session, filter: string): boolean {
     const sub = session.subscriptions.get(filter);
     if (sub === undefined) return false;
-    session.subscriptions.delete(filter);
+    session.deleteSubscription(filter);
     this.#unindex(sub);
     this.#saveSession(session);
     return true;
@@ -1264,7 +1264,7 @@ export class Broker implements BrokerCore, ClusterNode {
     this.#sessions.set(id, session);
     for (const sub of handed.subscriptions) {
       const item: Subscription = { session, ...sub };
-      session.subscriptions.set(sub.filter, item);
+      session.setSubscription(sub.filter, item);
       this.#addIndex(sub.filter, id, item);
     }
     const inflight: InflightMessage[] = [];
@@ -1280,7 +1280,7 @@ export class Broker implements BrokerCore, ClusterNode {
   #endSession(session: Session, handedOver = false): void {
     this.#persistentSessions.delete(session);
     for (const sub of session.subscriptions.values()) this.#unindex(sub);
-    session.subscriptions.clear();
+    session.clearSubscriptions();
     session.clear();
     this.#sessions.delete(session.clientId);
     if (session.stored) this.#persist({ type: "sessionDelete", clientId: session.clientId });
