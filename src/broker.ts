@@ -181,9 +181,9 @@ export class Broker implements BrokerCore, ClusterNode {
         limitHits.hit("maxQueuedBytes", { clientId: session.clientId, queuedBytes: bytes });
       },
       now: () => clock.now(),
-      persist: writer === undefined ? undefined : (op) => {
+      persist: writer === undefined ? undefined : (op, fresh) => {
         this.#dirty = true;
-        writer.push(op);
+        writer.push(op, fresh);
       },
       dropped(session: Session, message: Message, reason: DropReason) {
         stats.dropped[reason]++;

@@ -56,8 +56,12 @@ export interface SessionContext {
   readonly maxQueuedBytes?: number;
   /** A message was refused because the queue holds maxQueuedBytes already. */
   queuedBytesExceeded?(session: Session, queuedBytes: number): void;
-  /** Where persistent sessions record their changes (write-behind), when the broker has storage. */
-  readonly persist?: (op: StorageOp) => void;
+  /**
+   * Where persistent sessions record their changes (write-behind), when the broker has storage. `fresh`: a put of
+   * a record that storage cannot hold yet (a new queue entry, a new inflight packet id: its last record was
+   * deleted when the id was freed), so that a delete following it soon cancels it (WriteBehind.push).
+   */
+  readonly persist?: (op: StorageOp, fresh?: boolean) => void;
   now(): number;
   /** A message for this session was dropped. */
   dropped(session: Session, message: Message, reason: DropReason): void;
@@ -395,7 +399,7 @@ export class Session {
     };
     (this.#inflight ??= new Map()).set(packetId, entry);
     if (this.persistent) {
-      this.#ctx.persist!({ type: "inflight", clientId: this.clientId, entry: storedInflight(entry) });
+      this.#ctx.persist!({ type: "inflight", clientId: this.clientId, entry: storedInflight(entry) }, true);
     }
     out.send(withPacketId(prepared, packetId));
   }
@@ -442,7 +446,7 @@ export class Session {
           retain: entry.retain,
           subscriptionIds: entry.subscriptionIds,
         },
-      });
+      }, true);
     }
   }
 
