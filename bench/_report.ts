@@ -175,6 +175,11 @@ export function issueTable(rows: Row[]): string {
   const get = (b: string, s: ScenarioName) => rows.find((r) => r.broker === b && r.scenario === s && r.ok);
   const table: [string, (b: string) => string][] = [
     ["connections accepted / s", (b) => num(get(b, "connrate")?.rate)],
+    // CPU per connection does not depend on how much of the shared machine the generators got.
+    ["broker CPU per connection (us)", (b) => {
+      const r = get(b, "connrate");
+      return r?.brokerCpuPct === undefined || !r.rate ? "-" : num((r.brokerCpuPct * 10_000) / r.rate);
+    }],
     ["memory per idle connection (kB)", (b) => num(get(b, "idle")?.kbPerConn, 2)],
     ["RSS projected for 100k idle (MB)", (b) => num(get(b, "idle")?.projected100kMb)],
     ["QoS 1 pairs p99 (ms)", (b) => num(get(b, "pairs1")?.p99Ms, 1)],
