@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { flushConsoleLines, writeConsoleLine } from "./console_lines.ts";
 
 /** Run `fn` with console.log recorded instead of printed. */
-async function recording(fn: (calls: string[]) => Promise<void>): Promise<void> {
+async function recording(fn: (calls: string[]) => Promise<void> | void): Promise<void> {
   const original = console.log;
   const calls: string[] = [];
   console.log = (text: string) => void calls.push(text);
@@ -28,7 +28,7 @@ describe("console lines", () => {
   });
 
   it("writes at once when asked, and when the batch grows large", async () => {
-    await recording(async (calls) => {
+    await recording((calls) => {
       writeConsoleLine("a");
       flushConsoleLines();
       assert.deepEqual(calls, ["a"]);
