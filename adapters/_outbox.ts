@@ -6,6 +6,8 @@
  * @module
  */
 
+import { BytePool } from "../src/packets/byte_pool.ts";
+
 /**
  * Default high-water mark of a connection, in bytes: 1 MiB.
  *
@@ -18,6 +20,12 @@
  * slow clients can lower it per listener.
  */
 export const DEFAULT_HIGH_WATER_MARK: number = 1024 * 1024;
+
+/**
+ * The gathered writes of every connection come from one pool (src/packets/byte_pool.ts says why): they live only
+ * until the runtime wrote them (a slow client keeps at most one slab alive by its unsent remainder).
+ */
+const GATHER_POOL = new BytePool(64 * 1024, 16 * 1024);
 
 /**
  * Pending bytes of one connection plus its back-pressure state.
@@ -72,7 +80,7 @@ export class Outbox {
     this.#chunks = [];
     this.#size = 0;
     if (chunks.length === 1) return chunks[0];
-    const out = new Uint8Array(size);
+    const out = GATHER_POOL.alloc(size);
     let offset = 0;
     for (const chunk of chunks) {
       out.set(chunk, offset);

@@ -4,14 +4,14 @@
  * @module
  */
 
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import process from "node:process";
 import { binary, cpuMs, memoryKb, type RunningBroker, spawnWithFdLimit } from "./_brokers.ts";
 import { Histogram, now } from "./_mqtt.ts";
 import type { GenResult, Go, Group, Job } from "./_protocol.ts";
 
 /** Scenario names, in table order. */
-export const SCENARIO_NAMES = ["fanin", "fanout", "pairs0", "pairs1", "idle", "connrate"] as const;
+export const SCENARIO_NAMES = ["fanin", "fanout", "pairs0", "pairs1", "idle", "connrate", "persist"] as const;
 export type ScenarioName = typeof SCENARIO_NAMES[number];
 
 /** What the table says about each scenario. */
@@ -22,6 +22,8 @@ export const SCENARIO_TITLES: Record<ScenarioName, string> = {
   pairs1: "pairs: 16 publisher/subscriber pairs, QoS 1",
   idle: "idle connections: broker memory per connection",
   connrate: "connections accepted per second (CONNECT, CONNACK, DISCONNECT)",
+  persist:
+    "persistent QoS 1 with Deno KV against the memory storage (bench/persistence_bench.ts, this project only)",
 };
 
 /** Settings shared by every scenario of a run. */
@@ -47,6 +49,10 @@ export interface Row {
   rate?: number;
   /** idle: broker RSS growth per connection, kB. */
   kbPerConn?: number;
+  /** idle: RSS projected for 100,000 idle connections (RSS before + 100,000 x kbPerConn), MB. */
+  projected100kMb?: number;
+  /** persist: delivered rate with Deno KV over the rate with the memory storage (`rate` is the KV rate). */
+  persistRatio?: number;
   connections?: number;
   /** Messages (connrate, idle: connections) lost, and as a share of those expected. */
   lost?: number;
@@ -192,6 +198,7 @@ export async function sleepUntil(t: number): Promise<void> {
 /** Run scenario `name` against a started broker. */
 export async function runScenario(name: ScenarioName, broker: RunningBroker, o: RunOptions): Promise<Row> {
   if (name === "idle") return await runIdle(broker, o);
+  if (name === "persist") return await runPersist(broker, o);
   const jobs: Job[] = [];
   const base = {
     type: "job" as const,
@@ -310,6 +317,9 @@ async function runIdle(broker: RunningBroker, o: RunOptions): Promise<Row> {
       ok: ready.connections > 0,
       error: ready.connections > 0 ? undefined : "no connection was accepted",
       kbPerConn: ready.connections > 0 ? (after - before) / ready.connections : undefined,
+      projected100kMb: ready.connections > 0
+        ? (before + (100_000 * (after - before)) / ready.connections) / 1024
+        : undefined,
       connections: ready.connections,
       lost: result.lost,
       lossPct: (result.lost / o.idle) * 100,
@@ -322,4 +332,30 @@ async function runIdle(broker: RunningBroker, o: RunOptions): Promise<Row> {
   } finally {
     await gen.stop();
   }
+}
+
+/**
+ * The persistence ratio: bench/persistence_bench.ts (its own in-process broker and clients) with the memory
+ * storage, then Deno KV, on the runtime of `broker` (started by the harness but not used: the figure is a ratio
+ * of two configurations of one process). Other brokers get an empty row.
+ */
+async function runPersist(broker: RunningBroker, o: RunOptions): Promise<Row> {
+  const rt = broker.name;
+  if (rt !== "deno" && rt !== "bun" && rt !== "node") return { broker: rt, scenario: "persist", ok: true };
+  const bin = binary(rt);
+  if (!bin) throw new Error(`Cannot run the persistence bench: ${rt} is not installed`);
+  const script = ["bench/persistence_bench.ts", String(o.seconds), "memory,kv"];
+  const args = rt === "deno" ? ["run", "-A", ...script] : script;
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(bin, args, { timeout: (o.seconds * 2 + 60) * 1000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${error.message}\n${stderr}`));
+      else resolve(stdout);
+    })
+  );
+  const rateOf = (label: string) =>
+    Number(new RegExp(`^${label}\\s+([\\d,]+) msg/s`, "m").exec(out)?.[1].replace(/,/g, ""));
+  const memory = rateOf("memory storage");
+  const kv = rateOf("Deno KV storage");
+  if (!(memory > 0) || !(kv >= 0)) throw new Error(`Cannot read the persistence bench's rates from:\n${out}`);
+  return { broker: rt, scenario: "persist", ok: true, rate: kv, persistRatio: kv / memory };
 }

@@ -3,7 +3,7 @@
  * SQLite (synchronous=FULL, the default, and NORMAL for comparison), in one run. 4 persistent subscribers (clean session 0) and 4 publishers over real TCP on 127.0.0.1, QoS 1,
  * 64-byte payloads, 64 unacknowledged messages per publisher; each configuration runs for a bounded time.
  *
- * Run: `node bench/persistence_bench.ts [seconds]`, `deno run -A bench/persistence_bench.ts`, `bun bench/persistence_bench.ts`.
+ * Run: `node bench/persistence_bench.ts [seconds] [none,memory,kv,sqlite,normal]`, `deno run -A bench/persistence_bench.ts`, `bun bench/persistence_bench.ts`.
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -85,26 +85,45 @@ async function measure(label: string, storage: Storage | undefined): Promise<num
   return rate;
 }
 
+/** Configurations to run, by name (the second argument, comma-separated; default all). */
+const CONFIGS = ["none", "memory", "kv", "sqlite", "normal"] as const;
+const only = (process.argv[3] ?? CONFIGS.join(",")).split(",");
+for (const c of only) {
+  if (!(CONFIGS as readonly string[]).includes(c)) {
+    console.error(`Unknown configuration "${c}": expected some of ${CONFIGS.join(",")}`);
+    process.exit(2);
+  }
+}
+const want = (c: typeof CONFIGS[number]) => only.includes(c);
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : (a / b).toFixed(2);
+
 const dir = mkdtempSync(join(tmpdir(), "comqtt-bench-"));
 try {
   console.log(`persistent QoS 1, ${PAIRS} pairs, ${SECONDS} s each, ${runtimeName()} ${runtimeVersion()}`);
-  const none = await measure("no storage", undefined);
-  const memory = await measure("memory storage", new MemoryStorage());
-  const kv = await measure("Deno KV storage", await openKvStorage(join(dir, "bench.kv")));
-  const sqlite = await measure("SQLite storage", await openSqliteStorage(join(dir, "bench.sqlite")));
-  const normal = await measure(
-    "SQLite sync=NORMAL",
-    await openSqliteStorage(join(dir, "normal.sqlite"), { synchronous: "normal" }),
-  );
-  console.log(
-    `Deno KV / memory storage: ${(kv / memory).toFixed(2)}; Deno KV / no storage: ${(kv / none).toFixed(2)}`,
-  );
-  console.log(
-    `SQLite / memory storage: ${(sqlite / memory).toFixed(2)}; SQLite / Deno KV: ${
-      (sqlite / kv).toFixed(2)
-    }; ` +
-      `SQLite NORMAL / FULL: ${(normal / sqlite).toFixed(2)}`,
-  );
+  const none = want("none") ? await measure("no storage", undefined) : undefined;
+  const memory = want("memory") ? await measure("memory storage", new MemoryStorage()) : undefined;
+  const kv = want("kv")
+    ? await measure("Deno KV storage", await openKvStorage(join(dir, "bench.kv")))
+    : undefined;
+  const sqlite = want("sqlite")
+    ? await measure("SQLite storage", await openSqliteStorage(join(dir, "bench.sqlite")))
+    : undefined;
+  const normal = want("normal")
+    ? await measure(
+      "SQLite sync=NORMAL",
+      await openSqliteStorage(join(dir, "normal.sqlite"), { synchronous: "normal" }),
+    )
+    : undefined;
+  // One "name: ratio" per line, for bench/run.ts (scenario persist) to read.
+  const ratios = {
+    "Deno KV / memory storage": ratio(kv, memory),
+    "Deno KV / no storage": ratio(kv, none),
+    "SQLite / memory storage": ratio(sqlite, memory),
+    "SQLite / Deno KV": ratio(sqlite, kv),
+    "SQLite NORMAL / FULL": ratio(normal, sqlite),
+  };
+  for (const [name, r] of Object.entries(ratios)) if (r !== undefined) console.log(`${name}: ${r}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -224,6 +224,11 @@ function summary(r: Row): string {
       r.peakRssMb?.toFixed(1)
     } MB`;
   }
+  if (r.scenario === "persist") {
+    return r.persistRatio === undefined
+      ? "-"
+      : `Deno KV ${Math.round(r.rate ?? 0)}/s, ${r.persistRatio.toFixed(2)}x the memory storage`;
+  }
   const errs = r.genErrors ? `  [${r.genErrors.join(" | ")}]` : "";
   return `${Math.round(r.rate ?? 0)}/s, lost ${r.lost}, p99 ${r.p99Ms?.toFixed(2)} ms, broker CPU ${
     r.brokerCpuPct?.toFixed(0)

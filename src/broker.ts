@@ -185,9 +185,9 @@ export class Broker implements BrokerCore, ClusterNode {
         limitHits.hit("maxQueuedBytes", { clientId: session.clientId, queuedBytes: bytes });
       },
       now: () => clock.now(),
-      persist: writer === undefined ? undefined : (op) => {
+      persist: writer === undefined ? undefined : (op, fresh) => {
         this.#dirty = true;
-        writer.push(op);
+        writer.push(op, fresh);
       },
       dropped(session: Session, message: Message, reason: DropReason) {
         stats.dropped[reason]++;
@@ -493,7 +493,7 @@ export class Broker implements BrokerCore, ClusterNode {
       this.#persistentSessions.add(session);
       for (const sub of stored.subscriptions) {
         const item: Subscription = { session, ...sub };
-        session.subscriptions.set(sub.filter, item);
+        session.setSubscription(sub.filter, item);
         this.#addIndex(sub.filter, stored.clientId, item);
       }
       session.restore(
@@ -886,7 +886,7 @@ export class Broker implements BrokerCore, ClusterNode {
     };
     const isNew = !session.subscriptions.has(filter);
     // An identical filter replaces the existing subscription [MQTT-3.8.4-3].
-    session.subscriptions.set(filter, sub);
+    session.setSubscription(filter, sub);
     if (isNew) this.#addIndex(filter, session.clientId, sub);
     else {
       const shared = parseSharedFilter(filter);
@@ -905,7 +905,7 @@ export class Broker implements BrokerCore, ClusterNode {
   unsubscribe(session: Session, filter: string): boolean {
     const sub = session.subscriptions.get(filter);
     if (sub === undefined) return false;
-    session.subscriptions.delete(filter);
+    session.deleteSubscription(filter);
     this.#unindex(sub);
     this.#saveSession(session);
     return true;
@@ -1319,7 +1319,7 @@ export class Broker implements BrokerCore, ClusterNode {
     this.#sessions.set(id, session);
     for (const sub of handed.subscriptions) {
       const item: Subscription = { session, ...sub };
-      session.subscriptions.set(sub.filter, item);
+      session.setSubscription(sub.filter, item);
       this.#addIndex(sub.filter, id, item);
     }
     const inflight: InflightMessage[] = [];
@@ -1341,7 +1341,7 @@ export class Broker implements BrokerCore, ClusterNode {
   #endSession(session: Session, handedOver = false): void {
     this.#persistentSessions.delete(session);
     for (const sub of session.subscriptions.values()) this.#unindex(sub);
-    session.subscriptions.clear();
+    session.clearSubscriptions();
     session.clear();
     this.#sessions.delete(session.clientId);
     if (session.stored) this.#persist({ type: "sessionDelete", clientId: session.clientId });

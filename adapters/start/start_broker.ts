@@ -10,6 +10,7 @@ import type { Config } from "../../src/config/config.ts";
 import type { ConfigOverrides } from "../../src/config/cli_overrides.ts";
 import type { Hook } from "../../src/hooks/hook.ts";
 import { createLogger } from "../../src/logger.ts";
+import { writeConsoleLine } from "./console_lines.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Storage } from "../../src/storage/storage.ts";
 import type { ClusterBus } from "../../src/cluster/cluster_bus.ts";
@@ -85,7 +86,7 @@ export async function startBroker(loaded: LoadedConfig, options: StartOptions = 
   const logger = createLogger({
     level: config.log.level,
     format: config.log.format,
-    write: options.writeLog ?? ((line) => console.log(line)),
+    write: options.writeLog ?? writeConsoleLine,
   });
   const fail = (error: unknown): never => {
     logger.error("cannot start", { error: (error as Error).message });

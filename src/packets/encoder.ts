@@ -26,6 +26,7 @@ import type { AckPacket, Packet, ProtocolVersion, PublishPacket } from "./types.
 import { utf8Length, writeUtf8 } from "./utf8.ts";
 import { publishPropertiesSize, varintSize, writePublishProperties, writeVarint } from "./_properties.ts";
 import { generateWithMqttPacket } from "./_mqtt_packet.ts";
+import { allocBytes } from "./byte_pool.ts";
 
 /** The largest Remaining Length a Variable Byte Integer can carry. */
 const MAX_REMAINING_LENGTH = 268_435_455;
@@ -54,7 +55,7 @@ export function encodePublish(
       `Cannot encode PUBLISH to "${topic}": remaining length ${rl} exceeds ${MAX_REMAINING_LENGTH}`,
     );
   }
-  const out = new Uint8Array(1 + varintSize(rl) + rl);
+  const out = allocBytes(1 + varintSize(rl) + rl);
   out[0] = 0x30 | (qos > 0 && packet.dup ? 0x08 : 0) | (qos << 1) | (packet.retain ? 1 : 0);
   let p = writeVarint(out, 1, rl);
   out[p++] = topicLen >> 8;
@@ -89,13 +90,13 @@ export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): 
       if (v5 && hasProperties(packet.properties)) break;
       return encodeAck(packet, v5);
     case "pingreq":
-      return new Uint8Array([0xc0, 0]);
+      return bytesOf(0xc0, 0);
     case "pingresp":
-      return new Uint8Array([0xd0, 0]);
+      return bytesOf(0xd0, 0);
     case "connack":
       if (v5) break;
       // 3.1.1: Session Present is bit 0 of the acknowledge flags, the rest stays 0.
-      return new Uint8Array([0x20, 2, packet.sessionPresent ? 1 : 0, packet.reasonCode]);
+      return bytesOf(0x20, 2, packet.sessionPresent ? 1 : 0, packet.reasonCode);
     case "suback":
       if (v5 && hasProperties(packet.properties)) break;
       checkPacketId(packet.packetId, "SUBACK");
@@ -145,8 +146,20 @@ function encodeAck(packet: AckPacket, v5: boolean): Uint8Array {
   const rc = v5 ? packet.reasonCode ?? 0 : 0;
   // v5: Reason Code and Property Length may be left out when the code is 0 and there are no properties;
   // a Remaining Length of 3 means "reason code, no properties".
-  if (rc === 0) return new Uint8Array([ACK_HEADERS[packet.type], 2, id >> 8, id & 0xff]);
-  return new Uint8Array([ACK_HEADERS[packet.type], 3, id >> 8, id & 0xff, rc]);
+  if (rc === 0) return bytesOf(ACK_HEADERS[packet.type], 2, id >> 8, id & 0xff);
+  return bytesOf(ACK_HEADERS[packet.type], 3, id >> 8, id & 0xff, rc);
+}
+
+/** A small packet from the byte pool (byte_pool.ts says why). */
+function bytesOf(b0: number, b1: number, b2?: number, b3?: number, b4?: number): Uint8Array {
+  const n = b2 === undefined ? 2 : b3 === undefined ? 3 : b4 === undefined ? 4 : 5;
+  const out = allocBytes(n);
+  out[0] = b0;
+  out[1] = b1;
+  if (n > 2) out[2] = b2!;
+  if (n > 3) out[3] = b3!;
+  if (n > 4) out[4] = b4!;
+  return out;
 }
 
 /** SUBACK or v5 UNSUBACK without properties: packet id, [property length 0], one code per filter. */
@@ -155,7 +168,7 @@ function encodeCodesAck(header: number, packetId: number, codes: number[], v5: b
   if (rl > MAX_REMAINING_LENGTH) {
     throw new RangeError(`Cannot encode an acknowledgement of ${codes.length} codes`);
   }
-  const out = new Uint8Array(1 + varintSize(rl) + rl);
+  const out = allocBytes(1 + varintSize(rl) + rl);
   out[0] = header;
   let p = writeVarint(out, 1, rl);
   out[p++] = packetId >> 8;

@@ -6,6 +6,7 @@
 import type { ClientInfo, DropReason } from "../hooks/hook.ts";
 import type { Message } from "../message.ts";
 import type { QoS } from "../packets/types.ts";
+import { copyBytes } from "../packets/byte_pool.ts";
 import type { PublishForms } from "./publish_forms.ts";
 import type { StorageOp, StoredInflight } from "../storage/storage.ts";
 
@@ -55,8 +56,12 @@ export interface SessionContext {
   readonly maxQueuedBytes?: number;
   /** A message was refused because the queue holds maxQueuedBytes already. */
   queuedBytesExceeded?(session: Session, queuedBytes: number): void;
-  /** Where persistent sessions record their changes (write-behind), when the broker has storage. */
-  readonly persist?: (op: StorageOp) => void;
+  /**
+   * Where persistent sessions record their changes (write-behind), when the broker has storage. `fresh`: a put of
+   * a record that storage cannot hold yet (a new queue entry, a new inflight packet id: its last record was
+   * deleted when the id was freed), so that a delete following it soon cancels it (WriteBehind.push).
+   */
+  readonly persist?: (op: StorageOp, fresh?: boolean) => void;
   now(): number;
   /** A message for this session was dropped. */
   dropped(session: Session, message: Message, reason: DropReason): void;
@@ -78,6 +83,9 @@ interface QueuedDelivery extends Delivery {
 /** Never expires (v3 clean session 0, or v5 0xFFFFFFFF). */
 export const SESSION_NEVER_EXPIRES = 0xffff_ffff;
 
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, Subscription> = new Map();
+const NO_INFLIGHT: ReadonlyMap<number, InflightMessage> = new Map();
+
 /** Session state keyed by client id [MQTT-3.1.3-2]. */
 export class Session {
   readonly clientId: string;
@@ -86,10 +94,12 @@ export class Session {
    * {@link SESSION_NEVER_EXPIRES} keeps it for ever.
    */
   expiryInterval: number;
-  /** Subscriptions by filter (shared ones by their full `$share/...` filter). */
-  readonly subscriptions: Map<string, Subscription> = new Map();
-  /** Outbound QoS 1/2 messages by packet id, in the order they were sent. */
-  readonly inflight: Map<number, InflightMessage> = new Map();
+  /**
+   * Subscriptions and outbound QoS 1/2 messages, each made on first use: an empty Map still holds a hash table of
+   * about 190 bytes, and an idle client (a publisher, a client between messages) needs neither.
+   */
+  #subscriptions: Map<string, Subscription> | undefined;
+  #inflight: Map<number, InflightMessage> | undefined;
   /** Inbound QoS 2 packet ids that got PUBREC and wait for PUBREL [MQTT-4.3.3-2]; made on first use. */
   #incoming: Set<number> | undefined;
   /** The client that owns the session now or last did (for ACL checks while offline). */
@@ -120,6 +130,31 @@ export class Session {
     this.clientId = clientId;
     this.expiryInterval = expiryInterval;
     this.#ctx = context;
+  }
+
+  /** Subscriptions by filter (shared ones by their full `$share/...` filter). */
+  get subscriptions(): ReadonlyMap<string, Subscription> {
+    return this.#subscriptions ?? NO_SUBSCRIPTIONS;
+  }
+
+  /** Outbound QoS 1/2 messages by packet id, in the order they were sent. */
+  get inflight(): ReadonlyMap<number, InflightMessage> {
+    return this.#inflight ?? NO_INFLIGHT;
+  }
+
+  /** Add or replace the subscription to `filter`. */
+  setSubscription(filter: string, subscription: Subscription): void {
+    (this.#subscriptions ??= new Map()).set(filter, subscription);
+  }
+
+  /** Remove the subscription to `filter`; false when there was none. */
+  deleteSubscription(filter: string): boolean {
+    return this.#subscriptions?.delete(filter) ?? false;
+  }
+
+  /** Remove every subscription. */
+  clearSubscriptions(): void {
+    this.#subscriptions = undefined;
   }
 
   /** True while a connection is attached. */
@@ -161,7 +196,7 @@ export class Session {
     queued: Iterable<Delivery & { seq: number }>,
     incoming: Iterable<number>,
   ): void {
-    for (const entry of inflight) this.inflight.set(entry.packetId, entry);
+    for (const entry of inflight) (this.#inflight ??= new Map()).set(entry.packetId, entry);
     for (const entry of queued) {
       this.#queue.push(entry);
       this.#queueBytes += entry.message.payload.byteLength;
@@ -327,7 +362,7 @@ export class Session {
 
   /** Drop everything (the session ends). */
   clear(): void {
-    this.inflight.clear();
+    this.#inflight = undefined;
     this.#incoming = undefined;
     this.#queue = [];
     this.#queueHead = 0;
@@ -362,9 +397,9 @@ export class Session {
       packetId,
       state: "publish",
     };
-    this.inflight.set(packetId, entry);
+    (this.#inflight ??= new Map()).set(packetId, entry);
     if (this.persistent) {
-      this.#ctx.persist!({ type: "inflight", clientId: this.clientId, entry: storedInflight(entry) });
+      this.#ctx.persist!({ type: "inflight", clientId: this.clientId, entry: storedInflight(entry) }, true);
     }
     out.send(withPacketId(prepared, packetId));
   }
@@ -411,12 +446,12 @@ export class Session {
           retain: entry.retain,
           subscriptionIds: entry.subscriptionIds,
         },
-      });
+      }, true);
     }
   }
 
   #forget(packetId: number): void {
-    this.inflight.delete(packetId);
+    this.#inflight?.delete(packetId);
     if (this.persistent) this.#ctx.persist!({ type: "inflightDelete", clientId: this.clientId, packetId });
   }
 
@@ -436,7 +471,7 @@ export function isExpired(message: Message, now: number): boolean {
 }
 
 function withPacketId(prepared: PreparedPublish, packetId: number): Uint8Array {
-  const bytes = prepared.shared ? prepared.bytes.slice() : prepared.bytes;
+  const bytes = prepared.shared ? copyBytes(prepared.bytes) : prepared.bytes;
   bytes[prepared.packetIdOffset] = packetId >> 8;
   bytes[prepared.packetIdOffset + 1] = packetId & 0xff;
   return bytes;

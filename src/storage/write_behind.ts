@@ -9,9 +9,10 @@
  * Within the pending batch, operations on the same record coalesce where the result is the same as applying
  * them in order: a put replaces an earlier put of the same record in place (so an inflight entry keeps its
  * first-stored position), a delete removes an earlier put of it (the delete stays: the record may be stored
- * from an earlier batch), a `sessionDelete` removes every earlier pending operation on that client's session,
- * inflight, queued and incoming records. The QoS 1 path "queued, then inflight, then acknowledged" pushed
- * within one batch thus writes two deletes instead of two records.
+ * from an earlier batch, unless the put was pushed as fresh: then neither is written), a `sessionDelete` removes
+ * every earlier pending operation on that client's session, inflight, queued and incoming records. The QoS 1
+ * path "queued, then inflight, then acknowledged" pushed within one batch thus writes nothing: a new queue entry
+ * and a new inflight packet id are fresh records.
  * @module
  */
 
@@ -44,6 +45,8 @@ export interface WriteBehindOptions {
 interface Slots {
   put?: number;
   del?: number;
+  /** The pending put was pushed as fresh (see {@link WriteBehind.push}). */
+  fresh?: boolean;
 }
 
 /**
@@ -103,15 +106,24 @@ export class WriteBehind {
     return this.#pushed - this.#durable;
   }
 
-  /** Queue an operation. Throws once closed. */
-  push(op: StorageOp): void {
+  /**
+   * Queue an operation. Throws once closed. `fresh`: a put of a record whose key holds nothing in storage once
+   * the operations pushed before it are applied (a new inflight packet id, a new queue sequence number); if its
+   * delete comes while the put still waits, neither is written.
+   */
+  push(op: StorageOp, fresh = false): void {
     if (this.#closed) {
       throw new Error(`Cannot write to ${this.#storage.name} storage: the write-behind is closed`);
     }
     if (++this.#pushed - this.#durable > this.#maxPending && !this.#behind) this.#pressure(true);
     if (op.type === "sessionDelete") this.#pushSessionDelete(op.clientId, op);
-    else this.#pushRecordOp(op);
+    else this.#pushRecordOp(op, fresh);
     if (this.#running) return;
+    if (this.#live === 0) {
+      // Everything pending cancelled out: what was pushed is as durable as it needs to be.
+      this.#settle(this.#pushed);
+      return;
+    }
     if (this.#live >= this.#maxBatch) this.#kick();
     else if (this.#timer === undefined && this.#live > 0) {
       this.#timer = this.#clock.after(this.#maxDelay, () => this.#kick());
@@ -175,17 +187,22 @@ export class WriteBehind {
     this.#groups.set(clientId, { keys: new Set(), deleteAt: this.#append(op) });
   }
 
-  #pushRecordOp(op: Exclude<StorageOp, { type: "sessionDelete" }>): void {
+  #pushRecordOp(op: Exclude<StorageOp, { type: "sessionDelete" }>, fresh: boolean): void {
     const [key, clientId, isDelete] = recordOf(op);
     let slots = this.#slots.get(key);
     if (slots === undefined) this.#slots.set(key, slots = {});
     if (!isDelete) {
       if (slots.put !== undefined) this.#pending[slots.put] = op;
-      else slots.put = this.#append(op);
+      else {
+        slots.put = this.#append(op);
+        slots.fresh = fresh;
+      }
     } else {
+      // A fresh record never reached storage: its delete has nothing to remove.
+      const cancels = slots.put !== undefined && slots.del === undefined && slots.fresh === true;
       this.#drop(slots.put);
       slots.put = undefined;
-      if (slots.del === undefined) slots.del = this.#append(op);
+      if (slots.del === undefined && !cancels) slots.del = this.#append(op);
     }
     if (clientId !== undefined) {
       let group = this.#groups.get(clientId);
@@ -234,13 +251,21 @@ export class WriteBehind {
           delay = Math.min(delay * 2, this.#retryMax);
         }
       }
-      this.#durable = upTo;
-      if (this.#behind && this.backlog <= this.#maxPending / 2) this.#pressure(false);
-      const ready = this.#waiters.filter((w) => w.upTo <= upTo);
-      this.#waiters = this.#waiters.filter((w) => w.upTo > upTo);
-      for (const w of ready) w.resolve();
+      this.#settle(upTo);
     }
     this.#running = false;
+    // What was pushed meanwhile and cancelled out leaves nothing to write, and nothing to wait for.
+    this.#settle(this.#pushed);
+  }
+
+  /** Operations up to `upTo` are durable: tell the waiters. */
+  #settle(upTo: number): void {
+    if (upTo <= this.#durable) return;
+    this.#durable = upTo;
+    if (this.#behind && this.backlog <= this.#maxPending / 2) this.#pressure(false);
+    const ready = this.#waiters.filter((w) => w.upTo <= upTo);
+    this.#waiters = this.#waiters.filter((w) => w.upTo > upTo);
+    for (const w of ready) w.resolve();
   }
 
   /**

@@ -177,6 +177,41 @@ describe("WriteBehind", () => {
     ]]);
   });
 
+  it("a fresh put and its delete cancel out; other deletes of pending puts stay; flushed() resolves", async () => {
+    const { storage, writer } = setup();
+    const inflightDelete = (packetId: number): StorageOp => ({
+      type: "inflightDelete",
+      clientId: "c",
+      packetId,
+    });
+    writer.push(inflight("c", 1), true);
+    writer.push(inflight("c", 1, "pubrel")); // an update of the pending fresh record keeps it fresh
+    writer.push(inflightDelete(1));
+    writer.push(put("x"));
+    writer.push(del("x")); // not fresh: "x" may be stored from before
+    writer.push(inflightDelete(2));
+    writer.push(inflight("c", 2), true);
+    writer.push(inflightDelete(2)); // the earlier delete of 2 stays, no second one
+    await writer.flush();
+    assert.deepEqual(storage.batches, [[del("x"), inflightDelete(2)]]);
+    writer.push(inflight("c", 3), true);
+    writer.push(inflightDelete(3));
+    let done = false;
+    void writer.flushed().then(() => done = true);
+    await settle();
+    assert.deepEqual(
+      [done, writer.backlog, storage.batches.length],
+      [true, 0, 1],
+      "nothing to write or wait for",
+    );
+    // Once the fresh put was taken into a batch, the record is stored: its delete is written.
+    writer.push(inflight("c", 4), true);
+    await writer.flush();
+    writer.push(inflightDelete(4));
+    await writer.flush();
+    assert.deepEqual(storage.batches.slice(1), [[inflight("c", 4)], [inflightDelete(4)]]);
+  });
+
   it("sessionDelete drops that client's pending session, inflight, queued and incoming ops only", async () => {
     const { storage, writer } = setup();
     const session = (clientId: string): StorageOp => ({
