@@ -35,7 +35,8 @@ import { AuthThrottle } from "./client/auth_throttle.ts";
 import { SysPublisher } from "./sys/sys_publisher.ts";
 import { RetainedStore } from "./topics/retained_store.ts";
 import { SubscriptionIndex } from "./topics/subscription_index.ts";
-import type { Storage, StorageOp, StoredClientInfo, StoredSession } from "./storage/storage.ts";
+import type { Storage, StorageOp, StoredSession } from "./storage/storage.ts";
+import { storedClientInfo } from "./storage/stored_client_info.ts";
 import type { StoredBridgeQueue, StoredQueued } from "./storage/storage.ts";
 import { WriteBehind } from "./storage/write_behind.ts";
 import { checkTopicName, parseSharedFilter } from "./topics/topic_rules.ts";
@@ -1370,19 +1371,6 @@ function clusterStorage(options: BrokerOptions): Storage | undefined {
 /** What a retained message counts toward maxRetainedBytes: its topic and payload. */
 function retainedSize(message: Message): number {
   return message.topic.length + message.payload.byteLength;
-}
-
-/** The plain fields of a ClientInfo (a Client object carries much more). */
-function storedClientInfo(info: ClientInfo): StoredClientInfo {
-  const out: StoredClientInfo = {
-    id: info.id,
-    remoteAddress: info.remoteAddress,
-    listener: info.listener,
-    protocolVersion: info.protocolVersion,
-  };
-  if (info.username !== undefined) out.username = info.username;
-  if (info.certificateCommonName !== undefined) out.certificateCommonName = info.certificateCommonName;
-  return out;
 }
 
 /** An error's message, for logs. */

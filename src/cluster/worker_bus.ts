@@ -17,9 +17,10 @@ import type {
   HandedSession,
 } from "./cluster_bus.ts";
 import { SubscriptionIndex } from "../topics/subscription_index.ts";
+import { storedClientInfo } from "../storage/stored_client_info.ts";
 import { FrameReader, FrameWriter } from "./worker_frames.ts";
 import { WorkerPeers } from "./worker_peers.ts";
-import type { HubToWorker, PlainClientInfo, WorkerOp, WorkerPort, WorkerToHub } from "./worker_protocol.ts";
+import type { HubToWorker, WorkerOp, WorkerPort, WorkerToHub } from "./worker_protocol.ts";
 import { ownPayload, workerName } from "./worker_protocol.ts";
 
 /** How often a worker tells the hub its client count (for cluster totals in $SYS and the API). */
@@ -165,7 +166,12 @@ export class WorkerBus implements ClusterBus {
   }
 
   will(info: ClientInfo, will: Message | undefined): void {
-    this.#op(["will", info.id, will === undefined ? undefined : plainInfo(info), will && ownPayload(will)]);
+    this.#op([
+      "will",
+      info.id,
+      will === undefined ? undefined : storedClientInfo(info),
+      will && ownPayload(will),
+    ]);
   }
 
   status(): ClusterStatus {
@@ -292,20 +298,6 @@ export class WorkerBus implements ClusterBus {
       }
     }
   }
-}
-
-function plainInfo(info: ClientInfo): PlainClientInfo {
-  const out: PlainClientInfo = {
-    id: info.id,
-    remoteAddress: info.remoteAddress,
-    listener: info.listener,
-    protocolVersion: info.protocolVersion,
-  };
-  if (info.username !== undefined) (out as { username?: string }).username = info.username;
-  if (info.certificateCommonName !== undefined) {
-    (out as { certificateCommonName?: string }).certificateCommonName = info.certificateCommonName;
-  }
-  return out;
 }
 
 function ownSession(handed: HandedSession): HandedSession {
