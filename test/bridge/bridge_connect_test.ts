@@ -6,6 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
+import net from "node:net";
 import { tcpBroker, until } from "../_helpers/broker.ts";
 import { freePort, type Mosquitto, startMosquitto } from "../_helpers/mosquitto.ts";
 import { makeTestPki, type TestPki } from "../_helpers/certs.ts";
@@ -46,11 +47,14 @@ describe("bridge connecting", () => {
     await until(() => bridge.status().failedAttempts >= 3, 5000, "three failed attempts");
     assert.equal(bridge.connected, false);
     assert.match(bridge.status().lastError ?? "", /ECONNREFUSED|refused/i);
-    const m = await startMosquitto({ port, persistence: false });
+    // Mosquitto on a port of its own with the subscriber in place; only then does anything listen on the bridge's
+    // port (a forwarder to Mosquitto), so the bridge cannot deliver before the subscriber is there.
+    const m = await startMosquitto({ persistence: false });
     cleanups.push(() => m.cleanup());
-    // A subscriber that is there before the bridge's next attempt (at most 400 ms away).
-    const far = await collector(port, { "remote/#": { qos: 1 } });
+    const far = await collector(m.port, { "remote/#": { qos: 1 } });
     cleanups.push(() => far.client.endAsync(true));
+    const forwarder = await forwardPort(port, m.port);
+    cleanups.push(() => forwarder.close());
     await until(() => bridge.connected, 5000, "the bridge to connect");
     await until(() => far.got.length === 1, 5000, "the queued message");
     assert.equal(far.got[0]!.topic, "remote/late/1");
@@ -135,3 +139,33 @@ describe("bridge connecting", () => {
     });
   });
 });
+
+/** Listen on `port` and pass every connection through to `target` (both on 127.0.0.1). */
+async function forwardPort(port: number, target: number): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(target, "127.0.0.1");
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => {
+        sockets.delete(s);
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
