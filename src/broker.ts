@@ -35,7 +35,7 @@ import { AuthThrottle } from "./client/auth_throttle.ts";
 import { SysPublisher } from "./sys/sys_publisher.ts";
 import { RetainedStore } from "./topics/retained_store.ts";
 import { SubscriptionIndex } from "./topics/subscription_index.ts";
-import type { Storage, StorageOp, StoredSession } from "./storage/storage.ts";
+import type { Storage, StorageOp, StoredSession, StoredSubscription } from "./storage/storage.ts";
 import { storedClientInfo } from "./storage/stored_client_info.ts";
 import type { StoredBridgeQueue, StoredQueued } from "./storage/storage.ts";
 import { WriteBehind } from "./storage/write_behind.ts";
@@ -794,14 +794,7 @@ export class Broker implements BrokerCore, ClusterNode {
     if (session === undefined) return undefined;
     const handed: HandedSession = {
       expiryInterval: session.expiryInterval,
-      subscriptions: [...session.subscriptions.values()].map((sub) => ({
-        filter: sub.filter,
-        qos: sub.qos,
-        noLocal: sub.noLocal,
-        retainAsPublished: sub.retainAsPublished,
-        retainHandling: sub.retainHandling,
-        identifier: sub.identifier,
-      })),
+      subscriptions: storedSubscriptions(session),
       inflight: [...session.inflight.values()],
       queued: session.queuedDeliveries(),
     };
@@ -1246,14 +1239,7 @@ export class Broker implements BrokerCore, ClusterNode {
       expiryInterval: session.expiryInterval,
       disconnectedAt: session.disconnectedAt,
       owner: owner === undefined ? undefined : storedClientInfo(owner),
-      subscriptions: [...session.subscriptions.values()].map((sub) => ({
-        filter: sub.filter,
-        qos: sub.qos,
-        noLocal: sub.noLocal,
-        retainAsPublished: sub.retainAsPublished,
-        retainHandling: sub.retainHandling,
-        identifier: sub.identifier,
-      })),
+      subscriptions: storedSubscriptions(session),
     };
     this.#persist({ type: "session", session: record });
   }
@@ -1280,14 +1266,7 @@ export class Broker implements BrokerCore, ClusterNode {
       clientId: session.clientId,
       expiryInterval: session.expiryInterval,
       disconnectedAt: session.disconnectedAt,
-      subscriptions: [...session.subscriptions.values()].map((sub) => ({
-        filter: sub.filter,
-        qos: sub.qos,
-        noLocal: sub.noLocal,
-        retainAsPublished: sub.retainAsPublished,
-        retainHandling: sub.retainHandling,
-        identifier: sub.identifier,
-      })),
+      subscriptions: storedSubscriptions(session),
     });
   }
 
@@ -1366,6 +1345,18 @@ function clusterStorage(options: BrokerOptions): Storage | undefined {
     );
   }
   return store;
+}
+
+/** A session's subscriptions with their options, as stored and as handed to another node. */
+function storedSubscriptions(session: Session): StoredSubscription[] {
+  return [...session.subscriptions.values()].map((sub) => ({
+    filter: sub.filter,
+    qos: sub.qos,
+    noLocal: sub.noLocal,
+    retainAsPublished: sub.retainAsPublished,
+    retainHandling: sub.retainHandling,
+    identifier: sub.identifier,
+  }));
 }
 
 /** What a retained message counts toward maxRetainedBytes: its topic and payload. */

@@ -18,19 +18,6 @@ export { PASSWORD_FORMATS };
 /** How stored passwords are encoded. */
 export type PasswordFormat = typeof PASSWORD_FORMATS[number];
 
-/** CoMQTT's numeric `password-hash` codes, for configs copied from CoMQTT. */
-export const COMQTT_HASH_CODES: Readonly<Record<number, PasswordFormat>> = {
-  0: "plain",
-  1: "bcrypt",
-  2: "md5",
-  3: "sha1",
-  4: "sha256",
-  5: "sha512",
-  6: "hmac-sha1",
-  7: "hmac-sha256",
-  8: "hmac-sha512",
-};
-
 /** How to check a password against what a backend stored. */
 export interface PasswordCheck {
   /** The encoding of the stored password. */
