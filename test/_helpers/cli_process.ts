@@ -58,11 +58,19 @@ export function startProcess(
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
   if (options.input !== undefined) child.stdin!.end(options.input);
+  // "exit" can come before the last bytes of stdout are read (a mosquitto_sub that printed its one message and
+  // ended was once seen here with no output): settle on "close", when the pipes have ended, and fall back to 2 s
+  // after "exit" in case something the child started still holds a pipe open.
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.on("exit", (code, signal) => {
+    const settle = (code: number | null, signal: string | null) => {
       running.delete(child);
       for (const w of waiters) w();
       resolve({ code, signal });
+    };
+    child.once("close", settle);
+    child.once("exit", (code, signal) => {
+      running.delete(child);
+      setTimeout(() => settle(code, signal), 2000).unref();
     });
   });
   return {
