@@ -102,11 +102,20 @@ if (runsOn("node")) {
 
     it("a slow Redis (DEBUG SLEEP) times out: onError deny, and the next CONNECT works again", async () => {
       const client = new Redis(redis.url);
+      const probe = new Redis(redis.url);
       try {
         const stats = (b.hook as unknown as { stats: { errors: { auth: number } } }).stats;
         const errors = stats.errors.auth;
+        await client.ping(); // connected: DEBUG SLEEP goes out at once
         const sleeping = client.call("DEBUG", "SLEEP", "1.5");
-        await new Promise((r) => setTimeout(r, 50));
+        // Redis sleeps once a PING on another connection goes unanswered for 100 ms (bounded: 20 tries).
+        for (let i = 0; i < 20; i++) {
+          const answered = await Promise.race([
+            probe.ping().then(() => true),
+            new Promise<boolean>((r) => setTimeout(() => r(false), 100)),
+          ]);
+          if (!answered) break;
+        }
         const started = Date.now();
         assert.equal(await connackCode(b.port, 4, { username: "alice", password: "alice-pw" }), 0x03);
         const took = Date.now() - started;
@@ -116,6 +125,7 @@ if (runsOn("node")) {
         // The log line may be folded into the previous failure's (one per 10 s); the metric counts each one.
         assert.equal(stats.errors.auth, errors + 1);
       } finally {
+        probe.disconnect();
         client.disconnect();
       }
     });

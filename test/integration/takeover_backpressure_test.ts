@@ -81,7 +81,8 @@ describe("session takeover under back-pressure", () => {
         keepalive: 0,
       });
       await until(() => slow.packets.some((p) => p.cmd === "connack"), 2000, "CONNACK");
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => slow.publishes().length >= 1, 2000, "the first re-sent message");
+      await new Promise((r) => setTimeout(r, 50)); // more than the connection holds would show up here
       const firstBurst = slow.publishes().length;
       assert.ok(firstBurst >= 1, "something was re-sent");
       assert.ok(

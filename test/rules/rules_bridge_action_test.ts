@@ -99,8 +99,9 @@ describe("rules: republishing rules that feed each other", () => {
       });
       broker.addHook(engine);
       await broker.publish("ping/start", "go");
-      await new Promise((r) => setTimeout(r, 300));
       const total = () => engine.status().reduce((n, r) => n + r.matched, 0);
+      await until(() => total() >= 8, 5000, "eight rounds");
+      await new Promise((r) => setTimeout(r, 300));
       const settled = total();
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(total(), settled, "no more rounds");
