@@ -21,7 +21,7 @@ import { withTimeout } from "./_kv_writer.ts";
 import type { NatsQueues } from "./_nats_queues.ts";
 
 /** The KV value of a client id. */
-interface OwnerRecord {
+export interface OwnerRecord {
   /** Boot id of the owning node. */
   b: string;
   e: number;
@@ -347,7 +347,7 @@ export class NatsSessions {
 }
 
 /** The node name in a boot id (`{node}-{12 hex digits}`). */
-function bootNode(boot: string): string {
+export function bootNode(boot: string): string {
   return boot.slice(0, -13);
 }
 

@@ -22,6 +22,7 @@ import { decodeMessage, encodeMessage } from "../../src/storage/record_codec.ts"
 import { KvWriter } from "./_kv_writer.ts";
 import { NatsLiveness } from "./_nats_liveness.ts";
 import { NatsSessions } from "./_nats_sessions.ts";
+import { NatsSessionSweep } from "./_nats_session_sweep.ts";
 import type { NatsQueues } from "./_nats_queues.ts";
 
 /** Options of {@link NatsState}. */
@@ -36,6 +37,8 @@ export interface NatsStateOptions {
   replicas: number;
   /** On close, how long clients of persistent sessions get to take them over from another node. */
   shutdownGraceMs: number;
+  /** Milliseconds between sweeps for expired sessions of departed nodes. */
+  sessionSweepMs: number;
   interest(filter: string, delta: 1 | -1): void;
   messageId(message: Message): string | undefined;
   /** Session queues, read when a session is taken over from a node that cannot answer. */
@@ -51,6 +54,7 @@ export class NatsState {
   #retained!: KV;
   #sessions: NatsSessions | undefined;
   #liveness: NatsLiveness | undefined;
+  #sweep: NatsSessionSweep | undefined;
   #watch: { stop(): void } | undefined;
   #closed = false;
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -88,6 +92,15 @@ export class NatsState {
     await this.#liveness.start(local);
     await this.#loadRetained(local);
     this.#sessions.serve(local);
+    this.#sweep = new NatsSessionSweep({
+      kv: sessions,
+      boot: o.boot,
+      logger: o.logger,
+      everyMs: o.sessionSweepMs,
+      liveBoots: () => this.members().map((m) => m.boot),
+      queues: o.queues,
+    });
+    this.#sweep.start((work) => this.#writer.track(work));
   }
 
   members(): ClusterMember[] {
@@ -128,6 +141,7 @@ export class NatsState {
   async close(): Promise<void> {
     await this.#sessions?.drain(this.#o.shutdownGraceMs);
     this.#closed = true;
+    this.#sweep?.stop();
     for (const t of this.#timers) clearInterval(t);
     this.#watch?.stop();
     await this.#sessions?.flush();

@@ -69,6 +69,11 @@ export interface NatsClusterOptions {
    * their sessions, with what was queued for them, over from this one. Default 2000; 0 leaves at once.
    */
   shutdownGraceMs?: number;
+  /**
+   * How often (ms) one live node looks for persistent sessions of departed nodes whose expiry has run out, and
+   * ends them: their records and the queues kept for them. Default 60000.
+   */
+  sessionSweepMs?: number;
   /** Try the servers in the order given instead of a random one (tests pin nodes to servers). Default false. */
   noRandomize?: boolean;
   /** Use only the servers given, not the ones a NATS cluster announces (tests cut a node off). Default false. */
@@ -202,6 +207,7 @@ class NatsBus implements ClusterBus {
       deadAfterMs: options.deadAfterMs ?? 4000,
       replicas: options.replicas ?? 1,
       shutdownGraceMs: options.shutdownGraceMs ?? 2000,
+      sessionSweepMs: options.sessionSweepMs ?? 60_000,
       interest: (filter, delta) => this.interest(filter, delta),
       messageId: (m) => this.#ids.get(m),
       queues: this.sessionStore,

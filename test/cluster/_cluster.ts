@@ -46,6 +46,7 @@ export async function startNode(
     noRandomize,
     ignoreDiscoveredServers,
     shutdownGraceMs,
+    sessionSweepMs,
     ...brokerOptions
   } = options;
   const cluster = await createNatsCluster({
@@ -60,6 +61,7 @@ export async function startNode(
     ...(ignoreDiscoveredServers === undefined ? {} : { ignoreDiscoveredServers }),
     // Tests close nodes holding sessions nobody comes back for: leave at once unless a test asks.
     shutdownGraceMs: shutdownGraceMs ?? 0,
+    ...(sessionSweepMs === undefined ? {} : { sessionSweepMs }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   // A node that cannot start must not leave its NATS connections open (the test process would never end).
