@@ -29,6 +29,7 @@ export async function clusterFromConfig(config: Config, logger: Logger): Promise
     deadAfterMs: c.deadAfterMs,
     replicas: c.replicas,
     shutdownGraceMs: c.shutdownGraceMs,
+    sessionSweepMs: c.sessionSweepMs,
     logger,
   });
 }

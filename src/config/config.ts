@@ -155,6 +155,8 @@ export interface ClusterConfig {
   readonly replicas: number;
   /** On a graceful stop, how long (ms) clients of persistent sessions get to take them over elsewhere. Default 2000. */
   readonly shutdownGraceMs: number;
+  /** How often (ms) one live node ends the expired sessions of departed nodes. Default 60000. */
+  readonly sessionSweepMs: number;
 }
 
 /** `cluster.nats`: how to reach NATS. */

@@ -16,7 +16,16 @@
 import type { Checker } from "./checker.ts";
 import type { ClusterConfig, ClusterNatsConfig } from "./config.ts";
 
-const CLUSTER_KEYS = ["node", "nats", "prefix", "heartbeatMs", "deadAfterMs", "replicas", "shutdownGraceMs"];
+const CLUSTER_KEYS = [
+  "node",
+  "nats",
+  "prefix",
+  "heartbeatMs",
+  "deadAfterMs",
+  "replicas",
+  "shutdownGraceMs",
+  "sessionSweepMs",
+];
 const NATS_KEYS = ["servers", "user", "pass", "token", "credsFile", "tls"];
 const TLS_KEYS = ["ca", "cert", "key"];
 const NODE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -75,6 +84,9 @@ export function parseCluster(check: Checker, value: unknown, source: string): Cl
   const shutdownGraceMs = "shutdownGraceMs" in map
     ? check.wholeNumber(map.shutdownGraceMs, ["cluster", "shutdownGraceMs"], 0, 60_000)
     : 2000;
+  const sessionSweepMs = "sessionSweepMs" in map
+    ? check.wholeNumber(map.sessionSweepMs, ["cluster", "sessionSweepMs"], 100, 86_400_000)
+    : 60_000;
   if (nats === undefined) return undefined;
   return {
     ...(node === undefined ? {} : { node }),
@@ -84,6 +96,7 @@ export function parseCluster(check: Checker, value: unknown, source: string): Cl
     deadAfterMs: deadAfterMs ?? 4000,
     replicas: replicas ?? 1,
     shutdownGraceMs: shutdownGraceMs ?? 2000,
+    sessionSweepMs: sessionSweepMs ?? 60_000,
   };
 }
 

@@ -33,6 +33,7 @@ describe("parseConfig cluster", () => {
       deadAfterMs: 4000,
       replicas: 1,
       shutdownGraceMs: 2000,
+      sessionSweepMs: 60_000,
     });
   });
 
