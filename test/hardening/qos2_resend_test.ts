@@ -103,10 +103,10 @@ describe("QoS 2 PUBLISHes re-sent with one packet id and no PUBREL", () => {
           warm - base < 64 * MB,
           `grew by ${((warm - base) / MB).toFixed(0)} MB for the first ${COUNT}`,
         );
-        // 48 MB for 9,000 more (295 MB sent): Node's swings reached 38 MB on a busy machine within one round; the
-        // defect would add about 210 MB.
+        // 96 MB for 9,000 more (295 MB sent): the defect adds about 210 MB. Node's garbage alone reached 51 MB
+        // over these rounds with a busy loop taking one of the machine's two cores (38 MB on a merely busy one).
         assert.ok(
-          last - warm < 48 * MB,
+          last - warm < 96 * MB,
           `grew by ${((last - warm) / MB).toFixed(0)} MB for ${3 * COUNT} more`,
         );
         // The subscriber got the message once.
