@@ -3,9 +3,10 @@
  * once it dies or leaves, nobody would, and the records in `{prefix}_sessions` and the queues its stream kept for
  * them would stay for ever. So one live node, the one whose boot id sorts first (no election: were two to do it
  * for a moment, every delete is revision-checked), reads every record now and then and ends each session of a
- * boot that is no longer live once its Session Expiry Interval has run out [MQTT-3.1.2-23] (5.0). The interval
- * counts from when the client went away; a client that was still connected when its node died went away at the
- * latest when this node first found the session orphaned, so that is the start then (never early).
+ * boot that is no longer live once its Session Expiry Interval has run out [MQTT-3.1.2-23] (5.0), and two sweeps in a
+ * row found it orphaned. The interval counts from when the client went away; a client that was still connected
+ * when its node died went away at the latest when this node first found the session orphaned, so that is the start
+ * then (never early).
  * @module
  */
 
@@ -35,7 +36,7 @@ const READ_MS = 30_000;
 /** Ends the expired sessions of dead nodes. */
 export class NatsSessionSweep {
   readonly #o: NatsSessionSweepOptions;
-  /** Orphaned sessions of connected clients: the record's revision and when this node first saw it so. */
+  /** Orphaned sessions: the record's revision and when this node first found it orphaned. */
   #orphanedAt = new Map<string, { revision: number; at: number }>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
@@ -73,13 +74,13 @@ export class NatsSessionSweep {
       if (record === undefined || live.has(record.b)) continue;
       seen.add(entry.key);
       if (record.e === 0xffff_ffff) continue; // never expires
-      let gone = record.d;
-      if (gone === undefined) {
-        const first = this.#orphanedAt.get(entry.key);
-        gone = first?.revision === entry.revision ? first.at : now;
-        this.#orphanedAt.set(entry.key, { revision: entry.revision, at: gone });
-      }
-      if (gone + record.e * 1000 > now) continue;
+      const previous = this.#orphanedAt.get(entry.key);
+      const first = previous?.revision === entry.revision ? previous.at : now;
+      this.#orphanedAt.set(entry.key, { revision: entry.revision, at: first });
+      // Only a session found orphaned by two sweeps in a row ends: a node that was merely slow for a moment (taken
+      // for dead, then beating again) keeps its clients' records.
+      if (first + this.#o.everyMs > now) continue;
+      if ((record.d ?? first) + record.e * 1000 > now) continue;
       try {
         await withTimeout(this.#o.kv.delete(entry.key, { previousSeq: entry.revision }), 3000);
       } catch (err) {
