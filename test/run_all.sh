@@ -27,9 +27,19 @@ step "deno check --doc"
 # The @example blocks of the entry points' module docs type-check as written.
 deno check --doc --quiet mod.ts adapters/deno/mod.ts adapters/bun/mod.ts adapters/node/mod.ts
 
-step "deno test"
-deno test -A --quiet
-step "bun test"
-bun test --timeout 30000
-step "node --test"
-node --test --test-timeout=60000 "src/**/*_test.ts" "adapters/**/*_test.ts" "test/**/*_test.ts"
+# Every runtime runs even when one before it failed, so that one run shows every failure; the last line names the
+# runtimes that failed.
+failed=()
+suite() {
+  local name=$1
+  shift
+  step "$name"
+  if ! "$@"; then failed+=("$name"); fi
+}
+suite "deno test" deno test -A --quiet
+suite "bun test" bun test --timeout 30000
+suite "node --test" node --test --test-timeout=60000 "src/**/*_test.ts" "adapters/**/*_test.ts" "test/**/*_test.ts"
+if ((${#failed[@]} > 0)); then
+  printf '\n=== failed: %s\n' "${failed[*]}"
+  exit 1
+fi
