@@ -1307,6 +1307,8 @@ export class Broker implements BrokerCore, ClusterNode {
       if (e.packetId === undefined || e.qos === 0) continue;
       inflight.push({ ...e, qos: e.qos, packetId: e.packetId, state: e.state ?? "publish" });
     }
+    // From here the index routes to the session: the bus stops catching messages for it (worker takeovers).
+    this.#bus?.adopted?.(id);
     const queued = handed.queued.map((d, seq) => ({ ...d, seq }));
     session.restore(inflight, queued, []);
     if (session.persistent) {

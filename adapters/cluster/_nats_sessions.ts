@@ -17,6 +17,7 @@ import { kvKey } from "../../src/cluster/subjects.ts";
 import { topicMatches } from "../../src/topics/topic_rules.ts";
 import type { StoredSubscription } from "../../src/storage/storage.ts";
 import { decodeHanded, encodeHanded } from "../../src/cluster/handed_codec.ts";
+import { capturedDelivery } from "../../src/cluster/captured.ts";
 import { withTimeout } from "./_kv_writer.ts";
 import type { NatsQueues } from "./_nats_queues.ts";
 
@@ -369,16 +370,8 @@ function withCaptured(
   for (const message of capture.messages) {
     const id = messageId(message);
     if (id !== undefined && ids.has(id)) continue;
-    let qos = -1;
-    let retain = false;
-    for (const s of handed.subscriptions) {
-      if (!topicMatches(s.filter, message.topic)) continue;
-      if (s.noLocal && message.origin === capture.clientId) continue;
-      if (s.qos > qos) qos = s.qos;
-      if (s.retainAsPublished) retain = true;
-    }
-    if (qos < 0) continue;
-    queued.push({ message, qos: Math.min(qos, message.qos) as 0 | 1 | 2, retain: retain && message.retain });
+    const delivery = capturedDelivery(capture.clientId, handed.subscriptions, message);
+    if (delivery !== undefined) queued.push(delivery);
   }
   return { ...handed, queued };
 }

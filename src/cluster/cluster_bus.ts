@@ -191,6 +191,11 @@ export interface ClusterBus {
    * missed for want of the route.
    */
   settled?(): Promise<void> | undefined;
+  /**
+   * The broker has rebuilt the session that {@link acquire} handed it and routes to it from now on; a bus that
+   * caught messages for the moving session adds them to the handed queue until this call.
+   */
+  adopted?(clientId: string): void;
   /** A local member joined (+1) or left (-1) the shared subscription `$share/{group}/{filter}`. */
   sharedInterest(group: string, filter: string, delta: 1 | -1): void;
   /** A retained message was set, or cleared when its payload is empty. */

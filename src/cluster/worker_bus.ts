@@ -20,6 +20,7 @@ import { SubscriptionIndex } from "../topics/subscription_index.ts";
 import { storedClientInfo } from "../storage/stored_client_info.ts";
 import { FrameReader, FrameWriter } from "./worker_frames.ts";
 import { WorkerPeers } from "./worker_peers.ts";
+import { WorkerHandovers } from "./worker_handover.ts";
 import type { HubToWorker, WorkerOp, WorkerPort, WorkerToHub } from "./worker_protocol.ts";
 import { ownPayload, workerName } from "./worker_protocol.ts";
 
@@ -29,6 +30,8 @@ const CLIENT_COUNT_MS = 1000;
 /** One worker's end of the in-process bus. */
 export class WorkerBus implements ClusterBus {
   readonly node: string;
+  readonly #index: number;
+  readonly #handovers: WorkerHandovers;
   readonly #port: WorkerPort;
   readonly #boot: string;
   #local: ClusterNode | undefined;
@@ -45,7 +48,13 @@ export class WorkerBus implements ClusterBus {
   readonly #syncs = new Map<number, () => void>();
   #started: (() => void) | undefined;
   #members: ReadonlyArray<readonly [string, number]> = [];
-  readonly #peers = new WorkerPeers((message) => this.#local?.routeRemote(message));
+  readonly #peers = new WorkerPeers(
+    (message, from) => {
+      if (this.#handovers.active) this.#handovers.seen(message, from);
+      this.#local?.routeRemote(message);
+    },
+    (from, round) => this.#handovers.onMark(from, round),
+  );
   /** Filters of shared groups (their messages go to the hub, which picks the member), as the hub last said. */
   readonly #wanted = new SubscriptionIndex<true>();
   #hit = false;
@@ -63,6 +72,23 @@ export class WorkerBus implements ClusterBus {
    */
   constructor(index: number, port: WorkerPort, defer: (run: () => void) => void = queueMicrotask) {
     this.#defer = defer;
+    this.#index = index;
+    this.#handovers = new WorkerHandovers(index, {
+      mark: (to, round) => this.#peers.mark(to, round),
+      post: (data) => {
+        // Behind what is batched: a release must reach the hub after the adopted session's own interest.
+        this.#send();
+        this.#post(
+          data.t === "handed" && data.handed !== undefined
+            ? { ...data, handed: ownSession(data.handed) }
+            : data,
+        );
+      },
+      interestDown: (filter) => {
+        this.#op(["interest", filter, -1]);
+        this.#soon();
+      },
+    });
     this.node = workerName(index);
     this.#boot = `${this.node}-${Date.now().toString(36)}`;
     this.#port = port;
@@ -91,6 +117,7 @@ export class WorkerBus implements ClusterBus {
 
   forward(message: Message): void {
     if (message.topic.startsWith("$SYS")) return;
+    if (this.#handovers.active) this.#handovers.seen(message, this.#index);
     // Encoded and sent only to the workers that want it: nothing at all when publisher and subscribers share one.
     const direct = this.#peers.forward(message);
     let toHub = false;
@@ -108,6 +135,8 @@ export class WorkerBus implements ClusterBus {
   }
 
   interest(filter: string, delta: 1 | -1): void {
+    // A session handed over in a takeover round keeps its interest until the round ends.
+    if (delta === -1 && this.#handovers.defer(filter)) return;
     this.#op(["interest", filter, delta]);
     if (delta === 1) this.#unsettled = true;
     this.#soon();
@@ -194,8 +223,14 @@ export class WorkerBus implements ClusterBus {
     };
   }
 
+  /** The broker adopted `clientId`'s handed session: messages caught for it in its takeover round stop here. */
+  adopted(clientId: string): void {
+    this.#handovers.adopted(clientId);
+  }
+
   close(): Promise<void> {
     clearInterval(this.#timer);
+    this.#handovers.close();
     for (const resolve of this.#syncs.values()) resolve();
     this.#syncs.clear();
     this.#send();
@@ -271,7 +306,13 @@ export class WorkerBus implements ClusterBus {
             if (op[3] >= 0) this.#peers.want(op[3], op[1], op[2]);
             else if (op[2] === 1) this.#wanted.add(op[1], "", true);
             else this.#wanted.remove(op[1], "");
-          }
+          } else if (op[0] === "mark") {
+            // The wants before it switched this worker's messages for a moving session to the new owner.
+            if (op[2] !== this.#index) this.#peers.mark(op[2], op[1]);
+            if (op[3] !== this.#index) this.#peers.mark(op[3], op[1]);
+          } else if (op[0] === "hold") this.#handovers.onHold(op[1], op[2], op[3]);
+          else if (op[0] === "capture") this.#handovers.onCapture(op[1], op[2], op[3], op[4]);
+          else if (op[0] === "unmark") this.#handovers.onUnmark(op[1], op[2]);
         }
         if (synced.length > 0) {
           for (const id of synced) this.#op(["synced", id]);
@@ -287,10 +328,17 @@ export class WorkerBus implements ClusterBus {
       case "acquired": {
         const resolve = this.#waiting.get(data.id);
         this.#waiting.delete(data.id);
-        resolve?.(data.handed);
+        const handed = data.round === undefined
+          ? data.handed
+          : this.#handovers.acquired(data.round, data.handed);
+        resolve?.(handed);
         return;
       }
       case "handOver": {
+        if (data.hold && local !== undefined) {
+          this.#handovers.hold(data.id, data.clientId, local);
+          return;
+        }
         const handed = local?.handOver(data.clientId);
         // The handed session's messages go by clone; their payloads are copied so a read buffer is not.
         this.#post({ t: "handed", id: data.id, handed: handed && ownSession(handed) });

@@ -46,6 +46,11 @@ export class WorkerHub {
   readonly #owners = new SessionOwners();
   /** Syncs under way: the worker that asked, its id, and the workers that have not answered yet. */
   readonly #syncs = new Map<number, { worker: number; id: number; left: Set<number> }>();
+  /**
+   * Takeover rounds (src/cluster/worker_handover.ts) by request id: the old owner, the new one, and the interest
+   * the new one was given for the moving session until it has adopted it.
+   */
+  readonly #rounds = new Map<number, { from: number; to: number; filters: readonly string[] }>();
   #nextSync = 1;
   /** Wills of dead workers' clients, for the next worker that starts when none is left. */
   #orphanWills: Array<{ info: PlainClientInfo; will: Message }> = [];
@@ -90,7 +95,16 @@ export class WorkerHub {
     this.#workers.delete(worker);
     for (const filter of state.interest.keys()) this.#wantElsewhere(worker, filter, -1);
     for (const key of state.shared.keys()) this.#leaveGroup(worker, key);
-    for (const p of this.#owners.workerGone(worker)) this.#answer(p.worker, p.id, undefined);
+    for (const p of this.#owners.workerGone(worker)) this.#answer(p.worker, p.id, undefined, p.request);
+    for (const [n, round] of this.#rounds) {
+      if (round.from === worker) continue; // the new owner hears "no session" and releases the round
+      if (round.to === worker) this.#rounds.delete(n);
+      // Its mark will not come: the old owner (and the new one, if alive) stop waiting for it.
+      for (const i of [round.from, round.to]) {
+        const w = this.#workers.get(i);
+        if (w !== undefined) this.#op(w, ["unmark", n, worker]);
+      }
+    }
     for (const [n, sync] of this.#syncs) {
       if (sync.worker === worker) this.#syncs.delete(n);
       else this.#synced(worker, n);
@@ -120,11 +134,21 @@ export class WorkerHub {
         this.#broadcastMembers();
         break;
       case "acquire":
-        this.#acquire(worker, data.id, data.clientId);
+        this.#acquire(worker, data.id, data.clientId, data.clean);
+        break;
+      case "holding":
+        this.#holding(worker, data.id, data.filters);
         break;
       case "handed": {
         const p = this.#owners.answered(data.id);
-        if (p !== undefined) this.#answer(p.worker, p.id, data.handed);
+        if (p !== undefined) this.#answer(p.worker, p.id, data.handed, data.id);
+        break;
+      }
+      case "release": {
+        const round = this.#rounds.get(data.id);
+        if (round === undefined || round.to !== worker) break;
+        this.#rounds.delete(data.id);
+        for (const f of round.filters) this.#interestChange(worker, state, f, -1);
         break;
       }
     }
@@ -257,7 +281,7 @@ export class WorkerHub {
     for (const [i, w] of this.#workers) if (i !== from && w.started) this.#op(w, ["retained", message]);
   }
 
-  #acquire(worker: number, id: number, clientId: string): void {
+  #acquire(worker: number, id: number, clientId: string, clean: boolean): void {
     const ask = this.#owners.acquire(worker, id, clientId, (w) => this.#workers.has(w));
     if (ask === undefined) {
       this.#workers.get(worker)?.send({ t: "acquired", id, handed: undefined });
@@ -266,15 +290,42 @@ export class WorkerHub {
     // The old owner closes the connection and hands the session over [MQTT-3.1.4-2] [MQTT-3.1.4-3].
     const state = this.#workers.get(ask.from)!;
     this.#flush(state);
-    state.send({ t: "handOver", id: ask.request, clientId });
+    // A session that lives on moves in a takeover round, so that no message on its way is lost.
+    state.send({ t: "handOver", id: ask.request, clientId, hold: !clean });
   }
 
-  #answer(worker: number, id: number, handed: HandedSession | undefined): void {
+  /**
+   * The old owner detached the session of takeover `request` and holds its messages: the new owner gets the same
+   * interest and starts catching, and every worker marks where its messages switch from one to the other.
+   */
+  #holding(from: number, request: number, filters: readonly string[]): void {
+    const p = this.#owners.pending(request);
+    const target = p === undefined ? undefined : this.#workers.get(p.worker);
+    const old = this.#workers.get(from)!;
+    if (p === undefined || target === undefined) {
+      // Nobody waits any more (the new owner died): the old owner ends the round at once.
+      this.#op(old, ["hold", request, -1, []]);
+      return;
+    }
+    const to = p.worker;
+    for (const f of filters) this.#interestChange(to, target, f, 1);
+    this.#rounds.set(request, { from, to, filters });
+    const sources = [...this.#workers].filter(([i, w]) => i !== from && w.started).map(([i]) => i);
+    this.#op(target, ["capture", request, p.clientId, filters, sources]);
+    for (const i of sources) this.#op(this.#workers.get(i)!, ["mark", request, from, to]);
+    this.#op(old, ["hold", request, to, sources]);
+  }
+
+  #answer(worker: number, id: number, handed: HandedSession | undefined, round?: number): void {
     const w = this.#workers.get(worker);
     if (w === undefined) return;
     // Messages routed before the answer go first, so the handed session is not overtaken by older traffic.
     this.#flush(w);
-    w.send({ t: "acquired", id, handed });
+    w.send(
+      round !== undefined && this.#rounds.has(round)
+        ? { t: "acquired", id, handed, round }
+        : { t: "acquired", id, handed },
+    );
   }
 
   #broadcastMembers(): void {

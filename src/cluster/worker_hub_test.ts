@@ -1,111 +1,14 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { ClusterNode, HandedSession } from "./cluster_bus.ts";
+import type { HandedSession } from "./cluster_bus.ts";
 import type { ClientInfo } from "../hooks/hook.ts";
-import type { Message } from "../message.ts";
-import { WorkerBus } from "./worker_bus.ts";
-import { WorkerHub } from "./worker_hub.ts";
-import type { WorkerPort, WorkerToHub } from "./worker_protocol.ts";
 import { FrameReader, FrameWriter, StringCache } from "./worker_frames.ts";
-
-/** A ClusterNode that records what the bus asks of it. */
-class FakeNode implements ClusterNode {
-  remote: Message[] = [];
-  shared: Array<[string, string, Message]> = [];
-  retained: Message[] = [];
-  wills: Array<[ClientInfo, Message]> = [];
-  handOvers: string[] = [];
-  session: HandedSession | undefined;
-  routeRemote(m: Message) {
-    this.remote.push(m);
-  }
-  routeShared(group: string, filter: string, m: Message) {
-    this.shared.push([group, filter, m]);
-  }
-  retainedRemote(m: Message) {
-    this.retained.push(m);
-  }
-  handOver(clientId: string) {
-    this.handOvers.push(clientId);
-    return this.session;
-  }
-  publishWill(info: ClientInfo, will: Message) {
-    this.wills.push([info, will]);
-  }
-  connectedCount() {
-    return 0;
-  }
-}
-
-const channels: MessageChannel[] = [];
-
-/** A hub with `n` started workers, each a WorkerBus over a real MessageChannel. */
-async function setUp(n: number) {
-  const hub = new WorkerHub();
-  const workers: Array<{ bus: WorkerBus; node: FakeNode }> = [];
-  for (let i = 0; i < n; i++) workers.push(await addWorker(hub, i, workers));
-  return { hub, workers };
-}
-
-/** Both ends of a MessageChannel as WorkerPorts. */
-function portPair(): [WorkerPort, WorkerPort] {
-  const channel = new MessageChannel();
-  channels.push(channel);
-  const wrap = (p: MessagePort): WorkerPort => ({
-    postMessage: (data, transfer) => p.postMessage(data, transfer ?? []),
-    onMessage: (handler) => (p.onmessage = (e: MessageEvent) => handler(e.data)),
-  });
-  return [wrap(channel.port1), wrap(channel.port2)];
-}
-
-/** A worker on `hub`, with a direct channel to each of `peers` (as the supervisor sets up). */
-async function addWorker(hub: WorkerHub, i: number, peers: Array<{ bus: WorkerBus }> = []) {
-  const channel = new MessageChannel();
-  channels.push(channel);
-  const hubSide = channel.port1;
-  hub.add(i, (data, transfer) => hubSide.postMessage(data, transfer ?? []));
-  hubSide.onmessage = (e: MessageEvent) => hub.receive(i, e.data as WorkerToHub);
-  const workerSide = channel.port2;
-  const port: WorkerPort = {
-    postMessage: (data, transfer) => workerSide.postMessage(data, transfer ?? []),
-    onMessage: (handler) => (workerSide.onmessage = (e: MessageEvent) => handler(e.data)),
-  };
-  const bus = new WorkerBus(i, port);
-  peers.forEach((peer, j) => {
-    const [mine, theirs] = portPair();
-    bus.addPeer(j, mine);
-    peer.bus.addPeer(i, theirs);
-  });
-  const node = new FakeNode();
-  await bus.start(node);
-  return { bus, node };
-}
-
-/** Let messages cross the channels (a few round trips). */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 6; i++) await new Promise((r) => setTimeout(r, 5));
-}
-
-function msg(topic: string, text = "x", extra: Partial<Message> = {}): Message {
-  return {
-    topic,
-    payload: new TextEncoder().encode(text),
-    qos: 1,
-    retain: false,
-    receivedAt: 1000,
-    ...extra,
-  };
-}
+import { addWorker, msg, settle, setUp, tearDown } from "../../test/_helpers/worker_kit.ts";
 
 const info: ClientInfo = { id: "c1", remoteAddress: "127.0.0.1:1", listener: "tcp", protocolVersion: 5 };
 
 describe("WorkerHub and WorkerBus", () => {
-  afterEach(() => {
-    for (const c of channels.splice(0)) {
-      c.port1.close();
-      c.port2.close();
-    }
-  });
+  afterEach(tearDown);
 
   it("settled() resolves only after every other worker routes the new interest: no settle() wait needed", async () => {
     const { workers: [a, b, c] } = await setUp(3);

@@ -12,6 +12,9 @@ export interface PendingTakeover {
   readonly id: number;
   /** The worker asked to hand the session over. */
   readonly from: number;
+  /** The hub's id of this takeover (its round). */
+  readonly request: number;
+  readonly clientId: string;
 }
 
 /** Client id owners and the takeovers in flight. */
@@ -41,8 +44,13 @@ export class SessionOwners {
     else this.#endsToSkip.delete(clientId);
     if (owner === undefined || owner === worker || !alive(owner)) return undefined;
     const request = this.#nextRequest++;
-    this.#pending.set(request, { worker, id, from: owner });
+    this.#pending.set(request, { worker, id, from: owner, request, clientId });
     return { request, from: owner };
+  }
+
+  /** The takeover `request`, still waiting for the old owner's answer. */
+  pending(request: number): PendingTakeover | undefined {
+    return this.#pending.get(request);
   }
 
   /** The old owner answered `request`: who is waiting for it. */

@@ -11,11 +11,10 @@ import { SubscriptionIndex } from "../topics/subscription_index.ts";
 import { FrameReader, FrameWriter, StringCache } from "./worker_frames.ts";
 import type { WorkerPort } from "./worker_protocol.ts";
 
-/** What one worker sends another directly: routed messages, packed. */
-export interface PeerBatch {
-  readonly t: "peer";
-  readonly frames: Uint8Array;
-}
+/** What one worker sends another directly: routed messages, packed, or a takeover round's mark behind them. */
+export type PeerBatch =
+  | { readonly t: "peer"; readonly frames: Uint8Array }
+  | { readonly t: "mark"; readonly round: number };
 
 interface Peer {
   port: WorkerPort | undefined;
@@ -26,7 +25,8 @@ interface Peer {
 /** The other workers, what each wants, and what is on its way to each in this turn. */
 export class WorkerPeers {
   readonly #peers = new Map<number, Peer>();
-  readonly #receive: (message: Message) => void;
+  readonly #receive: (message: Message, from: number) => void;
+  readonly #onMark: (from: number, round: number) => void;
   readonly #strings = new StringCache();
   #wants = 0;
   #hit = false;
@@ -35,19 +35,31 @@ export class WorkerPeers {
   sent = 0;
   received = 0;
 
-  /** `receive` routes a message a peer sent to this worker's subscribers. */
-  constructor(receive: (message: Message) => void) {
+  /**
+   * `receive` routes a message that peer `from` sent to this worker's subscribers; `onMark` hears a takeover
+   * round's mark (src/cluster/worker_handover.ts).
+   */
+  constructor(
+    receive: (message: Message, from: number) => void,
+    onMark: (from: number, round: number) => void = () => {},
+  ) {
     this.#receive = receive;
+    this.#onMark = onMark;
   }
 
   /** The channel to worker `index` (a new one when that worker restarted). */
   add(index: number, port: WorkerPort): void {
     this.#peer(index).port = port;
     port.onMessage((data) => {
-      const reader = new FrameReader((data as PeerBatch).frames, this.#strings);
+      const batch = data as PeerBatch;
+      if (batch.t === "mark") {
+        this.#onMark(index, batch.round);
+        return;
+      }
+      const reader = new FrameReader(batch.frames, this.#strings);
       while (reader.more) {
         this.received++;
-        this.#receive(reader.next());
+        this.#receive(reader.next(), index);
       }
     });
   }
@@ -96,6 +108,12 @@ export class WorkerPeers {
       if (peer.port === undefined) continue; // a worker that is starting: it has no subscribers yet
       peer.port.postMessage({ t: "peer", frames } satisfies PeerBatch, [frames.buffer as ArrayBuffer]);
     }
+  }
+
+  /** Post a mark of takeover `round` to worker `index`, behind everything queued for it so far. */
+  mark(index: number, round: number): void {
+    this.flush();
+    this.#peers.get(index)?.port?.postMessage({ t: "mark", round } satisfies PeerBatch);
   }
 
   #peer(index: number): Peer {

@@ -54,7 +54,22 @@ export type HubOp =
    * Worker `peer` wants messages matching this filter now (1), or no longer (-1): they go to it directly. Peer -1
    * is the hub, for shared groups (any worker's): those messages go to the hub, which picks the member.
    */
-  | readonly ["want", string, 1 | -1, number];
+  | readonly ["want", string, 1 | -1, number]
+  /**
+   * Takeover `round` (src/cluster/worker_handover.ts): send a mark to worker `from` (the old owner) and worker `to`
+   * (the new one) behind every message sent to them so far. The `want` ops before it switched this worker's
+   * messages for the moving session from `from` to `to`.
+   */
+  | readonly ["mark", number, number, number]
+  /** To the old owner: these workers send marks in `round`; its own switch is now, and it marks `to`. */
+  | readonly ["hold", number, number, readonly number[]]
+  /**
+   * To the new owner: catch messages for `clientId` matching `filters`, from each of `sources` once its mark has
+   * come, from any other worker and from this one's own clients at once.
+   */
+  | readonly ["capture", number, string, readonly string[], readonly number[]]
+  /** Worker `worker` is gone: its mark in `round` will not come. */
+  | readonly ["unmark", number, number];
 
 /** Supervisor to worker: the channel to another worker, or that worker is gone. */
 export type PeerChange =
@@ -66,14 +81,25 @@ export type WorkerToHub =
   | { readonly t: "start" }
   | { readonly t: "batch"; readonly ops: WorkerOp[]; readonly frames?: Uint8Array }
   | { readonly t: "acquire"; readonly id: number; readonly clientId: string; readonly clean: boolean }
-  | { readonly t: "handed"; readonly id: number; readonly handed: HandedSession | undefined };
+  | { readonly t: "handed"; readonly id: number; readonly handed: HandedSession | undefined }
+  /** The old owner detached the session of takeover `id` and holds its messages; these are its filters. */
+  | { readonly t: "holding"; readonly id: number; readonly filters: readonly string[] }
+  /** The new owner adopted (or gave up) the session of takeover `id`: the round's extra interest can go. */
+  | { readonly t: "release"; readonly id: number };
 
 /** Hub to worker. */
 export type HubToWorker =
   | { readonly t: "started"; readonly retained: Message[] }
   | { readonly t: "batch"; readonly ops: HubOp[]; readonly frames?: Uint8Array }
-  | { readonly t: "acquired"; readonly id: number; readonly handed: HandedSession | undefined }
-  | { readonly t: "handOver"; readonly id: number; readonly clientId: string };
+  | {
+    readonly t: "acquired";
+    readonly id: number;
+    readonly handed: HandedSession | undefined;
+    /** The takeover round whose captured messages join the session. */
+    readonly round?: number;
+  }
+  /** Close the client's connection and hand its session over; `hold`: in a takeover round (id = round). */
+  | { readonly t: "handOver"; readonly id: number; readonly clientId: string; readonly hold: boolean };
 
 /** A worker's node name, as $SYS, the API and logs show it. */
 export function workerName(index: number): string {

@@ -6,6 +6,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import process from "node:process";
 import { runsOn } from "../_helpers/runtime.ts";
 import { type Probe, probe, probes, probesOnBoth, sleep, until, withWorkers, workersOf } from "./_workers.ts";
 
@@ -95,6 +96,49 @@ if (runsOn("node")) {
       assert.ok(await until(() => p.received.length > 0));
       await sleep(200);
       assert.deepEqual(p.received.map((r) => r.payload), ["after the move"]);
+    });
+
+    it("misses no QoS 1 message while its persistent session moves between workers in a stream of them", async () => {
+      const [publisher] = await probes(ctx.w.url, "streampub-", 1);
+      clients.push(publisher!);
+      const options = {
+        clean: false,
+        protocolVersion: 5 as const,
+        properties: { sessionExpiryInterval: 300 },
+      };
+      let p = await probe(ctx.w.url, "mover", options);
+      await p.client.subscribeAsync("stream/#", { qos: 1 });
+      // One QoS 1 message at a time, each acknowledged before the next; bounded.
+      let acked = 0;
+      let stop = false;
+      const pumping = (async () => {
+        for (let i = 0; i < 5000 && !stop; i++) {
+          await publisher!.client.publishAsync("stream/x", String(i), { qos: 1 });
+          acked = i + 1;
+        }
+      })();
+      const got = new Set<string>();
+      let moves = 0;
+      for (let attempt = 0; attempt < 40 && moves < 8; attempt++) {
+        await sleep(20);
+        const last = p.worker;
+        await p.client.endAsync();
+        for (const r of p.received) got.add(r.payload);
+        p = await probe(ctx.w.url, "mover", options);
+        if (p.worker !== last) moves++;
+      }
+      stop = true;
+      await pumping;
+      clients.push(p);
+      assert.ok(moves >= 3, `the session moved only ${moves} times in 40 reconnects`);
+      const collect = () => {
+        for (const r of p.received) got.add(r.payload);
+        return got.size >= acked;
+      };
+      await until(collect, 10_000);
+      const missing = Array.from({ length: acked }, (_, i) => String(i)).filter((i) => !got.has(i));
+      assert.deepEqual(missing, [], `${missing.length} of ${acked} acknowledged messages never arrived`);
+      if (process.env.SHOW_TIMES) console.log(`# ${acked} messages, ${moves} moves`);
     });
 
     it("closes the old connection when the client id connects on the other worker", async () => {
