@@ -12,7 +12,12 @@ import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../../src/logger.ts";
 import type { Message } from "../../src/message.ts";
-import type { ClusterNode, ClusterSessionRecord, HandedSession } from "../../src/cluster/cluster_bus.ts";
+import type {
+  ClusterNode,
+  ClusterSessionRecord,
+  HandedDelivery,
+  HandedSession,
+} from "../../src/cluster/cluster_bus.ts";
 import { kvKey } from "../../src/cluster/subjects.ts";
 import { topicMatches } from "../../src/topics/topic_rules.ts";
 import type { StoredSubscription } from "../../src/storage/storage.ts";
@@ -31,16 +36,30 @@ export interface OwnerRecord {
   d?: number;
 }
 
-/** Messages that arrive while a session moves here, kept for it. */
+/**
+ * Messages that arrive while a session moves here, kept for it: from other nodes and from this node's own clients,
+ * from before the owner is asked until the broker has adopted the session.
+ */
 interface Capture {
   readonly clientId: string;
   readonly subscriptions: readonly StoredSubscription[];
   readonly messages: Message[];
+  /** The filters this node subscribed for the capture, let go once the broker's own subscriptions stand. */
+  readonly filters: readonly string[];
+  /** Once the session's state is here: its queue, where later catches go, and the ids it already holds. */
+  target?: {
+    queued: HandedDelivery[];
+    ids: ReadonlySet<string>;
+    subscriptions: readonly StoredSubscription[];
+  };
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const ATTEMPTS = 5;
+/** How long a capture outlives a takeover whose session the broker never adopts (a refused CONNECT). */
+const CAPTURE_MS = 30_000;
 /** How long a connecting client may wait for JetStream to take ownership of its id. */
 const ACQUIRE_MS = 8000;
 
@@ -195,12 +214,34 @@ export class NatsSessions {
     return (JSON.parse(decoder.decode(entry.value)) as OwnerRecord).b !== deadBoot;
   }
 
-  /** A remote message arrived: keep it for sessions moving here. */
+  /** A message arrived from another node or from a client here: keep it for sessions moving here. */
   captured(message: Message): void {
     if (this.#captures.size === 0) return;
     for (const c of this.#captures) {
-      if (c.subscriptions.some((s) => topicMatches(s.filter, message.topic))) c.messages.push(message);
+      if (!c.subscriptions.some((s) => topicMatches(s.filter, message.topic))) continue;
+      const target = c.target;
+      if (target === undefined) {
+        c.messages.push(message);
+        continue;
+      }
+      const id = this.#o.messageId(message);
+      if (id !== undefined && target.ids.has(id)) continue;
+      const delivery = capturedDelivery(c.clientId, target.subscriptions, message);
+      if (delivery !== undefined) target.queued.push(delivery);
     }
+  }
+
+  /** The broker adopted `clientId`'s handed session and routes to it itself: its capture ends. */
+  adopted(clientId: string): void {
+    for (const c of this.#captures) {
+      if (c.clientId === clientId && c.target !== undefined) this.#endCapture(c);
+    }
+  }
+
+  #endCapture(c: Capture): void {
+    if (!this.#captures.delete(c)) return;
+    clearTimeout(c.timer);
+    for (const f of c.filters) this.#o.interest(f, -1);
   }
 
   /** Write the record of a session this node owns (revision-checked; a lost race ends our ownership). */
@@ -281,17 +322,19 @@ export class NatsSessions {
     // and merged behind the owner's queue, skipping the ones the owner hands over too.
     const filters = clean ? [] : record.s.filter((s) => !s.filter.startsWith("$share/")).map((s) => s.filter);
     for (const f of filters) o.interest(f, 1);
-    const capture: Capture = { clientId, subscriptions: record.s, messages: [] };
+    const capture: Capture = { clientId, subscriptions: record.s, messages: [], filters };
     if (filters.length > 0) {
       this.#captures.add(capture);
       await o.nc.flush();
     }
+    let resumed = false;
     try {
       const reply = await o.nc.request(`${o.prefix}.take.${record.b}`, encoder.encode(clientId), {
         timeout: 3000,
       });
       if (reply.data.length === 0) return undefined;
       const { handed, ids } = decodeHanded(reply.data);
+      resumed = true;
       return withCaptured(handed, capture, ids, o.messageId);
     } catch (err) {
       // No responders: the owner is gone. Resume from the record and the queue the owner kept in JetStream,
@@ -319,6 +362,7 @@ export class NatsSessions {
       if (kept !== undefined) {
         o.queues.inherit(clientId, node, kept.lastSeq, kept.inflight.length + kept.queued.length === 0);
       }
+      resumed = true;
       return withCaptured(
         {
           expiryInterval: record.e,
@@ -331,9 +375,12 @@ export class NatsSessions {
         o.messageId,
       );
     } finally {
-      this.#captures.delete(capture);
-      // The broker indexes the session's subscriptions as it establishes it; then this interest can go.
-      if (filters.length > 0) setTimeout(() => filters.forEach((f) => o.interest(f, -1)), 1000);
+      if (!resumed || !this.#captures.has(capture)) this.#endCapture(capture);
+      else {
+        // Catching goes on until the broker adopts the session (adopted()), bounded for one it never does.
+        capture.timer = setTimeout(() => this.#endCapture(capture), CAPTURE_MS);
+        (capture.timer as { unref?: () => void }).unref?.();
+      }
     }
   }
 
@@ -358,14 +405,16 @@ function sessionOver(record: OwnerRecord, now: number): boolean {
   return record.d !== undefined && record.e !== 0xffff_ffff && record.d + record.e * 1000 <= now;
 }
 
-/** `handed` plus the captured messages it does not already hold, at the QoS the subscriptions grant. */
+/**
+ * `handed` plus the captured messages it does not already hold, at the QoS the subscriptions grant; the capture
+ * adds what it catches later to the same queue.
+ */
 function withCaptured(
   handed: HandedSession,
   capture: Capture,
   ids: ReadonlySet<string>,
   messageId: (m: Message) => string | undefined,
 ): HandedSession {
-  if (capture.messages.length === 0) return handed;
   const queued = [...handed.queued];
   for (const message of capture.messages) {
     const id = messageId(message);
@@ -373,5 +422,7 @@ function withCaptured(
     const delivery = capturedDelivery(capture.clientId, handed.subscriptions, message);
     if (delivery !== undefined) queued.push(delivery);
   }
+  capture.messages.length = 0;
+  capture.target = { queued, ids, subscriptions: handed.subscriptions };
   return { ...handed, queued };
 }

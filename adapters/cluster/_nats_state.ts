@@ -125,6 +125,10 @@ export class NatsState {
     this.#sessions?.captured(message);
   }
 
+  adopted(clientId: string): void {
+    this.#sessions?.adopted(clientId);
+  }
+
   sessionChanged(clientId: string, record: ClusterSessionRecord | undefined): void {
     this.#sessions?.changed(clientId, record);
   }

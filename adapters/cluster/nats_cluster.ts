@@ -235,10 +235,16 @@ class NatsBus implements ClusterBus {
     this.#logger.info("cluster joined", { node: this.node, boot: this.#boot, nats: this.#route.getServer() });
   }
 
+  adopted(clientId: string): void {
+    this.#state.adopted(clientId);
+  }
+
   forward(message: Message): void | Promise<void> {
     if (message.topic.startsWith("$SYS")) return;
     const seq = ++this.#seq;
     this.#ids.set(message, `${this.#boot}:${seq}`);
+    // A session moving here from another node does not see this message on that node once it has left it.
+    this.#state.captured(message);
     const bytes = encodeWire(this.#bootBytes, seq, message, Date.now());
     const subject = topicSubject(this.#prefix + ".m", message.topic);
     if (!this.#connected || this.#outbox.length > 0) {
