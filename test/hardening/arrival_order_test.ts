@@ -1,7 +1,8 @@
 /**
  * Packets are handled in arrival order across connections: when client B's SUBSCRIBE reaches the broker before
  * client A's PUBLISH to that topic, B gets the message, even though B did not wait for SUBACK. Two raw sockets,
- * 100 rounds, 3.1.1 and 5.0, through the running runtime's own TCP adapter (interoperability suites rely on it).
+ * 100 rounds (at most 3 may be read the other way round), 3.1.1 and 5.0, through the running runtime's own TCP
+ * adapter (interoperability suites rely on it).
  */
 
 import { after, before, describe, it } from "node:test";
@@ -99,7 +100,10 @@ function scenario(name: string, makeBroker: () => Promise<{ port: number; close(
             if (!b.packets.some((p) => p.cmd === "publish" && p.topic === topic)) missed++;
             b.packets.length = 0;
           }
-          assert.equal(missed, 0, `B missed the message in ${missed} of ${ROUNDS} rounds`);
+          // TCP does not order two connections: the runtime may read A's socket first. That happened in 1 round
+          // of 100 once (Bun, broker in its own process, a clean-clone CI run) and in about 3 of 200 with a bare
+          // node:net server. A broker that handles SUBSCRIBE after a PUBLISH read with it missed every round.
+          assert.ok(missed <= 3, `B missed the message in ${missed} of ${ROUNDS} rounds`);
         } finally {
           a.socket.destroy();
           b.socket.destroy();
