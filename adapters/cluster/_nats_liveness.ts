@@ -15,6 +15,7 @@ import type { ClientInfo } from "../../src/hooks/hook.ts";
 import type { ClusterMember, ClusterNode } from "../../src/cluster/cluster_bus.ts";
 import { kvKey } from "../../src/cluster/subjects.ts";
 import { decodeWill, encodeWill } from "../../src/storage/record_codec.ts";
+import { storedClientInfo } from "../../src/storage/stored_client_info.ts";
 import type { KvWriter } from "./_kv_writer.ts";
 import type { NatsSessions } from "./_nats_sessions.ts";
 
@@ -179,7 +180,7 @@ export class NatsLiveness {
 
   #putWill(info: ClientInfo, will: Message): void {
     const key = this.#willKey(info.id);
-    const record = encodeWill({ clientId: info.id, will, at: 0, info: plainInfo(info) });
+    const record = encodeWill({ clientId: info.id, will, at: 0, info: storedClientInfo(info) });
     this.#o.writer.write(`w:${key}`, () => this.#o.wills.put(key, record));
   }
 
@@ -292,18 +293,4 @@ export class NatsLiveness {
     }, seconds * 1000);
     this.#timers.push(timer);
   }
-}
-
-/** The plain fields of a ClientInfo (a Client carries much more). */
-function plainInfo(info: ClientInfo) {
-  return {
-    id: info.id,
-    remoteAddress: info.remoteAddress,
-    listener: info.listener,
-    protocolVersion: info.protocolVersion,
-    ...(info.username === undefined ? {} : { username: info.username }),
-    ...(info.certificateCommonName === undefined
-      ? {}
-      : { certificateCommonName: info.certificateCommonName }),
-  };
 }

@@ -22,7 +22,7 @@ import { kvKey } from "../../src/cluster/subjects.ts";
 import { topicMatches } from "../../src/topics/topic_rules.ts";
 import type { StoredSubscription } from "../../src/storage/storage.ts";
 import { decodeHanded, encodeHanded } from "../../src/cluster/handed_codec.ts";
-import { capturedDelivery } from "../../src/cluster/captured.ts";
+import { capturedDelivery, queueWithCaptured } from "../../src/cluster/captured.ts";
 import { withTimeout } from "./_kv_writer.ts";
 import type { NatsQueues } from "./_nats_queues.ts";
 
@@ -415,13 +415,10 @@ function withCaptured(
   ids: ReadonlySet<string>,
   messageId: (m: Message) => string | undefined,
 ): HandedSession {
-  const queued = [...handed.queued];
-  for (const message of capture.messages) {
+  const queued = queueWithCaptured(capture.clientId, handed, capture.messages, (message) => {
     const id = messageId(message);
-    if (id !== undefined && ids.has(id)) continue;
-    const delivery = capturedDelivery(capture.clientId, handed.subscriptions, message);
-    if (delivery !== undefined) queued.push(delivery);
-  }
+    return id !== undefined && ids.has(id);
+  });
   capture.messages.length = 0;
   capture.target = { queued, ids, subscriptions: handed.subscriptions };
   return { ...handed, queued };

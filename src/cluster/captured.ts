@@ -8,7 +8,7 @@
 import type { Message } from "../message.ts";
 import type { StoredSubscription } from "../storage/storage.ts";
 import { topicMatches } from "../topics/topic_rules.ts";
-import type { HandedDelivery } from "./cluster_bus.ts";
+import type { HandedDelivery, HandedSession } from "./cluster_bus.ts";
 
 /** What session `clientId` with `subscriptions` queues for `message`, or undefined when none of them matches. */
 export function capturedDelivery(
@@ -35,4 +35,20 @@ export function capturedDelivery(
     ...(ids.length === 0 ? {} : { subscriptionIds: ids }),
   };
   return delivery;
+}
+
+/** `handed`'s queue, then what its session queues for each of `messages` that `skip` does not name. */
+export function queueWithCaptured(
+  clientId: string,
+  handed: HandedSession,
+  messages: readonly Message[],
+  skip?: (message: Message) => boolean,
+): HandedDelivery[] {
+  const queued = [...handed.queued];
+  for (const message of messages) {
+    if (skip?.(message)) continue;
+    const delivery = capturedDelivery(clientId, handed.subscriptions, message);
+    if (delivery !== undefined) queued.push(delivery);
+  }
+  return queued;
 }

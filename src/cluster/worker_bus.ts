@@ -312,7 +312,7 @@ export class WorkerBus implements ClusterBus {
             if (op[3] !== this.#index) this.#peers.mark(op[3], op[1]);
           } else if (op[0] === "hold") this.#handovers.onHold(op[1], op[2], op[3]);
           else if (op[0] === "capture") this.#handovers.onCapture(op[1], op[2], op[3], op[4]);
-          else if (op[0] === "unmark") this.#handovers.onUnmark(op[1], op[2]);
+          else if (op[0] === "unmark") this.#handovers.onMark(op[2], op[1]); // a dead worker counts as marked
         }
         if (synced.length > 0) {
           for (const id of synced) this.#op(["synced", id]);

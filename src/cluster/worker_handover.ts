@@ -21,7 +21,7 @@
 import type { Message } from "../message.ts";
 import type { StoredSubscription } from "../storage/storage.ts";
 import { SubscriptionIndex } from "../topics/subscription_index.ts";
-import { capturedDelivery } from "./captured.ts";
+import { capturedDelivery, queueWithCaptured } from "./captured.ts";
 import type { ClusterNode, HandedDelivery, HandedSession } from "./cluster_bus.ts";
 import type { WorkerToHub } from "./worker_protocol.ts";
 
@@ -185,11 +185,6 @@ export class WorkerHandovers {
     }
   }
 
-  /** Worker `gone` died: its mark in `round` will not come. */
-  onUnmark(round: number, gone: number): void {
-    this.onMark(gone, round);
-  }
-
   /** A message routed here, from worker `from` (this worker's own index for its own clients' messages). */
   seen(message: Message, from: number): void {
     for (const hold of this.#holds.values()) {
@@ -218,11 +213,7 @@ export class WorkerHandovers {
       this.#end(capture);
       return undefined;
     }
-    const queued = [...handed.queued];
-    for (const message of capture.messages) {
-      const d = capturedDelivery(capture.clientId, handed.subscriptions, message);
-      if (d !== undefined) queued.push(d);
-    }
+    const queued = queueWithCaptured(capture.clientId, handed, capture.messages);
     capture.messages.length = 0;
     capture.queued = queued;
     capture.subscriptions = handed.subscriptions;
@@ -264,11 +255,7 @@ export class WorkerHandovers {
   #release(hold: Hold): void {
     if (!this.#holds.delete(hold.round)) return;
     clearTimeout(hold.timer);
-    const queued = [...hold.handed.queued];
-    for (const message of hold.messages) {
-      const d = capturedDelivery(hold.clientId, hold.handed.subscriptions, message);
-      if (d !== undefined) queued.push(d);
-    }
+    const queued = queueWithCaptured(hold.clientId, hold.handed, hold.messages);
     this.#io.post({ t: "handed", id: hold.round, handed: { ...hold.handed, queued } });
     for (const f of hold.deferred) this.#io.interestDown(f);
   }
